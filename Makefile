@@ -1,0 +1,118 @@
+# branchq: build, run and test the branch queue daemon.
+#
+#   make run     install what is missing, build, start branchqd on the demo config
+#   make check   install what is missing, build with sanitizers, run every test
+#   make bench   measure speed and memory
+#
+# Two builds live side by side: build/release (optimised, for run and bench)
+# and build/san (AddressSanitizer + UBSan, for every test).
+
+CC      ?= cc
+PKGS    := libmicrohttpd sqlite3 jansson inih
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
+	-Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -g -Idaemon
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+RELEASE_CFLAGS := $(CFLAGS_COMMON) -O2
+SAN_FLAGS      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
+
+# Debian packages: to build, to test. `make deps` installs the missing ones.
+DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev \
+	libinih-dev
+DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev
+
+DAEMON_SRC  := $(filter-out daemon/branchqd.c,$(wildcard daemon/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+REL_OBJ := $(DAEMON_SRC:daemon/%.c=build/release/%.o)
+SAN_OBJ := $(DAEMON_SRC:daemon/%.c=build/san/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
+
+CONFIG ?= config/branchq.conf
+
+.PHONY: all run check bench fuzz deps deps-test clean
+.DEFAULT_GOAL := all
+
+all: build/release/branchqd
+
+# Install the Debian packages that are missing (as root), or say how.
+define install_debs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'ok installed' || echo $$p; done | tr '\n' ' '); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "branchq: installing $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		else \
+			echo "branchq: missing packages; as root run: apt-get install -y $$missing"; exit 1; \
+		fi; \
+	fi
+endef
+
+deps:
+	$(call install_debs,$(DEBS_BUILD))
+
+deps-test: deps
+	$(call install_debs,$(DEBS_TEST))
+
+build/release/%.o: daemon/%.c daemon/*.h | build/release
+	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+build/san/%.o: daemon/%.c daemon/*.h | build/san
+	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+build/release/libbranchq.a: $(REL_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/san/libbranchq.a: $(SAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/release/branchqd: daemon/branchqd.c build/release/libbranchq.a
+	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libbranchq.a $(PKG_LIBS) -o $@
+
+build/san/branchqd: daemon/branchqd.c build/san/libbranchq.a
+	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) $< build/san/libbranchq.a $(PKG_LIBS) -o $@
+
+build/san/tests/%: tests/unit/%.c build/san/libbranchq.a | build/san/tests
+	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) $< build/san/libbranchq.a $(PKG_LIBS) -lcmocka -o $@
+
+build/release build/san build/san/tests:
+	mkdir -p $@
+
+run: deps build/release/branchqd
+	@mkdir -p var
+	@echo "branchq: starting on $(CONFIG); database var/branchq.db"
+	@echo "  health:  http://127.0.0.1:8080/healthz"
+	@echo "  queue:   http://127.0.0.1:8080/api/v1/queue"
+	@echo "  events:  http://127.0.0.1:8080/api/v1/events"
+	exec build/release/branchqd -d -f $(CONFIG)
+
+check: deps-test
+	@$(MAKE) --no-print-directory build/san/branchqd $(UNIT_BIN) $(FUZZ_BIN)
+	@tests/run
+
+# libFuzzer targets for every parser of outside input. make check runs each
+# briefly over its corpus as a regression; make fuzz runs them for longer.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Idaemon -fsanitize=fuzzer,address,undefined
+
+build/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC) daemon/*.h | build/fuzz
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(DAEMON_SRC) $(PKG_LIBS) -o $@
+
+build/fuzz:
+	mkdir -p $@
+
+fuzz: deps-test $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do mkdir -p build/fuzz/corpus/$$(basename $$f); \
+		echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$(basename $$f) tests/fuzz/seeds || exit 1; done
+
+bench: deps build/release/branchqd
+	@tests/bench/run
+
+clean:
+	rm -rf build

@@ -1,0 +1,40 @@
+/*
+ * error.c: code, status and default message of every branchq error, in one
+ * table so that a new error is one line.
+ */
+#include "error.h"
+
+static const struct {
+	const char *code;
+	unsigned int status;
+	const char *message;
+} bq_errors[BQ_ERR_COUNT] = {
+	[BQ_OK] = { "ok", 200, "ok" },
+	[BQ_ERR_MALFORMED_JSON] = { "malformed_json", 400, "the request body is not valid JSON" },
+	[BQ_ERR_INVALID_FIELD] = { "invalid_field", 400, "a field is unknown, missing or of the wrong type" },
+	[BQ_ERR_INVALID_ID_NUMBER] = { "invalid_id_number", 400, "the ID number is not valid" },
+	[BQ_ERR_INVALID_CATEGORY] = { "invalid_category", 400, "unknown category" },
+	[BQ_ERR_INVALID_LANG] = { "invalid_lang", 400, "lang must be \"zh\" or \"en\"" },
+	[BQ_ERR_INVALID_QUERY] = { "invalid_query", 400, "a query parameter is not valid" },
+	[BQ_ERR_SAME_SERVICE] = { "same_service", 400, "the ticket is already in that service" },
+	[BQ_ERR_UNKNOWN_SERVICE] = { "unknown_service", 404, "no such service" },
+	[BQ_ERR_UNKNOWN_COUNTER] = { "unknown_counter", 404, "no such counter" },
+	[BQ_ERR_UNKNOWN_TICKET] = { "unknown_ticket", 404, "no such ticket" },
+	[BQ_ERR_NOT_FOUND] = { "not_found", 404, "no such resource" },
+	[BQ_ERR_METHOD_NOT_ALLOWED] = { "method_not_allowed", 405, "method not allowed here" },
+	[BQ_ERR_COUNTER_PAUSED] = { "counter_paused", 409, "the counter is paused" },
+	[BQ_ERR_COUNTER_NOT_PAUSED] = { "counter_not_paused", 409, "the counter is not paused" },
+	[BQ_ERR_NO_CURRENT_TICKET] = { "no_current_ticket", 409, "the counter has no current ticket" },
+	[BQ_ERR_NOT_CALLED] = { "not_called", 409, "the customer is already being served" },
+	[BQ_ERR_TICKET_NOT_WAITING] = { "ticket_not_waiting", 409, "the ticket is no longer waiting" },
+	[BQ_ERR_BODY_TOO_LARGE] = { "body_too_large", 413, "the request body is over 16 KiB" },
+	[BQ_ERR_UNSUPPORTED_MEDIA] = { "unsupported_media_type", 415, "send application/json" },
+	[BQ_ERR_STORAGE_FULL] = { "storage_full", 507, "the disk is full; nothing was changed" },
+	[BQ_ERR_STORAGE] = { "storage_error", 500, "the database failed; nothing was changed" },
+	[BQ_ERR_SHUTTING_DOWN] = { "shutting_down", 503, "the server is shutting down" },
+	[BQ_ERR_INTERNAL] = { "internal_error", 500, "internal error" },
+};
+
+const char *bq_err_code(enum bq_err e) { return bq_errors[e].code; }
+const char *bq_err_message(enum bq_err e) { return bq_errors[e].message; }
+unsigned int bq_err_status(enum bq_err e) { return bq_errors[e].status; }

@@ -1,0 +1,46 @@
+/*
+ * error.h: the one error vocabulary of branchq. Every failure a client can
+ * see is one of these; http.c turns it into a status and the JSON body
+ * {"error":{"code":"…","message":"…"}} in exactly one place.
+ */
+#ifndef BRANCHQ_ERROR_H
+#define BRANCHQ_ERROR_H
+
+enum bq_err {
+	BQ_OK = 0,
+	BQ_ERR_MALFORMED_JSON,      /* 400 */
+	BQ_ERR_INVALID_FIELD,       /* 400: unknown, missing or mistyped field */
+	BQ_ERR_INVALID_ID_NUMBER,   /* 400 */
+	BQ_ERR_INVALID_CATEGORY,    /* 400 */
+	BQ_ERR_INVALID_LANG,        /* 400 */
+	BQ_ERR_INVALID_QUERY,       /* 400 */
+	BQ_ERR_SAME_SERVICE,        /* 400: transfer to the ticket's own service */
+	BQ_ERR_UNKNOWN_SERVICE,     /* 404 */
+	BQ_ERR_UNKNOWN_COUNTER,     /* 404 */
+	BQ_ERR_UNKNOWN_TICKET,      /* 404 */
+	BQ_ERR_NOT_FOUND,           /* 404: no such resource */
+	BQ_ERR_METHOD_NOT_ALLOWED,  /* 405 */
+	BQ_ERR_COUNTER_PAUSED,      /* 409 */
+	BQ_ERR_COUNTER_NOT_PAUSED,  /* 409 */
+	BQ_ERR_NO_CURRENT_TICKET,   /* 409 */
+	BQ_ERR_NOT_CALLED,          /* 409: recall or no-show when the customer is already at the counter */
+	BQ_ERR_TICKET_NOT_WAITING,  /* 409 */
+	BQ_ERR_BODY_TOO_LARGE,      /* 413 */
+	BQ_ERR_UNSUPPORTED_MEDIA,   /* 415 */
+	BQ_ERR_STORAGE_FULL,        /* 507: the disk is full; nothing was changed */
+	BQ_ERR_STORAGE,             /* 500: the database failed; nothing was changed */
+	BQ_ERR_SHUTTING_DOWN,       /* 503 */
+	BQ_ERR_INTERNAL,            /* 500 */
+	BQ_ERR_COUNT
+};
+
+/* The stable machine-readable code ("unknown_service"). */
+const char *bq_err_code(enum bq_err e);
+
+/* A default human-readable message, English. */
+const char *bq_err_message(enum bq_err e);
+
+/* The HTTP status the error is answered with. */
+unsigned int bq_err_status(enum bq_err e);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * log.c: one line per message on stderr, "2026-11-24T09:30:05 level: text".
+ * In the foreground (-d) lines go to stderr; in the background to syslog.
+ * Nothing in branchq logs a request body, so an ID number never reaches it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static bool log_to_stderr = true;
+
+void
+log_init(bool foreground)
+{
+	log_to_stderr = foreground;
+	if (!foreground)
+		openlog("branchqd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void
+log_vline(const char *level, const char *fmt, va_list ap, int errnum)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!log_to_stderr) {
+		char msg[1024];
+		int prio = level[0] == 'f' ? LOG_CRIT : level[0] == 'w' ? LOG_WARNING : LOG_INFO;
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		if (errnum)
+			syslog(prio, "%s: %s", msg, strerror(errnum));
+		else
+			syslog(prio, "%s", msg);
+		return;
+	}
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	flockfile(stderr);
+	fprintf(stderr, "%s %s: ", stamp, level);
+	vfprintf(stderr, fmt, ap);
+	if (errnum)
+		fprintf(stderr, ": %s", strerror(errnum));
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+#define LOG_BODY(level, errnum) do {		\
+	va_list ap;				\
+	va_start(ap, fmt);			\
+	log_vline(level, fmt, ap, errnum);	\
+	va_end(ap);				\
+} while (0)
+
+void log_info(const char *fmt, ...) { LOG_BODY("info", 0); }
+void log_warnx(const char *fmt, ...) { LOG_BODY("warning", 0); }
+
+void
+log_warn(const char *fmt, ...)
+{
+	int e = errno;
+	LOG_BODY("warning", e);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	int e = errno;
+	LOG_BODY("fatal", e);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY("fatal", 0);
+	exit(1);
+}
