@@ -1,0 +1,81 @@
+/*
+ * config.h: the branch's configuration, read from an INI file with inih.
+ *
+ * A config is a plain value with fixed-size tables: it owns no heap memory,
+ * so a reload builds a new one aside, validates it whole, and is swapped in
+ * by assignment only when it has no error.
+ */
+#ifndef BRANCHQ_CONFIG_H
+#define BRANCHQ_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "domain.h"
+
+#define CONFIG_NAME_MAX 128
+#define CONFIG_URL_MAX 256
+#define CONFIG_TZ_MAX 64
+
+struct service_conf {
+	char id[2];                      /* the prefix letter, "A", NUL-terminated */
+	char name_zh[CONFIG_NAME_MAX];
+	char name_en[CONFIG_NAME_MAX];
+	int64_t overtime_s;              /* overtime threshold; default 20 min */
+	double target_share;             /* overtime share target, 0..1; default 0.05 */
+	int64_t service_time_s;          /* assumed service time before history exists; default 5 min */
+	int line;                        /* line of the section header, for messages */
+};
+
+struct counter_conf {
+	int number;                      /* 1..MAX_COUNTER_NUMBER, as painted over the counter */
+	int services[MAX_SERVICES];      /* indexes into config.services, in the counter's order */
+	int nservices;
+	bool green;                      /* 爱心窗口: calls green tickets first */
+	bool english;                    /* a teller here speaks English */
+	int line;
+};
+
+struct config {
+	char path[PATH_MAX];
+	char name_zh[CONFIG_NAME_MAX];
+	char name_en[CONFIG_NAME_MAX];
+	char timezone[CONFIG_TZ_MAX];    /* IANA name, e.g. Asia/Shanghai */
+	int day_reset_min;               /* business day starts this many minutes after local midnight */
+	char listen[64];                 /* ADDR:PORT; default 127.0.0.1:8080 */
+	char database[PATH_MAX];         /* relative paths are relative to the working directory */
+	char public_url[CONFIG_URL_MAX]; /* base of the customers' phone-page links */
+	int recalls;                     /* recalls announced before a further recall makes a no-show */
+	int elderly_age;                 /* age on the business date that makes a ticket elderly */
+	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */
+	struct service_conf services[MAX_SERVICES];
+	int nservices;
+	struct counter_conf counters[MAX_COUNTERS];
+	int ncounters;
+};
+
+/*
+ * Read and validate the file at path into *out. Every problem is written to
+ * errors (may be NULL) as "path:line: message\n" ("path: message" for the
+ * file as a whole, such as a missing section), all of them in one run, and
+ * counted. Returns the number of problems; *out is meaningful only when 0.
+ * Does not touch the process's time zone. Sets inih's process-wide options,
+ * so call it from one thread at a time.
+ */
+int config_load(const char *path, struct config *out, FILE *errors);
+
+/* Index of the service with prefix id ("A"), or -1. */
+int config_service_index(const struct config *c, const char *id);
+
+/* Index of the counter with this number, or -1. */
+int config_counter_index(const struct config *c, int number);
+
+/*
+ * Parse a duration: a whole number with an optional unit, "90s", "20m",
+ * "1h"; a bare number means minutes. Returns 0 and sets *out_s, or -1.
+ */
+int config_parse_duration(const char *s, int64_t *out_s);
+
+#endif
