@@ -1,0 +1,611 @@
+/*
+ * queue.c: the branch's operations, each one transaction over the store,
+ * with the pure policy deciding who is next. See queue.h for the contract.
+ *
+ * Events are appended to the log inside the transaction that causes them
+ * and published on the bus only after it commits, so a listener never hears
+ * of a change that did not happen.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <jansson.h>
+
+#include "bday.h"
+#include "idnum.h"
+#include "log.h"
+#include "policy.h"
+#include "queue.h"
+#include "render.h"
+
+#define TXN_MAX_EVENTS 4
+
+struct txn {
+	struct queue *q;
+	struct bus_event ev[TXN_MAX_EVENTS];
+	int nev;
+};
+
+static const char *const action_names[CA_COUNT] = {
+	[CA_CALL] = "call",
+	[CA_RECALL] = "recall",
+	[CA_NO_SHOW] = "no-show",
+	[CA_START] = "start",
+	[CA_FINISH] = "finish",
+	[CA_TRANSFER] = "transfer",
+	[CA_PAUSE] = "pause",
+	[CA_RESUME] = "resume",
+};
+
+const char *
+queue_action_name(enum counter_action a)
+{
+	return action_names[a];
+}
+
+int
+queue_action_parse(const char *s)
+{
+	for (int i = 0; i < CA_COUNT; i++)
+		if (strcmp(action_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static void
+queue_today(const struct queue *q, int64_t now, char bday[11])
+{
+	date_format(bday_of(now, q->cfg->day_reset_min), bday);
+}
+
+/*
+ * Append an event for ticket t (may be NULL) at counter (0: none) to the
+ * log; extra (may be NULL, reference stolen) adds fields to its data.
+ */
+static enum bq_err
+txn_emit(struct txn *x, enum bus_type type, int64_t now, const struct ticket *t, int counter,
+    json_t *extra)
+{
+	json_t *data = json_object();
+	char *text = NULL;
+	int64_t id = 0;
+	enum bq_err e = BQ_ERR_INTERNAL;
+
+	if (data == NULL || x->nev == TXN_MAX_EVENTS)
+		goto out;
+	json_object_set_new(data, "type", json_string(bus_type_name(type)));
+	json_object_set_new(data, "at", render_time(now));
+	if (t != NULL)
+		json_object_set_new(data, "ticket", render_ticket(x->q->cfg, t, NULL, false));
+	json_object_set_new(data, "counter", counter ? json_integer(counter) : json_null());
+	if (extra != NULL)
+		json_object_update(data, extra);
+	if ((text = json_dumps(data, JSON_COMPACT)) == NULL)
+		goto out;
+	e = store_event_append(x->q->store, now, bus_type_name(type), t ? t->id : 0, counter,
+	    text, &id);
+	if (e == BQ_OK) {
+		x->ev[x->nev].id = id;
+		x->ev[x->nev].type = type;
+		x->ev[x->nev].ticket_id = t ? t->id : 0;
+		x->ev[x->nev].counter = counter;
+		x->nev++;
+	}
+out:
+	free(text);
+	json_decref(extra);
+	json_decref(data);
+	return e;
+}
+
+/* Commit, then publish what the transaction emitted; roll back on failure. */
+static enum bq_err
+txn_end(struct txn *x, enum bq_err e)
+{
+	if (e == BQ_OK)
+		e = store_commit(x->q->store);
+	else
+		store_rollback(x->q->store);
+	if (e != BQ_OK)
+		return e;
+	for (int i = 0; i < x->nev; i++)
+		bus_publish(x->q->bus, &x->ev[i]);
+	return BQ_OK;
+}
+
+static void
+policy_rules_from(const struct config *cfg, struct policy_rules *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (int c = 0; c < CAT_COUNT; c++)
+		r->boost_s[c] = cfg->boost_s[c];
+	for (int s = 0; s < cfg->nservices; s++)
+		r->overtime_s[s] = cfg->services[s].overtime_s;
+}
+
+static void
+policy_counter_from(const struct counter_conf *cc, const struct counter_state *cs,
+    struct policy_counter *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	memcpy(pc->services, cc->services, sizeof(pc->services));
+	pc->nservices = cc->nservices;
+	pc->green = cc->green;
+	pc->english = cc->english;
+	pc->open = !cs->paused;
+}
+
+/*
+ * Policy tickets for the waiting tickets w[0..n): pt[k] stands for
+ * w[map[k]]. Tickets of a service the config no longer has are left out.
+ * Returns k, the count.
+ */
+static int
+policy_tickets_from(const struct config *cfg, const struct ticket *w, int n,
+    struct policy_ticket *pt, int *map)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		int s = config_service_index(cfg, w[i].service);
+		if (s < 0)
+			continue;
+		pt[k].id = w[i].id;
+		pt[k].service = s;
+		pt[k].category = w[i].category;
+		pt[k].english = w[i].lang == LANG_EN;
+		pt[k].issued_at = w[i].issued_at;
+		map[k++] = i;
+	}
+	return k;
+}
+
+static enum bq_err
+load_counter_states(struct queue *q, struct counter_state *states)
+{
+	for (int i = 0; i < q->cfg->ncounters; i++) {
+		enum bq_err e = store_counter_get(q->store, q->cfg->counters[i].number, &states[i]);
+		if (e != BQ_OK)
+			return e;
+	}
+	return BQ_OK;
+}
+
+/* Pick the next ticket for counter index ci; *found is false when none waits. */
+static enum bq_err
+pick_next(struct queue *q, int ci, int64_t now, struct ticket *out, bool *found)
+{
+	const struct config *cfg = q->cfg;
+	struct counter_state states[MAX_COUNTERS];
+	struct policy_counter pcs[MAX_COUNTERS];
+	struct policy_rules rules;
+	struct policy_ticket *pt = NULL;
+	struct ticket *w = NULL;
+	int *map = NULL, n = 0, k, pick;
+	char bday[11];
+	enum bq_err e;
+
+	*found = false;
+	queue_today(q, now, bday);
+	if ((e = load_counter_states(q, states)) != BQ_OK)
+		return e;
+	if ((e = store_waiting(q->store, bday, &w, &n)) != BQ_OK)
+		return e;
+	if (n == 0)
+		return BQ_OK;
+	pt = calloc((size_t)n, sizeof(*pt));
+	map = calloc((size_t)n, sizeof(*map));
+	if (pt == NULL || map == NULL) {
+		e = BQ_ERR_INTERNAL;
+		goto out;
+	}
+	policy_rules_from(cfg, &rules);
+	for (int i = 0; i < cfg->ncounters; i++)
+		policy_counter_from(&cfg->counters[i], &states[i], &pcs[i]);
+	k = policy_tickets_from(cfg, w, n, pt, map);
+	pick = policy_next(&rules, pcs, cfg->ncounters, ci, pt, k, now);
+	if (pick >= 0) {
+		*out = w[map[pick]];
+		*found = true;
+	}
+out:
+	free(pt);
+	free(map);
+	free(w);
+	return e;
+}
+
+static enum bq_err
+random_token(char out[TICKET_TOKEN_LEN + 1])
+{
+	unsigned char raw[TICKET_TOKEN_LEN / 2];
+	static const char hex[] = "0123456789abcdef";
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		log_warn("getrandom");
+		return BQ_ERR_INTERNAL;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[TICKET_TOKEN_LEN] = '\0';
+	return BQ_OK;
+}
+
+enum bq_err
+queue_issue(struct queue *q, const struct issue_req *r, int64_t now, struct ticket *out)
+{
+	const struct config *cfg = q->cfg;
+	const struct service_conf *svc = &cfg->services[r->service];
+	struct date today = bday_of(now, cfg->day_reset_min);
+	struct txn x = { .q = q };
+	struct ticket t;
+	int category = r->category, seq;
+	enum bq_err e;
+
+	memset(&t, 0, sizeof(t));
+	if (r->id_number != NULL) {
+		struct idnum_info info;
+		if (idnum_parse(r->id_number, r->id_len, today, &info) != 0)
+			return BQ_ERR_INVALID_ID_NUMBER;
+		/* A green category the lobby manager chose stands; the ID only adds one. */
+		if (category <= CAT_NORMAL) {
+			if (info.kind == IDNUM_FOREIGN_PR)
+				category = CAT_FOREIGN;
+			else if (idnum_age_on(info.birth, today) >= cfg->elderly_age)
+				category = CAT_ELDERLY;
+		}
+	}
+	t.category = category < 0 ? CAT_NORMAL : (enum category)category;
+	t.lang = r->lang >= 0 ? (enum lang)r->lang : t.category == CAT_FOREIGN ? LANG_EN : LANG_ZH;
+	t.status = TS_WAITING;
+	t.issued_at = t.created_at = now;
+	date_format(today, t.bday);
+	snprintf(t.service, sizeof(t.service), "%s", svc->id);
+	if ((e = random_token(t.token)) != BQ_OK)
+		return e;
+
+	if ((e = store_begin(q->store)) != BQ_OK)
+		return e;
+	if ((e = store_next_seq(q->store, t.bday, t.service, &seq)) == BQ_OK) {
+		snprintf(t.number, sizeof(t.number), "%s%03d", t.service, seq);
+		if ((e = store_ticket_insert(q->store, &t)) == BQ_OK)
+			e = txn_emit(&x, EV_TICKET_ISSUED, now, &t, 0, NULL);
+	}
+	if ((e = txn_end(&x, e)) == BQ_OK)
+		*out = t;
+	return e;
+}
+
+/* End the current ticket cur at counter state cs with status st, and say so. */
+static enum bq_err
+end_current(struct txn *x, struct counter_state *cs, struct ticket *cur,
+    enum ticket_status st, enum bus_type ev, int64_t now)
+{
+	enum bq_err e;
+
+	cur->status = st;
+	cur->ended_at = now;
+	cs->ticket_id = 0;
+	if ((e = store_ticket_update(x->q->store, cur)) != BQ_OK)
+		return e;
+	return txn_emit(x, ev, now, cur, cs->number, NULL);
+}
+
+/* Move cur to service svc as a new waiting leg with the same number and issue time. */
+static enum bq_err
+transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, int64_t now,
+    struct ticket *leg)
+{
+	const struct config *cfg = x->q->cfg;
+	json_t *from;
+	enum bq_err e;
+
+	if (strcmp(cur->service, cfg->services[svc].id) == 0)
+		return BQ_ERR_SAME_SERVICE;
+	*leg = *cur;
+	leg->id = 0;
+	leg->origin_id = cur->origin_id;
+	snprintf(leg->service, sizeof(leg->service), "%s", cfg->services[svc].id);
+	leg->status = TS_WAITING;
+	leg->created_at = now;
+	leg->called_at = leg->recalled_at = leg->started_at = leg->ended_at = 0;
+	leg->counter = 0;
+	leg->recalls = 0;
+	leg->transferred_to = 0;
+	/* The new leg belongs to the day it waits in, even if issued yesterday. */
+	queue_today(x->q, now, leg->bday);
+	if ((e = store_ticket_insert(x->q->store, leg)) != BQ_OK)
+		return e;
+	cur->status = TS_TRANSFERRED;
+	cur->ended_at = now;
+	cur->transferred_to = leg->id;
+	cs->ticket_id = 0;
+	if ((e = store_ticket_update(x->q->store, cur)) != BQ_OK)
+		return e;
+	from = json_pack("{s:{s:I,s:s}}", "from", "id", (json_int_t)cur->id, "service",
+	    cur->service);
+	return txn_emit(x, EV_TICKET_TRANSFERRED, now, leg, cs->number, from);
+}
+
+static enum bq_err
+counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t now,
+    struct counter_state *cs, struct ticket *out, bool *has_ticket)
+{
+	struct queue *q = x->q;
+	struct ticket cur;
+	bool has_cur = false;
+	enum bq_err e;
+
+	if ((e = store_counter_get(q->store, cs->number, cs)) != BQ_OK)
+		return e;
+	if (cs->ticket_id) {
+		e = store_ticket_get(q->store, cs->ticket_id, &cur);
+		if (e == BQ_OK)
+			has_cur = cur.status == TS_CALLED || cur.status == TS_SERVING;
+		else if (e != BQ_ERR_UNKNOWN_TICKET)
+			return e;
+		if (!has_cur)
+			cs->ticket_id = 0;
+	}
+
+	switch (a) {
+	case CA_CALL:
+		if (cs->paused)
+			return BQ_ERR_COUNTER_PAUSED;
+		if (has_cur && (e = end_current(x, cs, &cur, TS_SERVED, EV_TICKET_SERVED, now)) != BQ_OK)
+			return e;
+		if ((e = pick_next(q, ci, now, out, has_ticket)) != BQ_OK || !*has_ticket)
+			return e;
+		out->status = TS_CALLED;
+		if (out->called_at == 0)
+			out->called_at = now;
+		out->counter = cs->number;
+		cs->ticket_id = out->id;
+		if ((e = store_ticket_update(q->store, out)) != BQ_OK)
+			return e;
+		return txn_emit(x, EV_TICKET_CALLED, now, out, cs->number, NULL);
+	case CA_PAUSE:
+	case CA_RESUME:
+		if (a == CA_PAUSE && cs->paused)
+			return BQ_ERR_COUNTER_PAUSED;
+		if (a == CA_RESUME && !cs->paused)
+			return BQ_ERR_COUNTER_NOT_PAUSED;
+		cs->paused = a == CA_PAUSE;
+		cs->paused_at = a == CA_PAUSE ? now : 0;
+		if (has_cur) {
+			*out = cur;
+			*has_ticket = true;
+		}
+		return txn_emit(x, a == CA_PAUSE ? EV_COUNTER_PAUSED : EV_COUNTER_RESUMED, now,
+		    NULL, cs->number, NULL);
+	default:
+		break;
+	}
+
+	if (!has_cur)
+		return BQ_ERR_NO_CURRENT_TICKET;
+	*has_ticket = true;
+	switch (a) {
+	case CA_RECALL:
+		if (cur.status != TS_CALLED)
+			return BQ_ERR_NOT_CALLED;
+		if (cur.recalls >= q->cfg->recalls) {
+			e = end_current(x, cs, &cur, TS_NO_SHOW, EV_TICKET_NO_SHOW, now);
+		} else {
+			cur.recalls++;
+			cur.recalled_at = now;
+			if ((e = store_ticket_update(q->store, &cur)) == BQ_OK)
+				e = txn_emit(x, EV_TICKET_RECALLED, now, &cur, cs->number, NULL);
+		}
+		break;
+	case CA_NO_SHOW:
+		if (cur.status != TS_CALLED)
+			return BQ_ERR_NOT_CALLED;
+		e = end_current(x, cs, &cur, TS_NO_SHOW, EV_TICKET_NO_SHOW, now);
+		break;
+	case CA_START:
+		if (cur.status != TS_CALLED)
+			return BQ_ERR_NOT_CALLED;
+		cur.status = TS_SERVING;
+		cur.started_at = now;
+		if ((e = store_ticket_update(q->store, &cur)) == BQ_OK)
+			e = txn_emit(x, EV_TICKET_SERVING, now, &cur, cs->number, NULL);
+		break;
+	case CA_FINISH:
+		e = end_current(x, cs, &cur, TS_SERVED, EV_TICKET_SERVED, now);
+		break;
+	case CA_TRANSFER:
+		return transfer(x, cs, &cur, svc, now, out);
+	default:
+		return BQ_ERR_INTERNAL;
+	}
+	*out = cur;
+	return e;
+}
+
+enum bq_err
+queue_counter(struct queue *q, int number, enum counter_action a, int service, int64_t now,
+    struct ticket *out, bool *has_ticket)
+{
+	struct txn x = { .q = q };
+	struct counter_state cs = { .number = number };
+	int ci = config_counter_index(q->cfg, number);
+	enum bq_err e;
+
+	*has_ticket = false;
+	if (ci < 0)
+		return BQ_ERR_UNKNOWN_COUNTER;
+	if (a == CA_TRANSFER && (service < 0 || service >= q->cfg->nservices))
+		return BQ_ERR_UNKNOWN_SERVICE;
+	if ((e = store_begin(q->store)) != BQ_OK)
+		return e;
+	e = counter_step(&x, ci, a, service, now, &cs, out, has_ticket);
+	if (e == BQ_OK)
+		e = store_counter_put(q->store, &cs);
+	e = txn_end(&x, e);
+	if (e != BQ_OK)
+		*has_ticket = false;
+	return e;
+}
+
+/* Change a waiting ticket inside one transaction: cancel it, or make it green. */
+static enum bq_err
+waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, struct ticket *out)
+{
+	struct txn x = { .q = q };
+	enum bq_err e;
+
+	if ((e = store_begin(q->store)) != BQ_OK)
+		return e;
+	if ((e = store_ticket_get(q->store, id, out)) == BQ_OK) {
+		if (out->status != TS_WAITING) {
+			e = BQ_ERR_TICKET_NOT_WAITING;
+		} else if (cat < 0) {
+			out->status = TS_CANCELLED;
+			out->ended_at = now;
+			if ((e = store_ticket_update(q->store, out)) == BQ_OK)
+				e = txn_emit(&x, EV_TICKET_CANCELLED, now, out, 0, NULL);
+		} else {
+			out->category = (enum category)cat;
+			if (lang >= 0)
+				out->lang = (enum lang)lang;
+			else if (cat == CAT_FOREIGN)
+				out->lang = LANG_EN;
+			if ((e = store_ticket_update(q->store, out)) == BQ_OK)
+				e = txn_emit(&x, EV_TICKET_GREEN, now, out, 0, NULL);
+		}
+	}
+	return txn_end(&x, e);
+}
+
+enum bq_err
+queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket *out)
+{
+	return waiting_change(q, id, -1, -1, now, out);
+}
+
+enum bq_err
+queue_green(struct queue *q, int64_t id, int cat, int lang, int64_t now, struct ticket *out)
+{
+	if (cat <= CAT_NORMAL || cat >= CAT_COUNT)
+		return BQ_ERR_INVALID_CATEGORY;
+	return waiting_change(q, id, cat, lang, now, out);
+}
+
+void
+queue_view_free(struct queue_view *v)
+{
+	free(v->waiting);
+	free(v->pos);
+	for (int s = 0; s < MAX_SERVICES; s++)
+		free(v->order[s]);
+	memset(v, 0, sizeof(*v));
+}
+
+enum bq_err
+queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
+{
+	const struct config *cfg = q->cfg;
+	struct policy_rules rules;
+	struct policy_ticket *pt = NULL;
+	int *map = NULL, *tmp = NULL, k;
+	enum bq_err e;
+
+	memset(v, 0, sizeof(*v));
+	queue_today(q, now, v->bday);
+	v->at = now;
+	v->last_event_id = store_last_event_id(q->store);
+	if ((e = load_counter_states(q, v->counters)) != BQ_OK)
+		return e;
+	for (int i = 0; i < cfg->ncounters; i++) {
+		if (v->counters[i].ticket_id == 0)
+			continue;
+		e = store_ticket_get(q->store, v->counters[i].ticket_id, &v->current[i]);
+		if (e == BQ_ERR_UNKNOWN_TICKET || (e == BQ_OK && v->current[i].status != TS_CALLED &&
+		    v->current[i].status != TS_SERVING))
+			v->counters[i].ticket_id = 0;
+		else if (e != BQ_OK)
+			return e;
+	}
+	for (int i = 0; i < cfg->ncounters; i++) {
+		const struct counter_conf *cc = &cfg->counters[i];
+		for (int j = 0; j < cc->nservices; j++)
+			if (!v->counters[i].paused)
+				v->open_counters[cc->services[j]]++;
+	}
+	if ((e = store_waiting(q->store, v->bday, &v->waiting, &v->nwaiting)) != BQ_OK)
+		return e;
+	v->pos = calloc((size_t)v->nwaiting + 1, sizeof(*v->pos));
+	pt = calloc((size_t)v->nwaiting + 1, sizeof(*pt));
+	map = calloc((size_t)v->nwaiting + 1, sizeof(*map));
+	tmp = calloc((size_t)v->nwaiting + 1, sizeof(*tmp));
+	if (v->pos == NULL || pt == NULL || map == NULL || tmp == NULL) {
+		e = BQ_ERR_INTERNAL;
+		goto out;
+	}
+	for (int i = 0; i < v->nwaiting; i++)
+		v->pos[i].ahead = v->pos[i].estimated_wait_s = -1;
+	policy_rules_from(cfg, &rules);
+	k = policy_tickets_from(cfg, v->waiting, v->nwaiting, pt, map);
+	for (int s = 0; s < cfg->nservices; s++) {
+		int64_t avg = 0;
+		int n;
+
+		if ((e = store_avg_service_s(q->store, cfg->services[s].id, QUEUE_SERVICE_HISTORY,
+		    &avg)) != BQ_OK)
+			goto out;
+		if (avg <= 0)
+			avg = cfg->services[s].service_time_s;
+		n = policy_order(&rules, s, pt, k, now, tmp);
+		if ((v->order[s] = calloc((size_t)n + 1, sizeof(int))) == NULL) {
+			e = BQ_ERR_INTERNAL;
+			goto out;
+		}
+		for (int j = 0; j < n; j++) {
+			int w = map[tmp[j]];
+			v->order[s][j] = w;
+			v->pos[w].ahead = j;
+			v->pos[w].estimated_wait_s = policy_estimate_wait(j, avg, v->open_counters[s]);
+		}
+		v->count[s] = n;
+	}
+out:
+	free(pt);
+	free(map);
+	free(tmp);
+	return e;
+}
+
+enum bq_err
+queue_position(struct queue *q, const struct ticket *t, int64_t now, struct ticket_pos *pos)
+{
+	struct queue_view v;
+	enum bq_err e;
+
+	pos->ahead = -1;
+	pos->estimated_wait_s = -1;
+	if (t->status != TS_WAITING)
+		return BQ_OK;
+	if ((e = queue_view_load(q, now, &v)) == BQ_OK) {
+		for (int i = 0; i < v.nwaiting; i++)
+			if (v.waiting[i].id == t->id)
+				*pos = v.pos[i];
+	}
+	queue_view_free(&v);
+	return e;
+}
+
+enum bq_err
+queue_sync_counters(struct queue *q)
+{
+	for (int i = 0; i < q->cfg->ncounters; i++) {
+		enum bq_err e = store_counter_ensure(q->store, q->cfg->counters[i].number);
+		if (e != BQ_OK)
+			return e;
+	}
+	return BQ_OK;
+}

@@ -1,0 +1,114 @@
+/*
+ * queue.h: the branch's operations: issue a ticket, call, recall, mark a
+ * no-show, finish, transfer, pause, resume, cancel, upgrade to green.
+ *
+ * Each operation is one transaction: it reads the state from the store,
+ * asks the pure policy who is next, writes the change and its events, and
+ * commits; only then are the events published on the bus. A failure at any
+ * step rolls everything back, so a client that got an error lost nothing
+ * and changed nothing. All calls run on the daemon's one thread, and the
+ * transaction is BEGIN IMMEDIATE besides, so two counters calling at once
+ * can never be handed the same ticket. `now` is always passed in.
+ */
+#ifndef BRANCHQ_QUEUE_H
+#define BRANCHQ_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "config.h"
+#include "error.h"
+#include "store.h"
+
+#define QUEUE_SERVICE_HISTORY 20     /* served tickets averaged for the estimated wait */
+
+struct queue {
+	struct store *store;
+	const struct config *cfg;    /* the live config; replaced on reload */
+	struct bus *bus;
+};
+
+struct issue_req {
+	int service;                 /* index into cfg->services */
+	int category;                /* enum category, or -1 when not given */
+	int lang;                    /* enum lang, or -1 when not given */
+	const char *id_number;       /* NULL when not given; never stored or logged */
+	size_t id_len;
+};
+
+/* A waiting ticket's place: tickets before it in its service, and the estimate (-1: unknown). */
+struct ticket_pos {
+	int ahead;
+	int64_t estimated_wait_s;
+};
+
+enum counter_action {
+	CA_CALL,
+	CA_RECALL,
+	CA_NO_SHOW,
+	CA_START,
+	CA_FINISH,
+	CA_TRANSFER,
+	CA_PAUSE,
+	CA_RESUME,
+	CA_COUNT
+};
+
+/* Path name of an action ("no-show"), and back; -1 when unknown. */
+const char *queue_action_name(enum counter_action a);
+int queue_action_parse(const char *s);
+
+/*
+ * Issue a ticket. A valid ID number makes it elderly (age on the business
+ * date at least cfg->elderly_age) or foreign (2023 permanent-residence
+ * form) unless a green category was given; an invalid one is refused with
+ * BQ_ERR_INVALID_ID_NUMBER. On success *out is the new ticket.
+ */
+enum bq_err queue_issue(struct queue *q, const struct issue_req *r, int64_t now, struct ticket *out);
+
+/*
+ * Do action a at counter number (an index is looked up). For CA_TRANSFER,
+ * service is the index of the new service; otherwise ignored. On success,
+ * *has_ticket says whether *out holds a ticket: the one called (CA_CALL;
+ * false when nobody waits), recalled, marked, finished, or the new leg of a
+ * transferred ticket; the counter's current one for pause and resume.
+ */
+enum bq_err queue_counter(struct queue *q, int number, enum counter_action a, int service,
+    int64_t now, struct ticket *out, bool *has_ticket);
+
+/* Cancel a waiting ticket. */
+enum bq_err queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket *out);
+
+/* Upgrade a waiting ticket to green category cat (lang, when >= 0, too). */
+enum bq_err queue_green(struct queue *q, int64_t id, int cat, int lang, int64_t now,
+    struct ticket *out);
+
+/* The whole hall at one instant: what GET /api/v1/queue shows. */
+struct queue_view {
+	char bday[11];
+	int64_t at;
+	int64_t last_event_id;           /* subscribe from here to miss nothing */
+	struct ticket *waiting;          /* every waiting ticket of the business day */
+	int nwaiting;
+	struct ticket_pos *pos;          /* pos[i] belongs to waiting[i] */
+	int *order[MAX_SERVICES];        /* per service, indexes into waiting in call order */
+	int count[MAX_SERVICES];
+	int open_counters[MAX_SERVICES]; /* open counters that serve the service */
+	struct counter_state counters[MAX_COUNTERS];   /* in config order */
+	struct ticket current[MAX_COUNTERS];           /* valid where counters[i].ticket_id */
+};
+
+/* Load the view; free it with queue_view_free (also after a failure). */
+enum bq_err queue_view_load(struct queue *q, int64_t now, struct queue_view *v);
+void queue_view_free(struct queue_view *v);
+
+/* The place of ticket t at now ({-1, -1} when it is not waiting today). */
+enum bq_err queue_position(struct queue *q, const struct ticket *t, int64_t now,
+    struct ticket_pos *pos);
+
+/* Make sure every configured counter has a row. Called at start and after reload. */
+enum bq_err queue_sync_counters(struct queue *q);
+
+#endif

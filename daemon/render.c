@@ -1,0 +1,137 @@
+/*
+ * render.c: tickets, services, counters and the hall as JSON. Field names
+ * are the API's (docs/api.md); times are ISO 8601 with the branch's offset.
+ */
+#include <string.h>
+
+#include "bday.h"
+#include "render.h"
+
+json_t *
+render_time(int64_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	time_iso8601(t, buf);
+	return json_string(buf);
+}
+
+static json_t *
+opt_int(int64_t v)
+{
+	return v > 0 ? json_integer(v) : json_null();
+}
+
+json_t *
+render_ticket(const struct config *cfg, const struct ticket *t, const struct ticket_pos *pos,
+    bool with_token)
+{
+	int s = config_service_index(cfg, t->service);
+	bool waiting = t->status == TS_WAITING && pos != NULL && pos->ahead >= 0;
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "id", json_integer(t->id));
+	json_object_set_new(o, "number", json_string(t->number));
+	json_object_set_new(o, "service", json_string(t->service));
+	json_object_set_new(o, "service_name_zh", s >= 0 ? json_string(cfg->services[s].name_zh) : json_null());
+	json_object_set_new(o, "service_name_en", s >= 0 ? json_string(cfg->services[s].name_en) : json_null());
+	json_object_set_new(o, "category", json_string(category_name(t->category)));
+	json_object_set_new(o, "green", json_boolean(category_green(t->category)));
+	json_object_set_new(o, "lang", json_string(lang_name(t->lang)));
+	json_object_set_new(o, "status", json_string(status_name(t->status)));
+	json_object_set_new(o, "ahead", waiting ? json_integer(pos->ahead) : json_null());
+	json_object_set_new(o, "estimated_wait_s",
+	    waiting && pos->estimated_wait_s >= 0 ? json_integer(pos->estimated_wait_s) : json_null());
+	json_object_set_new(o, "business_day", json_string(t->bday));
+	json_object_set_new(o, "issued_at", render_time(t->issued_at));
+	json_object_set_new(o, "called_at", render_time(t->called_at));
+	json_object_set_new(o, "recalled_at", render_time(t->recalled_at));
+	json_object_set_new(o, "started_at", render_time(t->started_at));
+	json_object_set_new(o, "ended_at", render_time(t->ended_at));
+	json_object_set_new(o, "counter", opt_int(t->counter));
+	json_object_set_new(o, "recalls", json_integer(t->recalls));
+	json_object_set_new(o, "origin_id", json_integer(t->origin_id));
+	json_object_set_new(o, "transferred_to", opt_int(t->transferred_to));
+	if (with_token)
+		json_object_set_new(o, "token", json_string(t->token));
+	return o;
+}
+
+json_t *
+render_service(const struct service_conf *s, int waiting)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:f,s:I}", "id", s->id, "name_zh", s->name_zh,
+	    "name_en", s->name_en, "overtime_s", (json_int_t)s->overtime_s, "target_share",
+	    s->target_share, "service_time_s", (json_int_t)s->service_time_s);
+
+	if (o != NULL && waiting >= 0)
+		json_object_set_new(o, "waiting", json_integer(waiting));
+	return o;
+}
+
+json_t *
+render_counter(const struct config *cfg, int i, const struct counter_state *cs,
+    const struct ticket *current)
+{
+	const struct counter_conf *cc = &cfg->counters[i];
+	json_t *o = json_object(), *svcs = json_array();
+	const char *state = "idle";
+
+	if (o == NULL || svcs == NULL) {
+		json_decref(o);
+		json_decref(svcs);
+		return NULL;
+	}
+	for (int j = 0; j < cc->nservices; j++)
+		json_array_append_new(svcs, json_string(cfg->services[cc->services[j]].id));
+	if (current != NULL)
+		state = current->status == TS_SERVING ? "serving" : "called";
+	json_object_set_new(o, "number", json_integer(cc->number));
+	json_object_set_new(o, "services", svcs);
+	json_object_set_new(o, "green", json_boolean(cc->green));
+	json_object_set_new(o, "english", json_boolean(cc->english));
+	json_object_set_new(o, "paused", json_boolean(cs != NULL && cs->paused));
+	json_object_set_new(o, "paused_at", render_time(cs != NULL ? cs->paused_at : 0));
+	json_object_set_new(o, "state", json_string(state));
+	json_object_set_new(o, "ticket", current != NULL ? render_ticket(cfg, current, NULL, false) :
+	    json_null());
+	return o;
+}
+
+json_t *
+render_queue(const struct config *cfg, const struct queue_view *v)
+{
+	json_t *o = json_object(), *services = json_array(), *counters = json_array();
+
+	if (o == NULL || services == NULL || counters == NULL) {
+		json_decref(o);
+		json_decref(services);
+		json_decref(counters);
+		return NULL;
+	}
+	for (int s = 0; s < cfg->nservices; s++) {
+		json_t *svc = render_service(&cfg->services[s], v->count[s]);
+		json_t *tickets = json_array();
+
+		for (int j = 0; j < v->count[s]; j++) {
+			int w = v->order[s][j];
+			json_array_append_new(tickets, render_ticket(cfg, &v->waiting[w], &v->pos[w], false));
+		}
+		json_object_set_new(svc, "open_counters", json_integer(v->open_counters[s]));
+		json_object_set_new(svc, "tickets", tickets);
+		json_array_append_new(services, svc);
+	}
+	for (int i = 0; i < cfg->ncounters; i++)
+		json_array_append_new(counters, render_counter(cfg, i, &v->counters[i],
+		    v->counters[i].ticket_id ? &v->current[i] : NULL));
+	json_object_set_new(o, "business_day", json_string(v->bday));
+	json_object_set_new(o, "at", render_time(v->at));
+	json_object_set_new(o, "last_event_id", json_integer(v->last_event_id));
+	json_object_set_new(o, "services", services);
+	json_object_set_new(o, "counters", counters);
+	return o;
+}

@@ -1,0 +1,620 @@
+/*
+ * store.c: the SQLite database behind branchq.
+ *
+ * Durability: WAL with synchronous=FULL, so a ticket acknowledged to a
+ * client survives kill -9 and a power cut alike. Every change runs inside
+ * BEGIN IMMEDIATE … COMMIT, so two writers can never interleave and a
+ * failure (disk full, I/O error) rolls the whole change back.
+ *
+ * The schema version is PRAGMA user_version; migrations[] holds the steps
+ * from each version to the next and only ever grows. The events table is
+ * append-only: triggers refuse UPDATE and DELETE, because reports are
+ * computed from it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+static const char *const migrations[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE sequences ("
+	"  bday TEXT NOT NULL, service TEXT NOT NULL, last INTEGER NOT NULL,"
+	"  PRIMARY KEY (bday, service)) WITHOUT ROWID;"
+	"CREATE TABLE tickets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  origin_id INTEGER NOT NULL,"
+	"  bday TEXT NOT NULL,"
+	"  number TEXT NOT NULL,"
+	"  service TEXT NOT NULL,"
+	"  category TEXT NOT NULL,"
+	"  lang TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  token TEXT NOT NULL,"
+	"  issued_at INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  called_at INTEGER,"
+	"  recalled_at INTEGER,"
+	"  started_at INTEGER,"
+	"  ended_at INTEGER,"
+	"  counter INTEGER,"
+	"  recalls INTEGER NOT NULL DEFAULT 0,"
+	"  transferred_to INTEGER);"
+	/* A number is issued once a day: only first legs are unique, transfers reuse it. */
+	"CREATE UNIQUE INDEX tickets_number ON tickets(bday, number) WHERE id = origin_id;"
+	"CREATE INDEX tickets_status ON tickets(bday, status);"
+	"CREATE INDEX tickets_token ON tickets(token);"
+	"CREATE INDEX tickets_served ON tickets(service, status, ended_at);"
+	"CREATE TABLE counters ("
+	"  number INTEGER PRIMARY KEY,"
+	"  paused INTEGER NOT NULL DEFAULT 0,"
+	"  paused_at INTEGER,"
+	"  ticket_id INTEGER);"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  ticket_id INTEGER,"
+	"  counter INTEGER,"
+	"  data TEXT NOT NULL);"
+	"CREATE INDEX events_at ON events(at);"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define TICKET_COLS "id, origin_id, bday, number, service, category, lang, status, token, " \
+	"issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, " \
+	"transferred_to"
+
+enum stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_NEXT_SEQ,
+	ST_TICKET_INSERT,
+	ST_SET_ORIGIN,
+	ST_TICKET_UPDATE,
+	ST_TICKET_GET,
+	ST_TICKET_BY_TOKEN,
+	ST_WAITING,
+	ST_AVG_SERVICE,
+	ST_COUNTER_ENSURE,
+	ST_COUNTER_GET,
+	ST_COUNTER_PUT,
+	ST_EVENT_APPEND,
+	ST_LAST_EVENT,
+	ST_EVENTS_AFTER,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_NEXT_SEQ] = "INSERT INTO sequences(bday, service, last) VALUES (?1, ?2, 1) "
+	    "ON CONFLICT(bday, service) DO UPDATE SET last = last + 1 RETURNING last",
+	[ST_TICKET_INSERT] = "INSERT INTO tickets(origin_id, bday, number, service, category, lang, "
+	    "status, token, issued_at, created_at, called_at, recalled_at, started_at, ended_at, "
+	    "counter, recalls, transferred_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING id",
+	[ST_SET_ORIGIN] = "UPDATE tickets SET origin_id = id WHERE id = ?1",
+	[ST_TICKET_UPDATE] = "UPDATE tickets SET service = ?2, category = ?3, lang = ?4, status = ?5, "
+	    "called_at = ?6, recalled_at = ?7, started_at = ?8, ended_at = ?9, counter = ?10, "
+	    "recalls = ?11, transferred_to = ?12 WHERE id = ?1",
+	[ST_TICKET_GET] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
+	[ST_TICKET_BY_TOKEN] = "SELECT " TICKET_COLS " FROM tickets WHERE token = ?1 "
+	    "ORDER BY id DESC LIMIT 1",
+	[ST_WAITING] = "SELECT " TICKET_COLS " FROM tickets WHERE bday = ?1 AND status = 'waiting' "
+	    "ORDER BY id",
+	[ST_AVG_SERVICE] = "SELECT coalesce(avg(ended_at - called_at), 0) FROM (SELECT ended_at, "
+	    "called_at FROM tickets WHERE service = ?1 AND status = 'served' AND called_at IS NOT NULL "
+	    "ORDER BY ended_at DESC LIMIT ?2)",
+	[ST_COUNTER_ENSURE] = "INSERT OR IGNORE INTO counters(number) VALUES (?1)",
+	[ST_COUNTER_GET] = "SELECT paused, paused_at, ticket_id FROM counters WHERE number = ?1",
+	[ST_COUNTER_PUT] = "INSERT INTO counters(number, paused, paused_at, ticket_id) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(number) DO UPDATE SET paused = ?2, paused_at = ?3, "
+	    "ticket_id = ?4",
+	[ST_EVENT_APPEND] = "INSERT INTO events(at, type, ticket_id, counter, data) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+	[ST_LAST_EVENT] = "SELECT coalesce(max(id), 0) FROM events",
+	[ST_EVENTS_AFTER] = "SELECT id, type, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+int
+store_schema_version(void)
+{
+	return NMIGRATIONS;
+}
+
+/* Map a SQLite result to branchq's vocabulary, logging the database's words. */
+static enum bq_err
+store_fail(struct store *s, const char *what)
+{
+	int rc = sqlite3_extended_errcode(s->db);
+
+	log_warnx("database: %s: %s (%d)", what, sqlite3_errmsg(s->db), rc);
+	return (rc & 0xff) == SQLITE_FULL ? BQ_ERR_STORAGE_FULL : BQ_ERR_STORAGE;
+}
+
+/* Reset a statement and clear its bindings, ready for the next use. */
+static sqlite3_stmt *
+stmt_get(struct store *s, enum stmt which)
+{
+	sqlite3_stmt *st = s->st[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Run a statement that returns no rows (or whose rows are not wanted). */
+static enum bq_err
+stmt_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		enum bq_err e = store_fail(s, what);
+		sqlite3_reset(st);
+		return e;
+	}
+	sqlite3_reset(st);
+	return BQ_OK;
+}
+
+/* Step a statement that returns exactly one row whose column 0 is an integer. */
+static enum bq_err
+stmt_int64(struct store *s, sqlite3_stmt *st, const char *what, int64_t *out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_ROW) {
+		enum bq_err e = store_fail(s, what);
+		sqlite3_reset(st);
+		return e;
+	}
+	*out = sqlite3_column_int64(st, 0);
+	/* Finish the statement so RETURNING rows are committed to the change. */
+	return stmt_done(s, st, what);
+}
+
+/* Bind 0 as NULL: the schema keeps "not yet" as NULL, the structs as 0. */
+static void
+bind_opt(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void
+copy_text(char *dst, size_t len, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, len, "%s", t ? (const char *)t : "");
+}
+
+/* Read a row of TICKET_COLS. Unknown enum names (a newer database) read as defaults. */
+static void
+ticket_from_row(sqlite3_stmt *st, struct ticket *t)
+{
+	int v;
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(st, 0);
+	t->origin_id = sqlite3_column_int64(st, 1);
+	copy_text(t->bday, sizeof(t->bday), st, 2);
+	copy_text(t->number, sizeof(t->number), st, 3);
+	copy_text(t->service, sizeof(t->service), st, 4);
+	v = category_parse((const char *)sqlite3_column_text(st, 5));
+	t->category = v < 0 ? CAT_NORMAL : (enum category)v;
+	v = lang_parse((const char *)sqlite3_column_text(st, 6));
+	t->lang = v < 0 ? LANG_ZH : (enum lang)v;
+	v = status_parse((const char *)sqlite3_column_text(st, 7));
+	t->status = v < 0 ? TS_CANCELLED : (enum ticket_status)v;
+	copy_text(t->token, sizeof(t->token), st, 8);
+	t->issued_at = sqlite3_column_int64(st, 9);
+	t->created_at = sqlite3_column_int64(st, 10);
+	t->called_at = sqlite3_column_int64(st, 11);
+	t->recalled_at = sqlite3_column_int64(st, 12);
+	t->started_at = sqlite3_column_int64(st, 13);
+	t->ended_at = sqlite3_column_int64(st, 14);
+	t->counter = sqlite3_column_int(st, 15);
+	t->recalls = sqlite3_column_int(st, 16);
+	t->transferred_to = sqlite3_column_int64(st, 17);
+}
+
+static int
+store_migrate(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int version = -1;
+	char *msg = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (version < 0) {
+		snprintf(err, errlen, "cannot read schema version: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (version > NMIGRATIONS) {
+		snprintf(err, errlen, "database schema version %d is newer than this branchqd (%d)",
+		    version, NMIGRATIONS);
+		return -1;
+	}
+	for (int v = version; v < NMIGRATIONS; v++) {
+		char sql[64];
+
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+		    (snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1),
+		    sqlite3_exec(s->db, sql, NULL, NULL, &msg)) != SQLITE_OK ||
+		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+			snprintf(err, errlen, "migrating schema to version %d: %s", v + 1,
+			    msg ? msg : sqlite3_errmsg(s->db));
+			sqlite3_free(msg);
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		log_info("database schema migrated to version %d", v + 1);
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	char *msg = NULL;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	/* The daemon is the only writer; a report reader may hold a read lock briefly. */
+	sqlite3_busy_timeout(s->db, 2000);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+	    "PRAGMA foreign_keys = ON", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (store_migrate(s, err, errlen) != 0)
+		goto fail;
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &s->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
+		log_warnx("database: close: %s", sqlite3_errmsg(s->db));
+	free(s);
+}
+
+enum bq_err
+store_begin(struct store *s)
+{
+	return stmt_done(s, stmt_get(s, ST_BEGIN), "begin");
+}
+
+enum bq_err
+store_commit(struct store *s)
+{
+	enum bq_err e = stmt_done(s, stmt_get(s, ST_COMMIT), "commit");
+
+	if (e != BQ_OK)
+		store_rollback(s);
+	return e;
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_stmt *st = stmt_get(s, ST_ROLLBACK);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_warnx("database: rollback: %s", sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+	}
+}
+
+enum bq_err
+store_next_seq(struct store *s, const char *bday, const char *service, int *seq)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_NEXT_SEQ);
+	int64_t v;
+	enum bq_err e;
+
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
+	if ((e = stmt_int64(s, st, "next sequence", &v)) != BQ_OK)
+		return e;
+	if (v <= 0 || v > 9999999) {
+		log_warnx("database: sequence %s/%s out of range: %lld", bday, service, (long long)v);
+		return BQ_ERR_INTERNAL;
+	}
+	*seq = (int)v;
+	return BQ_OK;
+}
+
+enum bq_err
+store_ticket_insert(struct store *s, struct ticket *t)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_TICKET_INSERT);
+	enum bq_err e;
+
+	/* A first leg is its own origin: insert with 0, then fix it up in the same change. */
+	sqlite3_bind_int64(st, 1, t->origin_id);
+	sqlite3_bind_text(st, 2, t->bday, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, t->number, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, t->service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, category_name(t->category), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, lang_name(t->lang), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, status_name(t->status), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, t->token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, t->issued_at);
+	sqlite3_bind_int64(st, 10, t->created_at);
+	bind_opt(st, 11, t->called_at);
+	bind_opt(st, 12, t->recalled_at);
+	bind_opt(st, 13, t->started_at);
+	bind_opt(st, 14, t->ended_at);
+	bind_opt(st, 15, t->counter);
+	sqlite3_bind_int(st, 16, t->recalls);
+	bind_opt(st, 17, t->transferred_to);
+	if ((e = stmt_int64(s, st, "insert ticket", &t->id)) != BQ_OK)
+		return e;
+	if (t->origin_id == 0) {
+		t->origin_id = t->id;
+		st = stmt_get(s, ST_SET_ORIGIN);
+		sqlite3_bind_int64(st, 1, t->id);
+		e = stmt_done(s, st, "set origin");
+	}
+	return e;
+}
+
+enum bq_err
+store_ticket_update(struct store *s, const struct ticket *t)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_TICKET_UPDATE);
+
+	sqlite3_bind_int64(st, 1, t->id);
+	sqlite3_bind_text(st, 2, t->service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, category_name(t->category), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, lang_name(t->lang), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, status_name(t->status), -1, SQLITE_STATIC);
+	bind_opt(st, 6, t->called_at);
+	bind_opt(st, 7, t->recalled_at);
+	bind_opt(st, 8, t->started_at);
+	bind_opt(st, 9, t->ended_at);
+	bind_opt(st, 10, t->counter);
+	sqlite3_bind_int(st, 11, t->recalls);
+	bind_opt(st, 12, t->transferred_to);
+	return stmt_done(s, st, "update ticket");
+}
+
+static enum bq_err
+ticket_one(struct store *s, sqlite3_stmt *st, struct ticket *t)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		ticket_from_row(st, t);
+		sqlite3_reset(st);
+		return BQ_OK;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? BQ_ERR_UNKNOWN_TICKET : store_fail(s, "read ticket");
+}
+
+enum bq_err
+store_ticket_get(struct store *s, int64_t id, struct ticket *t)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_TICKET_GET);
+
+	sqlite3_bind_int64(st, 1, id);
+	return ticket_one(s, st, t);
+}
+
+enum bq_err
+store_ticket_by_token(struct store *s, const char *token, struct ticket *t)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_TICKET_BY_TOKEN);
+
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	return ticket_one(s, st, t);
+}
+
+enum bq_err
+store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_WAITING);
+	struct ticket *v = NULL;
+	int len = 0, cap = 0, rc;
+
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			int ncap = cap ? cap * 2 : 64;
+			struct ticket *nv = realloc(v, (size_t)ncap * sizeof(*v));
+			if (nv == NULL) {
+				free(v);
+				sqlite3_reset(st);
+				return BQ_ERR_INTERNAL;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		ticket_from_row(st, &v[len++]);
+	}
+	if (rc != SQLITE_DONE) {
+		enum bq_err e = store_fail(s, "read waiting tickets");
+		free(v);
+		sqlite3_reset(st);
+		return e;
+	}
+	sqlite3_reset(st);
+	*out = v;
+	*n = len;
+	return BQ_OK;
+}
+
+enum bq_err
+store_avg_service_s(struct store *s, const char *service, int last_n, int64_t *avg)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_AVG_SERVICE);
+
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, last_n);
+	return stmt_int64(s, st, "average service time", avg);
+}
+
+enum bq_err
+store_counter_ensure(struct store *s, int number)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_COUNTER_ENSURE);
+
+	sqlite3_bind_int(st, 1, number);
+	return stmt_done(s, st, "add counter");
+}
+
+enum bq_err
+store_counter_get(struct store *s, int number, struct counter_state *cs)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_COUNTER_GET);
+	int rc;
+
+	memset(cs, 0, sizeof(*cs));
+	cs->number = number;
+	sqlite3_bind_int(st, 1, number);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		cs->paused = sqlite3_column_int(st, 0);
+		cs->paused_at = sqlite3_column_int64(st, 1);
+		cs->ticket_id = sqlite3_column_int64(st, 2);
+	} else if (rc != SQLITE_DONE) {
+		enum bq_err e = store_fail(s, "read counter");
+		sqlite3_reset(st);
+		return e;
+	}
+	sqlite3_reset(st);
+	return BQ_OK;
+}
+
+enum bq_err
+store_counter_put(struct store *s, const struct counter_state *cs)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_COUNTER_PUT);
+
+	sqlite3_bind_int(st, 1, cs->number);
+	sqlite3_bind_int(st, 2, cs->paused ? 1 : 0);
+	bind_opt(st, 3, cs->paused_at);
+	bind_opt(st, 4, cs->ticket_id);
+	return stmt_done(s, st, "write counter");
+}
+
+enum bq_err
+store_event_append(struct store *s, int64_t at, const char *type, int64_t ticket_id,
+    int counter, const char *data, int64_t *id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_EVENT_APPEND);
+
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	bind_opt(st, 3, ticket_id);
+	bind_opt(st, 4, counter);
+	sqlite3_bind_text(st, 5, data, -1, SQLITE_STATIC);
+	return stmt_int64(s, st, "append event", id);
+}
+
+int64_t
+store_last_event_id(struct store *s)
+{
+	int64_t id = 0;
+
+	if (stmt_int64(s, stmt_get(s, ST_LAST_EVENT), "last event", &id) != BQ_OK)
+		return 0;
+	return id;
+}
+
+enum bq_err
+store_events_after(struct store *s, int64_t after, int limit,
+    int (*fn)(void *arg, int64_t id, const char *type, const char *data), void *arg)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_EVENTS_AFTER);
+	int rc;
+
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		enum bq_err e = store_fail(s, "read events");
+		sqlite3_reset(st);
+		return e;
+	}
+	sqlite3_reset(st);
+	return BQ_OK;
+}
+
+enum bq_err
+store_limit_pages(struct store *s, int64_t max_pages)
+{
+	char sql[64];
+	char *msg = NULL;
+
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	    (long long)(max_pages > 0 ? max_pages : 4294967294LL));
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("database: %s: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return BQ_ERR_STORAGE;
+	}
+	return BQ_OK;
+}

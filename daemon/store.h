@@ -1,0 +1,129 @@
+/*
+ * store.h: all of branchq's state in one SQLite database (WAL mode): the
+ * tickets, the per-day number sequences, the counters' states and the
+ * append-only event log that reports are computed from.
+ *
+ * One struct store owns the sqlite3 handle and every prepared statement,
+ * prepared once at open. Writes happen between store_begin and
+ * store_commit; a failed statement leaves the transaction for the caller to
+ * roll back, so a change is all or nothing. The store knows nothing of the
+ * config or the policy: services are their prefix strings here.
+ */
+#ifndef BRANCHQ_STORE_H
+#define BRANCHQ_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain.h"
+#include "error.h"
+
+#define TICKET_NUMBER_MAX 16
+#define TICKET_TOKEN_LEN 32          /* hex of 128 random bits */
+
+/* One leg of a ticket: a transfer ends a leg and starts the next with the same number. */
+struct ticket {
+	int64_t id;
+	int64_t origin_id;               /* the first leg's id; == id when never transferred */
+	char bday[11];                   /* business date, YYYY-MM-DD */
+	char number[TICKET_NUMBER_MAX];  /* "A001" */
+	char service[2];                 /* prefix of the current service */
+	enum category category;
+	enum lang lang;
+	enum ticket_status status;
+	char token[TICKET_TOKEN_LEN + 1];
+	int64_t issued_at;               /* original issue time, unix s; kept across transfers */
+	int64_t created_at;              /* when this leg began */
+	int64_t called_at;               /* first call of this leg; 0 = not called */
+	int64_t recalled_at;             /* last recall; 0 = none */
+	int64_t started_at;              /* customer arrived at the counter; 0 = not yet */
+	int64_t ended_at;                /* served, no-show, cancelled or transferred; 0 = open */
+	int counter;                     /* counter that called it; 0 = none */
+	int recalls;
+	int64_t transferred_to;          /* next leg; 0 = none */
+};
+
+struct counter_state {
+	int number;
+	int paused;
+	int64_t paused_at;               /* 0 when open */
+	int64_t ticket_id;               /* current ticket; 0 = none */
+};
+
+struct store;
+
+/*
+ * Open (creating if needed) the database at path, switch it to WAL, and
+ * migrate its schema forward. On failure returns NULL and writes a reason
+ * into err. The caller owns the result and frees it with store_close.
+ */
+struct store *store_open(const char *path, char *err, size_t errlen);
+
+/* Finalize every statement, checkpoint and close. NULL is a no-op. */
+void store_close(struct store *s);
+
+/* The schema version this build writes (PRAGMA user_version). */
+int store_schema_version(void);
+
+enum bq_err store_begin(struct store *s);      /* BEGIN IMMEDIATE */
+enum bq_err store_commit(struct store *s);
+void store_rollback(struct store *s);          /* harmless outside a transaction */
+
+/* Next sequence number of service on business date bday (1, 2, …). In a transaction. */
+enum bq_err store_next_seq(struct store *s, const char *bday, const char *service, int *seq);
+
+/* Insert t (t->id is ignored and set; origin_id 0 means "this leg"). In a transaction. */
+enum bq_err store_ticket_insert(struct store *s, struct ticket *t);
+
+/* Write every mutable field of t over the row t->id. In a transaction. */
+enum bq_err store_ticket_update(struct store *s, const struct ticket *t);
+
+/* Read ticket id; BQ_ERR_UNKNOWN_TICKET when there is none. */
+enum bq_err store_ticket_get(struct store *s, int64_t id, struct ticket *t);
+
+/* The newest leg carrying token; BQ_ERR_UNKNOWN_TICKET when none. */
+enum bq_err store_ticket_by_token(struct store *s, const char *token, struct ticket *t);
+
+/*
+ * The waiting tickets of business date bday, in issue order. On success
+ * *out is a malloc'ed array of *n tickets (NULL when 0) that the caller frees.
+ */
+enum bq_err store_waiting(struct store *s, const char *bday, struct ticket **out, int *n);
+
+/* Average service time (end - call) of the last `last_n` served legs of service; 0 when none. */
+enum bq_err store_avg_service_s(struct store *s, const char *service, int last_n, int64_t *avg);
+
+/* Make sure a row exists for counter number (open, idle). In a transaction or not. */
+enum bq_err store_counter_ensure(struct store *s, int number);
+
+/* Read counter number's state (a missing row reads as open and idle). */
+enum bq_err store_counter_get(struct store *s, int number, struct counter_state *cs);
+
+/* Write counter state. In a transaction. */
+enum bq_err store_counter_put(struct store *s, const struct counter_state *cs);
+
+/*
+ * Append an event to the log: type such as "ticket.called", the ticket and
+ * counter it concerns (0 for none), and its JSON data. Sets *id to the
+ * event's id, which increases strictly. In a transaction.
+ */
+enum bq_err store_event_append(struct store *s, int64_t at, const char *type,
+    int64_t ticket_id, int counter, const char *data, int64_t *id);
+
+/* Id of the newest event, 0 when the log is empty. */
+int64_t store_last_event_id(struct store *s);
+
+/*
+ * Call fn for up to limit events with id > after, in id order. fn's data
+ * pointer is valid only during the call. Stops early when fn returns non-zero.
+ */
+enum bq_err store_events_after(struct store *s, int64_t after, int limit,
+    int (*fn)(void *arg, int64_t id, const char *type, const char *data), void *arg);
+
+/*
+ * Limit the database to max_pages pages (PRAGMA max_page_count), so tests
+ * can fill the "disk" without filling the machine's. 0 leaves it unlimited.
+ */
+enum bq_err store_limit_pages(struct store *s, int64_t max_pages);
+
+#endif
