@@ -1,0 +1,551 @@
+/*
+ * api.c: the routes of /api/v1 and /healthz and their handlers.
+ *
+ * Bodies are parsed strictly: a JSON object, no duplicate keys, no unknown
+ * fields, each field of its type. The ID number a lobby manager types is
+ * read in place and wiped from the request and the parsed tree as soon as
+ * the ticket is issued or refused; it is never logged, stored or echoed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "log.h"
+#include "render.h"
+
+#define API_MAX_SEGMENTS 8
+
+struct route_ctx {
+	struct api *a;
+	struct api_request *req;
+	struct api_reply *rep;
+	char *seg[API_MAX_SEGMENTS];
+	int nseg;
+};
+
+static void
+reply_error(struct api_reply *rep, enum bq_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+reply_error(struct api_reply *rep, enum bq_err e, const char *fmt, ...)
+{
+	rep->err = e;
+	rep->status = bq_err_status(e);
+	rep->message[0] = '\0';
+	if (fmt != NULL) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
+		va_end(ap);
+	}
+}
+
+static void
+reply_json(struct api_reply *rep, unsigned status, json_t *body)
+{
+	if (body == NULL) {
+		reply_error(rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	rep->status = status;
+	rep->body = body;
+}
+
+static bool
+method_is(struct route_ctx *r, const char *method, const char *allow)
+{
+	if (strcmp(r->req->method, method) == 0 ||
+	    (strcmp(method, "GET") == 0 && strcmp(r->req->method, "HEAD") == 0))
+		return true;
+	r->rep->allow = allow;
+	reply_error(r->rep, BQ_ERR_METHOD_NOT_ALLOWED, "%s is not allowed here; use %s",
+	    r->req->method, allow);
+	return false;
+}
+
+/* A whole positive decimal number, no sign, no spaces, at most max. */
+static bool
+parse_id(const char *s, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s < '1' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * Parse the body as a JSON object whose keys are all in allowed (NULL
+ * terminated). An empty body is an empty object. On failure the reply is
+ * set and NULL returned.
+ */
+static json_t *
+body_object(struct route_ctx *r, const char *const *allowed)
+{
+	struct api_request *req = r->req;
+	json_error_t jerr;
+	json_t *o;
+	const char *key;
+	json_t *v;
+
+	if (req->len == 0)
+		return json_object();
+	if (req->content_type == NULL || strncasecmp(req->content_type, "application/json", 16) != 0) {
+		reply_error(r->rep, BQ_ERR_UNSUPPORTED_MEDIA, "send the body as application/json");
+		return NULL;
+	}
+	o = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		reply_error(r->rep, BQ_ERR_MALFORMED_JSON, "malformed JSON at line %d column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		reply_error(r->rep, BQ_ERR_MALFORMED_JSON, "the body must be a JSON object");
+		return NULL;
+	}
+	json_object_foreach(o, key, v) {
+		bool ok = false;
+		for (int i = 0; allowed[i] != NULL && !ok; i++)
+			ok = strcmp(allowed[i], key) == 0;
+		if (!ok) {
+			/* Echo the key only when it is short and printable. */
+			bool plain = strlen(key) <= 32;
+			for (const char *p = key; *p && plain; p++)
+				plain = *p >= 0x20 && *p < 0x7f && *p != '"';
+			if (plain)
+				reply_error(r->rep, BQ_ERR_INVALID_FIELD, "unknown field \"%s\"", key);
+			else
+				reply_error(r->rep, BQ_ERR_INVALID_FIELD, "unknown field");
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* Optional string field: *out NULL when absent. False (reply set) when not a string. */
+static bool
+field_string(struct route_ctx *r, json_t *o, const char *key, const char **out, size_t *len)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_string(v)) {
+		reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"%s\" must be a string", key);
+		return false;
+	}
+	*out = json_string_value(v);
+	if (len != NULL)
+		*len = json_string_length(v);
+	return true;
+}
+
+/* Resolve a service prefix; reply 404 and return -1 when there is none. */
+static int
+service_lookup(struct route_ctx *r, const char *id)
+{
+	int s = config_service_index(r->a->queue->cfg, id);
+
+	if (s < 0) {
+		if (strlen(id) <= 8)
+			reply_error(r->rep, BQ_ERR_UNKNOWN_SERVICE, "no service \"%s\"", id);
+		else
+			reply_error(r->rep, BQ_ERR_UNKNOWN_SERVICE, NULL);
+	}
+	return s;
+}
+
+static bool
+fail(struct route_ctx *r, enum bq_err e)
+{
+	if (e == BQ_OK)
+		return false;
+	reply_error(r->rep, e, NULL);
+	return true;
+}
+
+static json_t *
+ticket_with_pos(struct route_ctx *r, const struct ticket *t, bool with_token)
+{
+	struct ticket_pos pos;
+
+	if (fail(r, queue_position(r->a->queue, t, r->req->now, &pos)))
+		return NULL;
+	return render_ticket(r->a->queue->cfg, t, &pos, with_token);
+}
+
+static void
+wipe_string(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
+}
+
+static void
+post_ticket(struct route_ctx *r)
+{
+	static const char *const fields[] = { "service", "category", "id_number", "lang", NULL };
+	struct issue_req ir = { .category = -1, .lang = -1 };
+	const char *service, *cat, *lang;
+	struct ticket t;
+	json_t *o;
+
+	if ((o = body_object(r, fields)) == NULL)
+		return;
+	if (!field_string(r, o, "service", &service, NULL) ||
+	    !field_string(r, o, "category", &cat, NULL) ||
+	    !field_string(r, o, "lang", &lang, NULL) ||
+	    !field_string(r, o, "id_number", &ir.id_number, &ir.id_len))
+		goto out;
+	if (service == NULL) {
+		reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"service\" is required");
+		goto out;
+	}
+	if ((ir.service = service_lookup(r, service)) < 0)
+		goto out;
+	if (cat != NULL && (ir.category = category_parse(cat)) < 0) {
+		reply_error(r->rep, BQ_ERR_INVALID_CATEGORY,
+		    "category must be normal, elderly, disabled, pregnant, military or foreign");
+		goto out;
+	}
+	if (lang != NULL && (ir.lang = lang_parse(lang)) < 0) {
+		reply_error(r->rep, BQ_ERR_INVALID_LANG, NULL);
+		goto out;
+	}
+	if (!fail(r, queue_issue(r->a->queue, &ir, r->req->now, &t))) {
+		json_t *tj = ticket_with_pos(r, &t, true);
+		if (tj != NULL)
+			reply_json(r->rep, 201, json_pack("{s:o}", "ticket", tj));
+	}
+out:
+	wipe_string(o, "id_number");
+	json_decref(o);
+}
+
+static void
+get_ticket(struct route_ctx *r, int64_t id)
+{
+	struct ticket t;
+	json_t *tj;
+
+	if (fail(r, store_ticket_get(r->a->queue->store, id, &t)))
+		return;
+	if ((tj = ticket_with_pos(r, &t, false)) != NULL)
+		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", tj));
+}
+
+static void
+post_ticket_action(struct route_ctx *r, int64_t id, const char *action)
+{
+	static const char *const green_fields[] = { "category", "lang", NULL };
+	static const char *const no_fields[] = { NULL };
+	struct ticket t;
+	enum bq_err e;
+	json_t *o, *tj;
+
+	if (strcmp(action, "green") == 0) {
+		const char *cat, *lang;
+		int c, l = -1;
+
+		if ((o = body_object(r, green_fields)) == NULL)
+			return;
+		if (!field_string(r, o, "category", &cat, NULL) ||
+		    !field_string(r, o, "lang", &lang, NULL)) {
+			json_decref(o);
+			return;
+		}
+		c = cat != NULL ? category_parse(cat) : -1;
+		if (c <= CAT_NORMAL) {
+			reply_error(r->rep, BQ_ERR_INVALID_CATEGORY, "category must be elderly, disabled, "
+			    "pregnant, military or foreign");
+			json_decref(o);
+			return;
+		}
+		if (lang != NULL && (l = lang_parse(lang)) < 0) {
+			reply_error(r->rep, BQ_ERR_INVALID_LANG, NULL);
+			json_decref(o);
+			return;
+		}
+		json_decref(o);
+		e = queue_green(r->a->queue, id, c, l, r->req->now, &t);
+	} else {
+		if ((o = body_object(r, no_fields)) == NULL)
+			return;
+		json_decref(o);
+		e = queue_cancel(r->a->queue, id, r->req->now, &t);
+	}
+	if (!fail(r, e) && (tj = ticket_with_pos(r, &t, false)) != NULL)
+		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", tj));
+}
+
+/* The counter with its state right now, for answers to counter actions. */
+static json_t *
+counter_now(struct route_ctx *r, int number)
+{
+	struct queue *q = r->a->queue;
+	int ci = config_counter_index(q->cfg, number);
+	struct counter_state cs;
+	struct ticket cur;
+	bool has = false;
+
+	if (fail(r, store_counter_get(q->store, number, &cs)))
+		return NULL;
+	if (cs.ticket_id && store_ticket_get(q->store, cs.ticket_id, &cur) == BQ_OK)
+		has = cur.status == TS_CALLED || cur.status == TS_SERVING;
+	return render_counter(q->cfg, ci, &cs, has ? &cur : NULL);
+}
+
+static void
+post_counter_action(struct route_ctx *r, int number, const char *action)
+{
+	static const char *const transfer_fields[] = { "service", NULL };
+	static const char *const no_fields[] = { NULL };
+	int a = queue_action_parse(action), service = -1;
+	struct ticket t;
+	bool has;
+	json_t *o, *cj;
+
+	if (a < 0) {
+		reply_error(r->rep, BQ_ERR_NOT_FOUND, "no counter action \"%s\"",
+		    strlen(action) <= 16 ? action : "?");
+		return;
+	}
+	if (!method_is(r, "POST", "POST"))
+		return;
+	if ((o = body_object(r, a == CA_TRANSFER ? transfer_fields : no_fields)) == NULL)
+		return;
+	if (a == CA_TRANSFER) {
+		const char *svc;
+		if (!field_string(r, o, "service", &svc, NULL)) {
+			json_decref(o);
+			return;
+		}
+		if (svc == NULL) {
+			reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"service\" is required");
+			json_decref(o);
+			return;
+		}
+		service = service_lookup(r, svc);
+		if (service < 0) {
+			json_decref(o);
+			return;
+		}
+	}
+	json_decref(o);
+	if (fail(r, queue_counter(r->a->queue, number, (enum counter_action)a, service,
+	    r->req->now, &t, &has)))
+		return;
+	if (a == CA_CALL && !has) {
+		r->rep->status = 204;
+		return;
+	}
+	if ((cj = counter_now(r, number)) == NULL)
+		return;
+	reply_json(r->rep, 200, json_pack("{s:o,s:o}", "ticket",
+	    has ? ticket_with_pos(r, &t, false) : json_null(), "counter", cj));
+}
+
+static void
+get_counters(struct route_ctx *r, int number)
+{
+	struct queue *q = r->a->queue;
+	struct queue_view v;
+	json_t *list;
+
+	if (fail(r, queue_view_load(q, r->req->now, &v))) {
+		queue_view_free(&v);
+		return;
+	}
+	list = json_array();
+	for (int i = 0; i < q->cfg->ncounters; i++) {
+		json_t *c = render_counter(q->cfg, i, &v.counters[i],
+		    v.counters[i].ticket_id ? &v.current[i] : NULL);
+		if (number == 0) {
+			json_array_append_new(list, c);
+		} else if (q->cfg->counters[i].number == number) {
+			json_decref(list);
+			list = NULL;
+			reply_json(r->rep, 200, json_pack("{s:o}", "counter", c));
+			break;
+		} else {
+			json_decref(c);
+		}
+	}
+	if (list != NULL)
+		reply_json(r->rep, 200, json_pack("{s:o}", "counters", list));
+	queue_view_free(&v);
+}
+
+static void
+get_services(struct route_ctx *r)
+{
+	struct queue *q = r->a->queue;
+	struct queue_view v;
+	json_t *list;
+
+	if (!fail(r, queue_view_load(q, r->req->now, &v))) {
+		list = json_array();
+		for (int s = 0; s < q->cfg->nservices; s++) {
+			json_t *svc = render_service(&q->cfg->services[s], v.count[s]);
+			json_object_set_new(svc, "open_counters", json_integer(v.open_counters[s]));
+			json_array_append_new(list, svc);
+		}
+		reply_json(r->rep, 200, json_pack("{s:o}", "services", list));
+	}
+	queue_view_free(&v);
+}
+
+static void
+get_queue(struct route_ctx *r)
+{
+	struct queue_view v;
+
+	if (!fail(r, queue_view_load(r->a->queue, r->req->now, &v)))
+		reply_json(r->rep, 200, render_queue(r->a->queue->cfg, &v));
+	queue_view_free(&v);
+}
+
+static void
+get_events(struct route_ctx *r)
+{
+	const char *from = r->req->last_event_id;
+	int64_t id;
+
+	if (from == NULL && r->req->query != NULL)
+		from = r->req->query(r->req->query_ctx, "last_event_id");
+	r->rep->sse_from = -1;
+	if (from != NULL && *from != '\0') {
+		if (strcmp(from, "0") == 0) {
+			r->rep->sse_from = 0;
+		} else if (parse_id(from, INT64_MAX, &id)) {
+			r->rep->sse_from = id;
+		} else {
+			reply_error(r->rep, BQ_ERR_INVALID_QUERY, "Last-Event-ID must be an event id");
+			return;
+		}
+	}
+	r->rep->sse = true;
+	r->rep->status = 200;
+}
+
+static void
+route_counters(struct route_ctx *r)
+{
+	int64_t n;
+
+	if (r->nseg == 3) {
+		if (method_is(r, "GET", "GET"))
+			get_counters(r, 0);
+		return;
+	}
+	if (!parse_id(r->seg[3], MAX_COUNTER_NUMBER, &n) ||
+	    config_counter_index(r->a->queue->cfg, (int)n) < 0) {
+		reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s",
+		    strlen(r->seg[3]) <= 8 ? r->seg[3] : "?");
+		return;
+	}
+	if (r->nseg == 4) {
+		if (method_is(r, "GET", "GET"))
+			get_counters(r, (int)n);
+	} else if (r->nseg == 5) {
+		post_counter_action(r, (int)n, r->seg[4]);
+	} else {
+		reply_error(r->rep, BQ_ERR_NOT_FOUND, NULL);
+	}
+}
+
+static void
+route_tickets(struct route_ctx *r)
+{
+	int64_t id;
+
+	if (r->nseg == 3) {
+		if (method_is(r, "POST", "POST"))
+			post_ticket(r);
+		return;
+	}
+	if (!parse_id(r->seg[3], INT64_MAX, &id)) {
+		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
+		return;
+	}
+	if (r->nseg == 4) {
+		if (method_is(r, "GET", "GET"))
+			get_ticket(r, id);
+	} else if (r->nseg == 5 && (strcmp(r->seg[4], "green") == 0 ||
+	    strcmp(r->seg[4], "cancel") == 0)) {
+		if (method_is(r, "POST", "POST"))
+			post_ticket_action(r, id, r->seg[4]);
+	} else {
+		reply_error(r->rep, BQ_ERR_NOT_FOUND, NULL);
+	}
+}
+
+void
+api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
+{
+	struct route_ctx r = { .a = a, .req = req, .rep = rep };
+	char path[512], *save = NULL, *tok;
+
+	memset(rep, 0, sizeof(*rep));
+	if (strlen(req->path) >= sizeof(path)) {
+		reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
+		goto out;
+	}
+	strcpy(path, req->path);
+	for (tok = strtok_r(path, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+		if (r.nseg == API_MAX_SEGMENTS) {
+			reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
+			goto out;
+		}
+		r.seg[r.nseg++] = tok;
+	}
+	if (a->shutting_down) {
+		reply_error(rep, BQ_ERR_SHUTTING_DOWN, NULL);
+		goto out;
+	}
+	if (r.nseg == 1 && strcmp(r.seg[0], "healthz") == 0) {
+		if (method_is(&r, "GET", "GET"))
+			reply_json(rep, 200, json_pack("{s:s}", "status", "ok"));
+	} else if (r.nseg >= 3 && strcmp(r.seg[0], "api") == 0 && strcmp(r.seg[1], "v1") == 0) {
+		const char *what = r.seg[2];
+		if (strcmp(what, "tickets") == 0) {
+			route_tickets(&r);
+		} else if (strcmp(what, "counters") == 0) {
+			route_counters(&r);
+		} else if (r.nseg == 3 && strcmp(what, "services") == 0) {
+			if (method_is(&r, "GET", "GET"))
+				get_services(&r);
+		} else if (r.nseg == 3 && strcmp(what, "queue") == 0) {
+			if (method_is(&r, "GET", "GET"))
+				get_queue(&r);
+		} else if (r.nseg == 3 && strcmp(what, "events") == 0) {
+			if (method_is(&r, "GET", "GET"))
+				get_events(&r);
+		} else {
+			reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
+		}
+	} else {
+		reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
+	}
+out:
+	/* Whatever the body held (an ID number, say) does not outlive the request. */
+	if (req->body != NULL)
+		explicit_bzero(req->body, req->len);
+	if (rep->status == 0)
+		reply_error(rep, BQ_ERR_INTERNAL, NULL);
+}

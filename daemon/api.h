@@ -1,0 +1,52 @@
+/*
+ * api.h: the JSON API under /api/v1 and /healthz: routing, strict parsing
+ * of request bodies, and the handlers that call the queue. It knows nothing
+ * of libmicrohttpd: http.c hands it a parsed request and sends the reply,
+ * so every answer, errors included, takes the same road out.
+ */
+#ifndef BRANCHQ_API_H
+#define BRANCHQ_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "queue.h"
+
+#define API_BODY_MAX (16 * 1024)
+
+struct api {
+	struct queue *queue;
+	bool shutting_down;
+};
+
+struct api_request {
+	const char *method;
+	const char *path;               /* decoded path, no query */
+	const char *content_type;       /* NULL when absent */
+	char *body;                     /* NUL-terminated; api_handle wipes it */
+	size_t len;
+	const char *last_event_id;      /* header, NULL when absent */
+	/* Query parameter key, or NULL. */
+	const char *(*query)(void *ctx, const char *key);
+	void *query_ctx;
+	int64_t now;
+};
+
+struct api_reply {
+	unsigned status;                /* 0 until set */
+	json_t *body;                   /* owned; NULL for 204 and errors */
+	enum bq_err err;                /* BQ_OK unless an error */
+	char message[256];              /* the error's message; default when empty */
+	const char *allow;              /* Allow header for 405 */
+	bool sse;                       /* open an event stream instead */
+	int64_t sse_from;               /* events after this id; -1: only new ones */
+};
+
+/* Route and answer req into *rep. The caller frees rep->body. */
+void api_handle(struct api *a, struct api_request *req, struct api_reply *rep);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * branchqd: the branch queue daemon.
+ *
+ *   branchqd -f CONFIG [-d] [-n] [--listen ADDR:PORT] [--db PATH]
+ *
+ * One thread runs one loop (main_loop): it polls libmicrohttpd's epoll
+ * descriptor and a signalfd, and owns all periodic work. Each turn it
+ *  - answers HTTP requests (http_run), every one of which runs to completion;
+ *  - reads signals: SIGHUP reloads the config, SIGTERM and SIGINT shut down;
+ *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
+ *  - while shutting down, waits for requests in flight to finish (at most
+ *    SHUTDOWN_GRACE_S), then closes the server and the database.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "bday.h"
+#include "bus.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "queue.h"
+#include "sse.h"
+#include "store.h"
+
+#define SHUTDOWN_GRACE_S 5
+#define DEFAULT_CONFIG "/etc/branchq/branchq.conf"
+
+struct options {
+	const char *config;
+	const char *listen;          /* overrides the config's; NULL: the config's */
+	const char *db;
+	bool foreground;
+	bool check_only;
+};
+
+struct daemon {
+	struct options opt;
+	struct config cfg;           /* the live config; queue.cfg points here */
+	struct store *store;
+	struct bus bus;
+	struct queue queue;
+	struct api api;
+	struct sse *sse;
+	struct http *http;
+	int sigfd;
+	int lockfd;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: branchqd [-dn] [-f config] [--listen addr:port] [--db path]\n"
+	    "  -f FILE    configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -d         stay in the foreground, log to stderr\n"
+	    "  -n         check the configuration, print every error, and exit\n"
+	    "  --listen   listen on ADDR:PORT instead of the config's (port 0: any free port)\n"
+	    "  --db PATH  use this database instead of the config's\n");
+	exit(2);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Load path into *cfg, logging every problem; 0 when it is usable. */
+static int
+load_config(const char *path, const struct options *opt, struct config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *errs = open_memstream(&text, &len);
+	int n = config_load(path, cfg, errs);
+
+	if (errs != NULL)
+		fclose(errs);
+	if (n > 0 && text != NULL) {
+		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			log_warnx("%s", line);
+	}
+	free(text);
+	if (n > 0)
+		return -1;
+	if (opt->listen != NULL)
+		snprintf(cfg->listen, sizeof(cfg->listen), "%s", opt->listen);
+	if (opt->db != NULL)
+		snprintf(cfg->database, sizeof(cfg->database), "%s", opt->db);
+	return 0;
+}
+
+/* SIGHUP: build the new config aside and swap it in only when it is whole. */
+static void
+reload(struct daemon *d)
+{
+	struct config *next = malloc(sizeof(*next));
+
+	if (next == NULL) {
+		log_warnx("reload: out of memory; keeping the running configuration");
+		return;
+	}
+	if (load_config(d->opt.config, &d->opt, next) != 0) {
+		log_warnx("reload: %s has errors; keeping the running configuration", d->opt.config);
+	} else if (bday_set_timezone(next->timezone) != 0) {
+		log_warnx("reload: unknown time zone %s; keeping the running configuration",
+		    next->timezone);
+	} else {
+		if (strcmp(next->listen, d->cfg.listen) != 0)
+			log_warnx("reload: listen changed to %s; restart branchqd to apply it", next->listen);
+		if (strcmp(next->database, d->cfg.database) != 0)
+			log_warnx("reload: database changed to %s; restart branchqd to apply it",
+			    next->database);
+		snprintf(next->listen, sizeof(next->listen), "%s", d->cfg.listen);
+		snprintf(next->database, sizeof(next->database), "%s", d->cfg.database);
+		d->cfg = *next;
+		if (queue_sync_counters(&d->queue) != BQ_OK)
+			log_warnx("reload: could not record the new counters");
+		log_info("configuration reloaded from %s", d->opt.config);
+	}
+	free(next);
+}
+
+/* Refuse to share a database with another branchqd: two writers would split the event stream. */
+static int
+lock_database(struct daemon *d)
+{
+	char path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s.lock", d->cfg.database);
+	d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (d->lockfd < 0) {
+		log_warn("%s", path);
+		return -1;
+	}
+	if (flock(d->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		log_warnx("database %s is in use by another branchqd", d->cfg.database);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+main_loop(struct daemon *d)
+{
+	int64_t next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;
+	int64_t deadline = 0;
+	bool stopping = false;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = d->sigfd, .events = POLLIN },
+			{ .fd = http_fd(d->http), .events = POLLIN },
+		};
+		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
+
+		if (t >= 0 && t < timeout)
+			timeout = t;
+		if (stopping && timeout > 100)
+			timeout = 100;
+		if (timeout < 0)
+			timeout = 0;
+		if (poll(pfd, 2, (int)timeout) < 0 && errno != EINTR) {
+			log_warn("poll");
+			return -1;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					reload(d);
+				} else if (!stopping) {
+					log_info("signal %d: shutting down", (int)si.ssi_signo);
+					stopping = true;
+					deadline = now_ms() + SHUTDOWN_GRACE_S * 1000;
+					http_quiesce(d->http);
+					sse_close_all(d->sse);
+					d->api.shutting_down = true;
+				}
+			}
+		}
+		http_run(d->http);
+		if (now_ms() >= next_keepalive) {
+			sse_keepalive(d->sse);
+			next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;
+		}
+		if (stopping && (http_active(d->http) == 0 || now_ms() >= deadline)) {
+			if (http_active(d->http) != 0)
+				log_warnx("%u requests still open at shutdown", http_active(d->http));
+			return 0;
+		}
+	}
+}
+
+static void
+parse_options(int argc, char **argv, struct options *opt)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'L' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opt->config = DEFAULT_CONFIG;
+	while ((ch = getopt_long(argc, argv, "df:nh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': opt->foreground = true; break;
+		case 'f': opt->config = optarg; break;
+		case 'n': opt->check_only = true; break;
+		case 'L': opt->listen = optarg; break;
+		case 'D': opt->db = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct daemon d;
+	char err[512];
+	sigset_t mask;
+	int rc;
+
+	parse_options(argc, argv, &d.opt);
+	log_init(true);
+	if (d.opt.check_only) {
+		int n = config_load(d.opt.config, &d.cfg, stderr);
+		if (n > 0) {
+			fprintf(stderr, "%s: %d error%s\n", d.opt.config, n, n == 1 ? "" : "s");
+			return 1;
+		}
+		printf("%s: configuration OK\n", d.opt.config);
+		return 0;
+	}
+	if (load_config(d.opt.config, &d.opt, &d.cfg) != 0)
+		fatalx("%s: configuration has errors (check with branchqd -n -f %s)", d.opt.config,
+		    d.opt.config);
+	if (bday_set_timezone(d.cfg.timezone) != 0)
+		fatalx("unknown time zone %s", d.cfg.timezone);
+
+	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit must fail a write (the database reports it), not kill us. */
+	signal(SIGXFSZ, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+		fatal("sigprocmask");
+	if (!d.opt.foreground && daemon(1, 0) != 0)
+		fatal("daemon");
+	log_init(d.opt.foreground);
+	if ((d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		fatal("signalfd");
+
+	if (lock_database(&d) != 0)
+		return 1;
+	if ((d.store = store_open(d.cfg.database, err, sizeof(err))) == NULL)
+		fatalx("database: %s", err);
+	d.queue.store = d.store;
+	d.queue.cfg = &d.cfg;
+	d.queue.bus = &d.bus;
+	if (queue_sync_counters(&d.queue) != BQ_OK)
+		fatalx("database: cannot record the counters");
+	d.api.queue = &d.queue;
+	if ((d.sse = sse_new(d.store)) == NULL)
+		fatalx("out of memory");
+	bus_subscribe(&d.bus, EV_ALL, sse_on_event, d.sse);
+	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+
+	log_info("branchqd ready: %s (%s), listening on http://%.*s:%d, database %s",
+	    d.cfg.name_en, d.cfg.timezone, (int)(strrchr(d.cfg.listen, ':') - d.cfg.listen),
+	    d.cfg.listen, http_port(d.http), d.cfg.database);
+
+	rc = main_loop(&d);
+	http_stop(d.http);
+	sse_free(d.sse);
+	store_close(d.store);
+	close(d.lockfd);
+	log_info("branchqd stopped");
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,348 @@
+/*
+ * http.c: libmicrohttpd plumbing. It gathers a request (refusing bodies over
+ * API_BODY_MAX with 413 before reading them when Content-Length says so),
+ * hands it to api_handle, and sends the reply: JSON, an event stream, or an
+ * error, which every path answers through http_send_error alone.
+ *
+ * libmicrohttpd runs in external-polling epoll mode with suspend/resume, so
+ * the daemon's loop owns the only thread and no callback ever blocks on
+ * another.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "http.h"
+#include "log.h"
+
+#define HTTP_CONNECTION_LIMIT 900
+#define HTTP_IDLE_TIMEOUT_S 60
+
+struct http {
+	struct MHD_Daemon *d;
+	struct api *api;
+	struct sse *sse;
+	unsigned active;
+};
+
+struct request {
+	char *body;
+	size_t len, cap;
+	bool too_large;
+};
+
+static enum MHD_Result
+http_send_json(struct MHD_Connection *c, unsigned status, json_t *body, const char *allow)
+{
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t n;
+
+	if (body != NULL && text == NULL)
+		return MHD_NO;
+	n = text != NULL ? strlen(text) : 0;
+	if (text != NULL) {
+		/* One newline so a person reading with curl sees a clean prompt. */
+		char *t = realloc(text, n + 2);
+		if (t == NULL) {
+			free(text);
+			return MHD_NO;
+		}
+		text = t;
+		text[n++] = '\n';
+		text[n] = '\0';
+	}
+	resp = MHD_create_response_from_buffer(n, text ? text : (void *)"", text ?
+	    MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	if (text != NULL)
+		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (allow != NULL)
+		MHD_add_response_header(resp, "Allow", allow);
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* The one place an error becomes an HTTP answer. */
+static enum MHD_Result
+http_send_error(struct MHD_Connection *c, enum bq_err e, const char *message, const char *allow)
+{
+	json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", bq_err_code(e), "message",
+	    message != NULL && *message ? message : bq_err_message(e));
+	enum MHD_Result ret = http_send_json(c, bq_err_status(e), body, allow);
+
+	json_decref(body);
+	return ret;
+}
+
+static const char *
+http_query(void *ctx, const char *key)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static bool
+content_length_too_large(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+	unsigned long long v;
+
+	if (cl == NULL)
+		return false;
+	errno = 0;
+	v = strtoull(cl, &end, 10);
+	return errno != 0 || *end != '\0' || v > API_BODY_MAX;
+}
+
+static enum MHD_Result
+http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const char *method,
+    struct request *r)
+{
+	struct api_request req = {
+		.method = method,
+		.path = url,
+		.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_TYPE),
+		.body = r->body,
+		.len = r->len,
+		.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
+		.query = http_query,
+		.query_ctx = c,
+		.now = (int64_t)time(NULL),
+	};
+	struct api_reply rep;
+	enum MHD_Result ret;
+
+	api_handle(h->api, &req, &rep);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		log_info("%s %s %u", method, url, rep.status);
+	if (rep.sse)
+		return sse_open(h->sse, c, rep.sse_from);
+	if (rep.err != BQ_OK)
+		ret = http_send_error(c, rep.err, rep.message, rep.allow);
+	else
+		ret = http_send_json(c, rep.status, rep.body, NULL);
+	json_decref(rep.body);
+	return ret;
+}
+
+static enum MHD_Result
+http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct request *r = *con_cls;
+
+	(void)version;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		h->active++;
+		if (content_length_too_large(c)) {
+			/* Answer now: the body is never read. */
+			r->too_large = true;
+			return http_send_error(c, BQ_ERR_BODY_TOO_LARGE, NULL, NULL);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		size_t n = *upload_size;
+		*upload_size = 0;
+		if (r->too_large)
+			return MHD_YES;
+		if (r->len + n > API_BODY_MAX) {
+			r->too_large = true;
+			explicit_bzero(r->body, r->len);
+			return MHD_YES;
+		}
+		if (r->len + n + 1 > r->cap) {
+			size_t cap = r->len + n + 1 > 1024 ? API_BODY_MAX + 1 : 1024;
+			char *nb = realloc(r->body, cap);
+			if (nb == NULL)
+				return MHD_NO;
+			r->body = nb;
+			r->cap = cap;
+		}
+		memcpy(r->body + r->len, upload, n);
+		r->len += n;
+		r->body[r->len] = '\0';
+		return MHD_YES;
+	}
+	if (r->too_large)
+		return http_send_error(c, BQ_ERR_BODY_TOO_LARGE, NULL, NULL);
+	return http_dispatch(h, c, url, method, r);
+}
+
+static void
+http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	struct request *r = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (r == NULL)
+		return;
+	if (r->body != NULL) {
+		explicit_bzero(r->body, r->cap);
+		free(r->body);
+	}
+	free(r);
+	*con_cls = NULL;
+	h->active--;
+}
+
+static void
+http_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_warnx("http: %s", line);
+}
+
+static int
+parse_listen(const char *listen, struct sockaddr_in *sa, char *err, size_t errlen)
+{
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) || colon == listen) {
+		snprintf(err, errlen, "listen address \"%s\" is not ADDR:PORT", listen);
+		return -1;
+	}
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535) {
+		snprintf(err, errlen, "listen port in \"%s\" is not 0..65535", listen);
+		return -1;
+	}
+	sa->sin_port = htons((uint16_t)port);
+	if (strcmp(host, "*") == 0)
+		sa->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (strcmp(host, "localhost") == 0)
+		sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+		snprintf(err, errlen, "listen address \"%s\" is not an IPv4 address", host);
+		return -1;
+	}
+	return 0;
+}
+
+struct http *
+http_start(const char *listen, struct api *api, struct sse *sse, char *err, size_t errlen)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	struct sockaddr_in sa;
+
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (parse_listen(listen, &sa, err, errlen) != 0) {
+		free(h);
+		return NULL;
+	}
+	h->api = api;
+	h->sse = sse;
+	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, http_on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, h,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		snprintf(err, errlen, "cannot listen on %s (in use, or not an address here)", listen);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+http_fd(struct http *h)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return i ? i->epoll_fd : -1;
+}
+
+int
+http_port(struct http *h)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+
+	return i ? i->port : 0;
+}
+
+void
+http_run(struct http *h)
+{
+	MHD_run(h->d);
+}
+
+int64_t
+http_timeout_ms(struct http *h)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (MHD_get_timeout(h->d, &t) != MHD_YES)
+		return -1;
+	return t > INT64_MAX ? INT64_MAX : (int64_t)t;
+}
+
+unsigned
+http_active(struct http *h)
+{
+	return h->active;
+}
+
+void
+http_quiesce(struct http *h)
+{
+	MHD_socket fd = MHD_quiesce_daemon(h->d);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+void
+http_stop(struct http *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->d);
+	free(h);
+}
