@@ -152,7 +152,8 @@ policy_tickets_from(const struct config *cfg, const struct ticket *w, int n,
 		int s = config_service_index(cfg, w[i].service);
 		if (s < 0)
 			continue;
-		pt[k].id = w[i].id;
+		/* Issue order is the first leg's id: a transferred leg keeps its place in ties. */
+		pt[k].id = w[i].origin_id;
 		pt[k].service = s;
 		pt[k].category = w[i].category;
 		pt[k].english = w[i].lang == LANG_EN;
