@@ -1,0 +1,95 @@
+"""
+The configuration as an operator meets it: `branchqd -n` lists every error
+as file:line and fails, and passes the demo config; SIGHUP with a broken
+file keeps the running config, and with a good one applies it.
+"""
+import os
+import signal
+
+from harness import ROOT_CONFIG, check, check_eq, make_config
+
+BROKEN = """\
+[branch]
+name_zh = 测试支行
+name_en = Test Branch
+timezone = Asia/Atlantis
+colour = blue
+recalls = 11
+
+[service A]
+name_zh = 个人业务
+name_en = Personal banking
+overtime = 10x
+
+[counter 1]
+services = A Z
+green = maybe
+"""
+# line: what is wrong
+BROKEN_LINES = {4: "timezone", 5: "colour", 6: "recalls", 11: "overtime", 14: "Z", 15: "green"}
+
+
+def test_check_config_reports_every_error(env):
+    path = os.path.join(env.dir, "broken.conf")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(BROKEN)
+    rc, out = env.run(["-n", "-f", path])
+    check(rc != 0, "-n on a broken config exits non-zero, got %d" % rc)
+    lines = out.splitlines()
+    for line_no, word in BROKEN_LINES.items():
+        prefix = "%s:%d: " % (path, line_no)
+        hits = [l for l in lines if l.startswith(prefix)]
+        check(hits, "no error reported as %s... in:\n%s" % (prefix, out))
+        check(any(word in l for l in hits), "error at line %d does not mention %r: %r" % (line_no, word, hits))
+    reported = [l for l in lines if l.startswith(path + ":") and l[len(path) + 1:].split(":")[0].isdigit()]
+    check_eq(len(reported), len(BROKEN_LINES), "number of file:line errors (%s)" % out)
+    check(("%s: %d errors" % (path, len(BROKEN_LINES))) in out, "summary line in: %s" % out)
+    for m in ("AddressSanitizer", "LeakSanitizer", "runtime error"):
+        check(m not in out, "-n output has %r" % m)
+
+    rc, out = env.run(["-n", "-f", ROOT_CONFIG])
+    check_eq(rc, 0, "-n on config/branchq.conf exit status (%s)" % out)
+    check("configuration OK" in out, "-n says OK: %r" % out)
+
+    rc, out = env.run(["-n", "-f", os.path.join(env.dir, "missing.conf")])
+    check(rc != 0, "-n on a missing file exits non-zero")
+    check("cannot open" in out, "-n names the problem: %r" % out)
+
+
+def test_sighup_keeps_old_config_on_error_and_applies_a_good_one(env):
+    d = env.daemon()
+    t1 = d.issue("A")
+    check_eq([c["number"] for c in d.get("/api/v1/counters")[2]["counters"]], [1, 2, 3, 4, 5],
+             "counters at start")
+
+    d.write_config(BROKEN)
+    mark = d.log_mark()
+    d.signal(signal.SIGHUP)
+    d.wait_log("keeping the running configuration", start=mark)
+    log = d.log().split("\n")[mark:]
+    check(any("%s:4:" % d.conf in l for l in log), "the reload logged the errors as file:line")
+    check(d.running(), "daemon still running after a bad reload")
+    st, _, body = d.get("/healthz")
+    check_eq((st, body), (200, {"status": "ok"}), "healthz after a bad reload")
+    check_eq([c["number"] for c in d.get("/api/v1/counters")[2]["counters"]], [1, 2, 3, 4, 5],
+             "counters unchanged after a bad reload")
+    check_eq([s["id"] for s in d.get("/api/v1/services")[2]["services"]], ["A", "B", "V"],
+             "services unchanged after a bad reload")
+    check_eq(d.issue("B")["number"], "B001", "still issues after a bad reload")
+
+    d.write_config(make_config(counters={6: {"services": "A", "english": "yes"}},
+                               branch={"name_en": "Reloaded Branch"}))
+    mark = d.log_mark()
+    d.signal(signal.SIGHUP)
+    d.wait_log("configuration reloaded", start=mark)
+    st, _, body = d.get("/api/v1/counters")
+    check_eq(st, 200, "counters after reload")
+    check_eq([c["number"] for c in body["counters"]], [1, 2, 3, 4, 5, 6], "counter 6 appears")
+    c6 = body["counters"][5]
+    check_eq((c6["services"], c6["english"], c6["paused"], c6["state"]), (["A"], True, False, "idle"),
+             "counter 6 as configured")
+    check_eq(d.call(6)["id"], t1["id"], "counter 6 calls")
+    check_eq(d.counter(6)["ticket"]["id"], t1["id"], "counter 6 current ticket")
+    # The new counter's state is in the database: it survives a restart.
+    d.restart()
+    check_eq(d.counter(6)["ticket"]["id"], t1["id"], "counter 6 after restart")

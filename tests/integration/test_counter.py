@@ -1,0 +1,172 @@
+"""
+What a teller does at a counter and what the lobby manager does to a
+waiting ticket: recall and its limit, no-show, start and finish, transfer,
+pause and resume, cancel, and the green-channel upgrade, with the errors
+each refuses with.
+"""
+import time
+
+from harness import check, check_eq, check_error, make_config
+
+
+def test_recall_limit_makes_no_show(env):
+    d = env.daemon(make_config(branch={"recalls": "2"}))
+    t = d.issue("A")
+    check_eq(d.call(3)["id"], t["id"], "call")
+    for n in (1, 2):
+        st, _, j = d.action(3, "recall")
+        check_eq(st, 200, "recall %d: status" % n)
+        check_eq(j["ticket"]["recalls"], n, "recall %d: recalls" % n)
+        check_eq(j["ticket"]["status"], "called", "recall %d: still called" % n)
+        check(j["ticket"]["recalled_at"] is not None, "recall %d: recalled_at set" % n)
+        check_eq(j["counter"]["state"], "called", "recall %d: counter state" % n)
+    st, _, j = d.action(3, "recall")
+    check_eq(st, 200, "third recall: status")
+    check_eq(j["ticket"]["status"], "no_show", "third recall makes the ticket a no-show")
+    check_eq(j["counter"]["state"], "idle", "counter idle after the no-show")
+    check_eq(j["counter"]["ticket"], None, "counter has no ticket after the no-show")
+    got = d.ticket(t["id"])
+    check_eq((got["status"], got["recalls"]), ("no_show", 2), "ticket after the third recall")
+    check(got["ended_at"] is not None, "no-show has ended_at")
+    check_error(d.action(3, "recall"), 409, "no_current_ticket", "recall at an idle counter")
+
+
+def test_no_show_start_finish(env):
+    d = env.daemon()
+    t1, t2, t3 = d.issue("A"), d.issue("A"), d.issue("A")
+    check_error(d.action(3, "finish"), 409, "no_current_ticket", "finish with no current ticket")
+    check_error(d.action(3, "no-show"), 409, "no_current_ticket", "no-show with no current ticket")
+    check_error(d.action(3, "start"), 409, "no_current_ticket", "start with no current ticket")
+
+    check_eq(d.call(3)["id"], t1["id"], "call t1")
+    st, _, j = d.action(3, "no-show")
+    check_eq(st, 200, "no-show: status")
+    check_eq(j["ticket"]["status"], "no_show", "no-show: ticket status")
+    check_eq(d.ticket(t1["id"])["status"], "no_show", "t1 stays no_show")
+    check_eq(d.counter(3)["state"], "idle", "counter idle after no-show")
+
+    check_eq(d.call(3)["id"], t2["id"], "call t2")
+    st, _, j = d.action(3, "start")
+    check_eq(st, 200, "start: status")
+    check_eq(j["ticket"]["status"], "serving", "start: ticket serving")
+    check(j["ticket"]["started_at"] is not None, "start: started_at set")
+    check_eq(j["counter"]["state"], "serving", "start: counter serving")
+    check_error(d.action(3, "recall"), 409, "not_called", "recall after start")
+    check_error(d.action(3, "no-show"), 409, "not_called", "no-show after start")
+    check_error(d.action(3, "start"), 409, "not_called", "start twice")
+    check_eq(d.ticket(t2["id"])["status"], "serving", "refused actions changed nothing")
+    st, _, j = d.action(3, "finish")
+    check_eq(st, 200, "finish: status")
+    check_eq(j["ticket"]["status"], "served", "finish: ticket served")
+    check_eq(j["counter"]["state"], "idle", "finish: counter idle")
+    check_error(d.action(3, "finish"), 409, "no_current_ticket", "finish twice")
+    check_eq(d.ticket(t2["id"])["status"], "served", "t2 served")
+    check_eq(d.waiting_numbers("A"), [t3["number"]], "t3 still waiting")
+
+
+def test_transfer(env):
+    d = env.daemon()
+    t = d.issue("A")
+    other = d.issue("B")       # most likely in the same second as A001: a tie on issue time
+    time.sleep(1.5)
+    later = d.issue("B")       # surely after A001
+    check_eq(d.call(1)["id"], t["id"], "counter 1 calls A001")
+
+    check_error(d.action(1, "transfer", {"service": "A"}), 400, "same_service", "transfer to same service")
+    check_error(d.action(1, "transfer", {"service": "Z"}), 404, "unknown_service", "transfer to unknown service")
+    check_error(d.action(1, "transfer", {}), 400, "invalid_field", "transfer without service")
+    check_error(d.action(1, "transfer", {"service": "B", "x": 1}), 400, "invalid_field",
+                "transfer with an unknown field")
+    check_eq(d.counter(1)["ticket"]["id"], t["id"], "refused transfers leave the ticket at counter 1")
+    check_eq(d.ticket(t["id"])["status"], "called", "still called")
+
+    st, _, j = d.action(1, "transfer", {"service": "B"})
+    check_eq(st, 200, "transfer: status")
+    leg = j["ticket"]
+    check(leg["id"] != t["id"], "the new leg is a new ticket id")
+    check_eq(leg["number"], t["number"], "new leg keeps the number")
+    check_eq(leg["service"], "B", "new leg service")
+    check_eq(leg["status"], "waiting", "new leg waits")
+    check_eq(leg["issued_at"], t["issued_at"], "new leg keeps the original issued_at")
+    check_eq(leg["origin_id"], t["id"], "new leg origin_id")
+    check_eq(j["counter"]["state"], "idle", "counter idle after the transfer")
+    old = d.ticket(t["id"])
+    check_eq(old["status"], "transferred", "old leg status")
+    check_eq(old["transferred_to"], leg["id"], "old leg transferred_to")
+    check(old["ended_at"] is not None, "old leg ended_at")
+    # It kept its original issue time, so it goes before B002, which was
+    # issued after it (but before the transfer), and wins a tie with B001,
+    # issued after it in the same second.
+    check_eq(d.waiting_numbers("B"), [t["number"], other["number"], later["number"]], "queue B")
+    check_eq(d.waiting_numbers("A"), [], "queue A empty")
+    got = d.call(5)
+    check_eq((got["id"], got["number"], got["service"]), (leg["id"], "A001", "B"), "counter 5 calls the new leg")
+    check_error(d.action(3, "transfer", {"service": "B"}), 409, "no_current_ticket",
+                "transfer with no current ticket")
+
+
+def test_pause_resume(env):
+    d = env.daemon()
+    t = d.issue("A")
+    st, _, j = d.action(3, "pause")
+    check_eq(st, 200, "pause: status")
+    check_eq(j["counter"]["paused"], True, "pause: counter paused")
+    check(j["counter"]["paused_at"] is not None, "pause: paused_at")
+    check_error(d.action(3, "call"), 409, "counter_paused", "call at a paused counter")
+    check_error(d.action(3, "pause"), 409, "counter_paused", "pause twice")
+    check_eq(d.waiting_numbers("A"), [t["number"]], "nothing was called while paused")
+    st, _, j = d.action(3, "resume")
+    check_eq(st, 200, "resume: status")
+    check_eq(j["counter"]["paused"], False, "resume: not paused")
+    check_error(d.action(3, "resume"), 409, "counter_not_paused", "resume twice")
+    check_eq(d.call(3)["id"], t["id"], "call after resume")
+    # A paused counter may still finish its customer.
+    st, _, _ = d.action(3, "pause")
+    check_eq(st, 200, "pause with a customer")
+    st, _, j = d.action(3, "finish")
+    check_eq(st, 200, "finish while paused")
+    check_eq(d.ticket(t["id"])["status"], "served", "served while paused")
+    check_eq(d.counter(3)["paused"], True, "still paused after finish")
+
+
+def test_cancel(env):
+    d = env.daemon()
+    a, b = d.issue("A"), d.issue("A")
+    st, _, j = d.post("/api/v1/tickets/%d/cancel" % a["id"])
+    check_eq(st, 200, "cancel waiting: status")
+    check_eq(j["ticket"]["status"], "cancelled", "cancel: status")
+    check_eq(d.ticket(a["id"])["status"], "cancelled", "GET after cancel")
+    check_eq(d.waiting_numbers("A"), [b["number"]], "cancelled ticket left the queue")
+    check_eq(d.ticket(b["id"])["ahead"], 0, "A002 moves up")
+    check_error(d.post("/api/v1/tickets/%d/cancel" % a["id"]), 409, "ticket_not_waiting", "cancel twice")
+    check_eq(d.call(3)["id"], b["id"], "the cancelled ticket is not callable")
+    check_eq(d.call(3), None, "nobody else waits")
+    c = d.issue("A")
+    check_eq(d.call(4)["id"], c["id"], "call c")
+    check_error(d.post("/api/v1/tickets/%d/cancel" % c["id"]), 409, "ticket_not_waiting",
+                "cancel a called ticket")
+    check_eq(d.ticket(c["id"])["status"], "called", "refused cancel changed nothing")
+    check_error(d.post("/api/v1/tickets/%d/cancel" % 9999), 404, "unknown_ticket", "cancel unknown ticket")
+
+
+def test_green_upgrade(env):
+    d = env.daemon()
+    n1, n2 = d.issue("A"), d.issue("A")
+    check_error(d.post("/api/v1/tickets/%d/green" % n2["id"], {"category": "normal"}), 400,
+                "invalid_category", "green with normal")
+    check_error(d.post("/api/v1/tickets/%d/green" % n2["id"], {"category": "vip"}), 400,
+                "invalid_category", "green with an unknown category")
+    check_error(d.post("/api/v1/tickets/%d/green" % n2["id"], {}), 400,
+                "invalid_category", "green without category")
+    check_eq(d.ticket(n2["id"])["green"], False, "refused upgrades changed nothing")
+    st, _, j = d.post("/api/v1/tickets/%d/green" % n2["id"], {"category": "disabled"})
+    check_eq(st, 200, "green: status")
+    check_eq((j["ticket"]["category"], j["ticket"]["green"]), ("disabled", True), "green: ticket")
+    check_eq(j["ticket"]["ahead"], 0, "upgraded ticket moves to the front (15 min boost)")
+    check_eq(d.waiting_numbers("A"), [n2["number"], n1["number"]], "queue after upgrade")
+    check_eq(d.call(3)["id"], n2["id"], "upgraded ticket called first at an ordinary counter")
+    check_error(d.post("/api/v1/tickets/%d/green" % n2["id"], {"category": "elderly"}), 409,
+                "ticket_not_waiting", "upgrade a called ticket")
+    st, _, j = d.post("/api/v1/tickets/%d/green" % n1["id"], {"category": "foreign"})
+    check_eq(st, 200, "upgrade to foreign")
+    check_eq(j["ticket"]["lang"], "en", "upgrade to foreign sets lang en")

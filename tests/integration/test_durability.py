@@ -1,0 +1,164 @@
+"""
+What survives and how the daemon stops: kill -9 and restart lose nothing,
+a full disk refuses a change cleanly and keeps serving, a second daemon
+cannot open the same database, and SIGTERM ends open event streams and
+exits 0.
+"""
+import os
+import resource
+import signal
+import time
+
+from harness import Failure, check, check_eq, check_error
+
+
+def _snapshot(d, ids):
+    tickets = {}
+    for tid in ids:
+        t = d.ticket(tid)
+        tickets[tid] = {k: t[k] for k in ("number", "service", "category", "green", "lang", "status",
+                                          "issued_at", "called_at", "counter", "recalls")}
+    q = d.queue()
+    order = {s["id"]: [t["id"] for t in s["tickets"]] for s in q["services"]}
+    counters = {c["number"]: (c["paused"], c["state"], (c["ticket"] or {}).get("id"))
+                for c in q["counters"]}
+    return tickets, order, counters
+
+
+def test_kill9_and_restart_lose_nothing(env):
+    d = env.daemon()
+    issued = []
+    for svc, extra in [("A", {}), ("A", {"category": "elderly"}), ("A", {}), ("B", {}),
+                       ("A", {"category": "pregnant"}), ("B", {"category": "military"}),
+                       ("A", {"lang": "en"}), ("V", {}), ("A", {})]:
+        issued.append(d.issue(svc, **extra))
+    called = d.call(3)
+    check_eq(called["category"], "pregnant", "counter 3 calls the pregnant ticket (15 min boost) first")
+    st, _, _ = d.action(4, "pause")
+    check_eq(st, 200, "pause counter 4")
+    before = _snapshot(d, [t["id"] for t in issued])
+    check_eq(len(before[1]["A"]), 5, "A tickets waiting before the kill")
+    # The last ticket is acknowledged and then the daemon dies at once.
+    final = d.issue("B")
+    d.kill9()
+    d.start()
+    after = _snapshot(d, [t["id"] for t in issued])
+    check_eq(after[0], before[0], "every ticket unchanged after kill -9")
+    check_eq({k: v for k, v in after[1].items() if k != "B"}, {k: v for k, v in before[1].items() if k != "B"},
+             "waiting order of A and V unchanged")
+    check_eq(after[1]["B"], before[1]["B"] + [final["id"]], "waiting order of B, with the last ticket")
+    got = d.ticket(final["id"])
+    check_eq((got["number"], got["status"], got["category"], got["issued_at"]),
+             ("B003", "waiting", "normal", final["issued_at"]), "the ticket acknowledged just before the kill")
+    check_eq(after[2], before[2], "counters unchanged (paused, state, current ticket)")
+    check_eq(after[2][4][0], True, "counter 4 still paused")
+    check_error(d.action(4, "call"), 409, "counter_paused", "call at counter 4 after restart")
+
+    numbers = [t["number"] for t in issued] + [final["number"]]
+    a = d.issue("A")
+    b = d.issue("B")
+    v = d.issue("V")
+    check_eq((a["number"], b["number"], v["number"]), ("A007", "B004", "V002"),
+             "numbering continues after the restart")
+    numbers += [a["number"], b["number"], v["number"]]
+    check_eq(len(numbers), len(set(numbers)), "no number issued twice")
+    # The current ticket at counter 3 is still there to finish.
+    st, _, j = d.action(3, "finish")
+    check_eq(st, 200, "finish the ticket called before the kill")
+    check_eq(j["ticket"]["id"], called["id"], "the finished ticket")
+
+
+def test_disk_full_refuses_cleanly(env):
+    d = env.daemon()
+    acked = [d.issue("A")["id"] for _ in range(3)]
+    d.stop()
+    sizes = {p: os.path.getsize(d.db + p) for p in ("", "-wal") if os.path.exists(d.db + p)}
+    limit = max(sizes.values()) + 64 * 1024
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    d.start(preexec_fn=limit_file_size)
+    failure = None
+    for i in range(500):
+        st, _, body = d.post("/api/v1/tickets", {"service": "A"})
+        if st == 201:
+            acked.append(body["ticket"]["id"])
+            continue
+        failure = (st, None, body)
+        break
+    if failure is None:
+        raise Failure("500 tickets issued under a %d-byte file-size limit without an error "
+                      "(files: %r)" % (limit, sizes))
+    check(failure[0] in (500, 507), "disk full answers 500 or 507, got %r" % (failure,))
+    check_error(failure, failure[0], "storage_full" if failure[0] == 507 else "storage_error",
+                "issue on a full disk")
+    check(len(acked) > 3, "some tickets were issued before the disk filled (%d)" % len(acked))
+
+    # Still running and serving; everything acknowledged is there, nothing more.
+    st, _, body = d.get("/healthz")
+    check_eq((st, body), (200, {"status": "ok"}), "healthz after the failed write")
+    check(d.running(), "daemon still running")
+    waiting = d.queue()["services"][0]
+    check_eq(waiting["id"], "A", "first service")
+    check_eq(sorted(t["id"] for t in waiting["tickets"]), sorted(acked), "waiting == acknowledged")
+    check_eq(waiting["waiting"], len(acked), "queue count == acknowledged count")
+    for tid in acked:
+        check_eq(d.ticket(tid)["status"], "waiting", "acknowledged ticket %d" % tid)
+    # A second attempt fails the same clean way and changes nothing either.
+    again = d.post("/api/v1/tickets", {"service": "A"})
+    check(again[0] in (500, 507), "second issue on a full disk: %r" % (again,))
+    check_eq(d.queue()["services"][0]["waiting"], len(acked), "still nothing half-written")
+    d.stop()
+    # Without the limit the same database works and numbering continues.
+    d.start()
+    t = d.issue("A")
+    check_eq(t["number"], "A%03d" % (len(acked) + 1), "next number after the full disk")
+    check_eq(d.queue()["services"][0]["waiting"], len(acked) + 1, "all tickets after restart")
+
+
+def test_second_daemon_on_same_database_refuses(env):
+    d = env.daemon()
+    d.issue("A")
+    rc, out = env.run(["-d", "-f", d.conf, "--listen", "127.0.0.1:0", "--db", d.db])
+    check(rc != 0, "second daemon must exit non-zero, got %d: %s" % (rc, out))
+    check("in use" in out, "second daemon says the database is in use: %r" % out)
+    check("ready" not in out, "second daemon never got ready: %r" % out)
+    for m in ("AddressSanitizer", "LeakSanitizer", "runtime error"):
+        check(m not in out, "second daemon output has %r: %s" % (m, out))
+    check_eq(d.waiting_numbers("A"), ["A001"], "first daemon unaffected")
+    check_eq(d.issue("A")["number"], "A002", "first daemon still issues")
+
+
+def test_sigterm_with_open_event_stream(env):
+    d = env.daemon()
+    s = d.sse()
+    s.wait_hello()
+    d.issue("A")
+    check_eq(s.take(1)[0]["data"]["type"], "ticket.issued", "stream is live")
+    proc = d.proc
+    mark = d.log_mark()
+    t0 = time.monotonic()
+    d.stop()  # SIGTERM; asserts exit 0 and a clean sanitizer log
+    check(time.monotonic() - t0 < 8, "exit within a few seconds of SIGTERM")
+    check_eq(proc.returncode, 0, "exit status")
+    check(s.ended.wait(5), "the event stream ended")
+    check(s.clean_end, "the event stream ended with its last chunk, not a reset")
+    log = d.log().split("\n")[mark:]
+    check(not any("still open at shutdown" in line for line in log),
+          "no request left open at shutdown: %s" % "\n".join(log))
+    check(any("branchqd stopped" in line for line in log), "log says stopped")
+
+
+def test_sigint_stops_cleanly_too(env):
+    d = env.daemon()
+    d.issue("A")
+    proc = d.proc
+    d.signal(signal.SIGINT)
+    rc = proc.wait(15)
+    check_eq(rc, 0, "exit status after SIGINT")
+    d.reader.join(5)
+    d.proc = None
+    d.check_log_clean()
+    d.start()
+    check_eq(d.waiting_numbers("A"), ["A001"], "ticket kept after SIGINT")
