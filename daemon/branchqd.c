@@ -195,11 +195,16 @@ main_loop(struct daemon *d)
 				}
 			}
 		}
-		http_run(d->http);
 		if (now_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
 			next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;
 		}
+		/*
+		 * Last in the turn: a stream resumed above (keep-alive, shutdown) is
+		 * only picked up by libmicrohttpd's next run, and poll would not wake
+		 * for it.
+		 */
+		http_run(d->http);
 		if (stopping && (http_active(d->http) == 0 || now_ms() >= deadline)) {
 			if (http_active(d->http) != 0)
 				log_warnx("%u requests still open at shutdown", http_active(d->http));
