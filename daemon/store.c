@@ -140,13 +140,19 @@ store_schema_version(void)
 	return NMIGRATIONS;
 }
 
-/* Map a SQLite result to branchq's vocabulary, logging the database's words. */
+/*
+ * Map a SQLite result to branchq's vocabulary, logging the database's words.
+ * Only SQLITE_FULL (no space on the device) says storage_full: any other
+ * failure, a write refused by a file-size limit included, is storage_error.
+ */
 static enum bq_err
 store_fail(struct store *s, const char *what)
 {
 	int rc = sqlite3_extended_errcode(s->db);
+	int sys = sqlite3_system_errno(s->db);
 
-	log_warnx("database: %s: %s (%d)", what, sqlite3_errmsg(s->db), rc);
+	log_warnx("database: %s: %s (%d%s%s)", what, sqlite3_errmsg(s->db), rc,
+	    sys ? ", " : "", sys ? strerror(sys) : "");
 	return (rc & 0xff) == SQLITE_FULL ? BQ_ERR_STORAGE_FULL : BQ_ERR_STORAGE;
 }
 
