@@ -42,6 +42,10 @@ READY_RE = re.compile(r"ready.*listening on http://127\.0\.0\.1:(\d+)")
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
+class Skip(Exception):
+    """The machine cannot run this test (said why); it counts as neither passed nor failed."""
+
+
 class Failure(AssertionError):
     """A check that failed; its message is what the runner prints."""
 

@@ -7,8 +7,9 @@ config and database, drives it over HTTP, and checks what a client sees.
     python3 tests/integration/run.py [--daemon PATH] [-k SUBSTRING] [--keep]
 
 Prints "ok   NAME" or "FAIL NAME" (with the failed check and the daemon's
-log) per test and ends with "integration: N passed, N failed"; exits 1 when
-any test failed. tests/run counts that last line.
+log) per test, or "skip NAME: why" where the machine cannot run it, and ends
+with "integration: N passed, N failed[, N skipped]"; exits 1 when any test
+failed. tests/run counts that last line.
 """
 import argparse
 import glob
@@ -62,7 +63,7 @@ def main():
         print("integration: 0 passed, 1 failed")
         return 1
 
-    passed = failed = 0
+    passed = failed = skipped = 0
     began = time.monotonic()
     for fn in tests:
         name = fn.__name__
@@ -71,6 +72,12 @@ def main():
         try:
             fn(env)
             env.finish()
+        except harness.Skip as e:
+            skipped += 1
+            print("skip %s: %s" % (name, e), flush=True)
+            env.finish()
+            env.cleanup(keep=args.keep)
+            continue
         except harness.Failure as e:
             error = "%s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-3:]))
         except Exception:  # a broken test or an unexpected answer: still a failure, with context
@@ -90,7 +97,8 @@ def main():
             print(flush=True)
         env.cleanup(keep=args.keep)
     print("time: %.1f s" % (time.monotonic() - began))
-    print("integration: %d passed, %d failed" % (passed, failed))
+    print("integration: %d passed, %d failed%s" % (passed, failed,
+          ", %d skipped" % skipped if skipped else ""))
     return 1 if failed else 0
 
 

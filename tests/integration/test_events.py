@@ -4,6 +4,7 @@ order, with strictly increasing ids, never carrying a ticket's token; and
 resuming after a disconnect with Last-Event-ID or ?last_event_id=N delivers
 exactly the missed events.
 """
+import time
 import json
 
 from harness import check, check_eq, check_error
@@ -134,3 +135,19 @@ def test_events_one_per_change_and_resume(env):
     for bad in ("abc", "-1", "1x"):
         st, _, body = d.get("/api/v1/events", headers={"Last-Event-ID": bad})
         check_error((st, None, body), 400, "invalid_query", "Last-Event-ID %r" % bad)
+
+
+def test_keepalive_comment_every_15_seconds(env):
+    """An idle stream gets a comment within 15 s (and events still flow after it)."""
+    d = env.daemon()
+    s = d.sse()
+    s.wait_hello()
+    began = time.monotonic()
+    while b": keepalive" not in bytes(s.raw):
+        check(time.monotonic() - began < 17.5, "no keep-alive comment within 17.5 s")
+        check(not s.ended.is_set(), "stream ended while idle: %r" % s.error)
+        time.sleep(0.2)
+    t = d.issue("A")
+    ev = s.take(1)[0]
+    check_eq((ev["data"]["type"], ev["data"]["ticket"]["number"]), ("ticket.issued", t["number"]),
+             "event after the keep-alive")
