@@ -3,8 +3,12 @@
  *
  * Bodies are parsed strictly: a JSON object, no duplicate keys, no unknown
  * fields, each field of its type. The ID number a lobby manager types is
- * read in place and wiped from the request and the parsed tree as soon as
- * the ticket is issued or refused; it is never logged, stored or echoed.
+ * never logged, stored or echoed, not even inside a parse error; the copies
+ * branchq owns (the request buffer, the parsed string) are wiped as soon as
+ * the ticket is issued or refused.
+ *
+ * Once a change has committed, the answer never turns into an error: if
+ * reading the ticket's place fails, the ticket goes out without it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,6 +70,49 @@ method_is(struct route_ctx *r, const char *method, const char *allow)
 	return false;
 }
 
+/* s when it is short printable ASCII, safe to echo in a message; otherwise "?". */
+static const char *
+echo(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (const char *p = s; *p; p++, n++)
+		if (n == max || *p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			return "?";
+	return s;
+}
+
+/* Only the media type counts: "application/json" with or without parameters. */
+static bool
+is_json(const char *content_type)
+{
+	size_t n = strlen("application/json");
+
+	if (content_type == NULL || strncasecmp(content_type, "application/json", n) != 0)
+		return false;
+	content_type += n;
+	while (*content_type == ' ' || *content_type == '\t')
+		content_type++;
+	return *content_type == '\0' || *content_type == ';';
+}
+
+/* What went wrong in a body, in words that never quote the body itself. */
+static const char *
+json_problem(const json_error_t *jerr)
+{
+	switch (json_error_code(jerr)) {
+	case json_error_invalid_utf8: return "invalid UTF-8";
+	case json_error_premature_end_of_input: return "the body ends too early";
+	case json_error_end_of_input_expected: return "text after the JSON value";
+	case json_error_duplicate_key: return "a key appears twice";
+	case json_error_null_character:
+	case json_error_null_byte_in_key: return "a NUL character in a string";
+	case json_error_numeric_overflow: return "a number out of range";
+	case json_error_stack_overflow: return "nested too deeply";
+	default: return "invalid syntax";
+	}
+}
+
 /* A whole positive decimal number, no sign, no spaces, at most max. */
 static bool
 parse_id(const char *s, int64_t max, int64_t *out)
@@ -99,14 +146,15 @@ body_object(struct route_ctx *r, const char *const *allowed)
 
 	if (req->len == 0)
 		return json_object();
-	if (req->content_type == NULL || strncasecmp(req->content_type, "application/json", 16) != 0) {
+	if (!is_json(req->content_type)) {
 		reply_error(r->rep, BQ_ERR_UNSUPPORTED_MEDIA, "send the body as application/json");
 		return NULL;
 	}
 	o = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (o == NULL) {
+		/* jansson's own text quotes the input, which may hold an ID number. */
 		reply_error(r->rep, BQ_ERR_MALFORMED_JSON, "malformed JSON at line %d column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
+		    jerr.line, jerr.column, json_problem(&jerr));
 		return NULL;
 	}
 	if (!json_is_object(o)) {
@@ -119,14 +167,7 @@ body_object(struct route_ctx *r, const char *const *allowed)
 		for (int i = 0; allowed[i] != NULL && !ok; i++)
 			ok = strcmp(allowed[i], key) == 0;
 		if (!ok) {
-			/* Echo the key only when it is short and printable. */
-			bool plain = strlen(key) <= 32;
-			for (const char *p = key; *p && plain; p++)
-				plain = *p >= 0x20 && *p < 0x7f && *p != '"';
-			if (plain)
-				reply_error(r->rep, BQ_ERR_INVALID_FIELD, "unknown field \"%s\"", key);
-			else
-				reply_error(r->rep, BQ_ERR_INVALID_FIELD, "unknown field");
+			reply_error(r->rep, BQ_ERR_INVALID_FIELD, "unknown field \"%s\"", echo(key, 32));
 			json_decref(o);
 			return NULL;
 		}
@@ -159,12 +200,8 @@ service_lookup(struct route_ctx *r, const char *id)
 {
 	int s = config_service_index(r->a->queue->cfg, id);
 
-	if (s < 0) {
-		if (strlen(id) <= 8)
-			reply_error(r->rep, BQ_ERR_UNKNOWN_SERVICE, "no service \"%s\"", id);
-		else
-			reply_error(r->rep, BQ_ERR_UNKNOWN_SERVICE, NULL);
-	}
+	if (s < 0)
+		reply_error(r->rep, BQ_ERR_UNKNOWN_SERVICE, "no service \"%s\"", echo(id, 8));
 	return s;
 }
 
@@ -177,14 +214,14 @@ fail(struct route_ctx *r, enum bq_err e)
 	return true;
 }
 
+/* A ticket with its place; without the place (null) if that cannot be read. */
 static json_t *
 ticket_with_pos(struct route_ctx *r, const struct ticket *t, bool with_token)
 {
 	struct ticket_pos pos;
+	bool have = queue_position(r->a->queue, t, r->req->now, &pos) == BQ_OK;
 
-	if (fail(r, queue_position(r->a->queue, t, r->req->now, &pos)))
-		return NULL;
-	return render_ticket(r->a->queue->cfg, t, &pos, with_token);
+	return render_ticket(r->a->queue->cfg, t, have ? &pos : NULL, with_token);
 }
 
 static void
@@ -227,11 +264,8 @@ post_ticket(struct route_ctx *r)
 		reply_error(r->rep, BQ_ERR_INVALID_LANG, NULL);
 		goto out;
 	}
-	if (!fail(r, queue_issue(r->a->queue, &ir, r->req->now, &t))) {
-		json_t *tj = ticket_with_pos(r, &t, true);
-		if (tj != NULL)
-			reply_json(r->rep, 201, json_pack("{s:o}", "ticket", tj));
-	}
+	if (!fail(r, queue_issue(r->a->queue, &ir, r->req->now, &t)))
+		reply_json(r->rep, 201, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, true)));
 out:
 	wipe_string(o, "id_number");
 	json_decref(o);
@@ -241,12 +275,9 @@ static void
 get_ticket(struct route_ctx *r, int64_t id)
 {
 	struct ticket t;
-	json_t *tj;
 
-	if (fail(r, store_ticket_get(r->a->queue->store, id, &t)))
-		return;
-	if ((tj = ticket_with_pos(r, &t, false)) != NULL)
-		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", tj));
+	if (!fail(r, store_ticket_get(r->a->queue->store, id, &t)))
+		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
 static void
@@ -256,7 +287,7 @@ post_ticket_action(struct route_ctx *r, int64_t id, const char *action)
 	static const char *const no_fields[] = { NULL };
 	struct ticket t;
 	enum bq_err e;
-	json_t *o, *tj;
+	json_t *o;
 
 	if (strcmp(action, "green") == 0) {
 		const char *cat, *lang;
@@ -289,11 +320,11 @@ post_ticket_action(struct route_ctx *r, int64_t id, const char *action)
 		json_decref(o);
 		e = queue_cancel(r->a->queue, id, r->req->now, &t);
 	}
-	if (!fail(r, e) && (tj = ticket_with_pos(r, &t, false)) != NULL)
-		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", tj));
+	if (!fail(r, e))
+		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
-/* The counter with its state right now, for answers to counter actions. */
+/* The counter with its state right now, for answers to counter actions; null if unreadable. */
 static json_t *
 counter_now(struct route_ctx *r, int number)
 {
@@ -303,8 +334,8 @@ counter_now(struct route_ctx *r, int number)
 	struct ticket cur;
 	bool has = false;
 
-	if (fail(r, store_counter_get(q->store, number, &cs)))
-		return NULL;
+	if (store_counter_get(q->store, number, &cs) != BQ_OK)
+		return json_null();
 	if (cs.ticket_id && store_ticket_get(q->store, cs.ticket_id, &cur) == BQ_OK)
 		has = cur.status == TS_CALLED || cur.status == TS_SERVING;
 	return render_counter(q->cfg, ci, &cs, has ? &cur : NULL);
@@ -321,8 +352,7 @@ post_counter_action(struct route_ctx *r, int number, const char *action)
 	json_t *o, *cj;
 
 	if (a < 0) {
-		reply_error(r->rep, BQ_ERR_NOT_FOUND, "no counter action \"%s\"",
-		    strlen(action) <= 16 ? action : "?");
+		reply_error(r->rep, BQ_ERR_NOT_FOUND, "no counter action \"%s\"", echo(action, 16));
 		return;
 	}
 	if (!method_is(r, "POST", "POST"))
@@ -354,8 +384,7 @@ post_counter_action(struct route_ctx *r, int number, const char *action)
 		r->rep->status = 204;
 		return;
 	}
-	if ((cj = counter_now(r, number)) == NULL)
-		return;
+	cj = counter_now(r, number);
 	reply_json(r->rep, 200, json_pack("{s:o,s:o}", "ticket",
 	    has ? ticket_with_pos(r, &t, false) : json_null(), "counter", cj));
 }
@@ -455,8 +484,7 @@ route_counters(struct route_ctx *r)
 	}
 	if (!parse_id(r->seg[3], MAX_COUNTER_NUMBER, &n) ||
 	    config_counter_index(r->a->queue->cfg, (int)n) < 0) {
-		reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s",
-		    strlen(r->seg[3]) <= 8 ? r->seg[3] : "?");
+		reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s", echo(r->seg[3], 8));
 		return;
 	}
 	if (r->nseg == 4) {
@@ -514,7 +542,7 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 		}
 		r.seg[r.nseg++] = tok;
 	}
-	if (a->shutting_down) {
+	if (req->late) {
 		reply_error(rep, BQ_ERR_SHUTTING_DOWN, NULL);
 		goto out;
 	}

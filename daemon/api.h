@@ -20,7 +20,6 @@
 
 struct api {
 	struct queue *queue;
-	bool shutting_down;
 };
 
 struct api_request {
@@ -34,6 +33,7 @@ struct api_request {
 	const char *(*query)(void *ctx, const char *key);
 	void *query_ctx;
 	int64_t now;
+	bool late;                      /* began after shutdown started: refused with 503 */
 };
 
 struct api_reply {

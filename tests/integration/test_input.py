@@ -68,6 +68,13 @@ def test_bad_input_is_refused_and_changes_nothing(env):
         ("unknown path", lambda: d.get("/api/v1/nothing"), 404, "not_found"),
         ("text/plain body", lambda: d.post(tickets, '{"service":"A"}', {"Content-Type": "text/plain"}),
          415, "unsupported_media_type"),
+        ("a media type that only starts like JSON",
+         lambda: d.post(tickets, '{"service":"A"}', {"Content-Type": "application/jsonx"}),
+         415, "unsupported_media_type"),
+        ("counter number that is not UTF-8", lambda: d.get("/api/v1/counters/%FF"),
+         404, "unknown_counter"),
+        ("counter action that is not UTF-8", lambda: d.post("/api/v1/counters/1/%E5%BC"),
+         404, "not_found"),
         ("body too large, Content-Length",
          lambda: _raw_post(d, tickets, b'{"service":"A","x":"' + b"a" * 17000 + b'"}'),
          413, "body_too_large"),
@@ -101,6 +108,62 @@ def test_bad_input_is_refused_and_changes_nothing(env):
     st, _, body = d.get("/healthz")
     check_eq((st, body), (200, {"status": "ok"}), "healthz after bad input")
     check_eq(d.issue("A")["number"], "A003", "the next ticket gets the next number")
+
+
+def test_errors_never_quote_an_id_number(env):
+    """A scanner's stray CR or a cut-off body: the error must not carry the number back."""
+    d = env.daemon()
+    idn = "11010519491231002X"
+    for body in ('{"service":"A","id_number":"%s\r"}' % idn,
+                 '{"service":"A","id_number":"%s}' % idn,
+                 '{"service":"A","id_number":"%s",}' % idn,
+                 '{"service":"A","id_number":"%s" "x"}' % idn):
+        st, h, j = d.post("/api/v1/tickets", body, {"Content-Type": "application/json"})
+        check_error((st, h, j), 400, "malformed_json", "malformed body with an ID number")
+        check("1949" not in json.dumps(j) and idn not in json.dumps(j),
+              "the error quotes the ID number: %r" % j)
+    check(idn not in d.log() and "1949123" not in d.log(), "the log holds the ID number")
+    check_eq(d.queue()["services"][0]["waiting"], 0, "nothing issued")
+
+
+def test_request_lines_cannot_forge_log_lines(env):
+    d = env.daemon()
+    st, _, _ = d.raw(b"POST /api/v1/tickets%0A2026-01-01T00:00:00%20info:%20forged HTTP/1.1\r\n"
+                     b"Host: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    check_eq(st, 404, "a path with a newline is not found")
+    check(not any(line.startswith("2026-01-01T00:00:00 info: forged") for line in d.log().splitlines()),
+          "a request wrote its own line into the log")
+    check("%0A2026-01-01" in d.log(), "the newline is logged escaped")
+
+
+def test_endless_chunked_body_is_cut_off(env):
+    """A client streaming an unannounced body for ever is cut off, and the daemon serves on."""
+    import socket
+    d = env.daemon()
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(b"POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b"%x\r\n%s\r\n" % (65536, b"a" * 65536)
+    sent, cut = 0, False
+    try:
+        while sent < 64 * 1024 * 1024:
+            s.sendall(chunk)
+            sent += 65536
+    except OSError:
+        cut = True
+    if not cut:
+        try:
+            s.settimeout(5)
+            cut = s.recv(1) == b""
+        except OSError:
+            cut = True
+    s.close()
+    # The daemon cuts at 1 MiB; the kernel's socket buffers may take some MiB more first.
+    check(cut, "64 MiB of body went in without the connection being cut")
+    check(sent <= 32 * 1024 * 1024, "cut off soon after 1 MiB, not after %d bytes" % sent)
+    st, _, body = d.get("/healthz")
+    check_eq((st, body), (200, {"status": "ok"}), "healthz after the endless body")
+    check_eq(d.queue()["services"][0]["waiting"], 0, "nothing issued")
 
 
 def test_small_valid_bodies(env):
