@@ -127,6 +127,14 @@ reload(struct daemon *d)
 		if (strcmp(next->database, d->cfg.database) != 0)
 			log_warnx("reload: database changed to %s; restart branchqd to apply it",
 			    next->database);
+		for (int i = 0; i < d->cfg.nservices; i++)
+			if (config_service_index(next, d->cfg.services[i].id) < 0)
+				log_warnx("reload: service %s removed: its waiting tickets can no longer "
+				    "be called", d->cfg.services[i].id);
+		for (int i = 0; i < d->cfg.ncounters; i++)
+			if (config_counter_index(next, d->cfg.counters[i].number) < 0)
+				log_warnx("reload: counter %d removed: a ticket it called stays called",
+				    d->cfg.counters[i].number);
 		snprintf(next->listen, sizeof(next->listen), "%s", d->cfg.listen);
 		snprintf(next->database, sizeof(next->database), "%s", d->cfg.database);
 		d->cfg = *next;
@@ -161,7 +169,7 @@ main_loop(struct daemon *d)
 {
 	int64_t next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;
 	int64_t deadline = 0;
-	bool stopping = false;
+	bool stopping = false, failed = false;
 
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -177,8 +185,15 @@ main_loop(struct daemon *d)
 		if (timeout < 0)
 			timeout = 0;
 		if (poll(pfd, 2, (int)timeout) < 0 && errno != EINTR) {
+			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
-			return -1;
+			failed = true;
+			if (!stopping) {
+				stopping = true;
+				deadline = now_ms() + SHUTDOWN_GRACE_S * 1000;
+				http_quiesce(d->http);
+				sse_close_all(d->sse);
+			}
 		}
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -191,7 +206,6 @@ main_loop(struct daemon *d)
 					deadline = now_ms() + SHUTDOWN_GRACE_S * 1000;
 					http_quiesce(d->http);
 					sse_close_all(d->sse);
-					d->api.shutting_down = true;
 				}
 			}
 		}
@@ -208,7 +222,7 @@ main_loop(struct daemon *d)
 		if (stopping && (http_active(d->http) == 0 || now_ms() >= deadline)) {
 			if (http_active(d->http) != 0)
 				log_warnx("%u requests still open at shutdown", http_active(d->http));
-			return 0;
+			return failed ? -1 : 0;
 		}
 	}
 }

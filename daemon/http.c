@@ -31,12 +31,19 @@ struct http {
 	struct api *api;
 	struct sse *sse;
 	unsigned active;
+	bool stopping;
 };
+
+/* An oversized body whose length was not announced is read and dropped up to this much, then cut. */
+#define HTTP_DISCARD_MAX (1024 * 1024)
 
 struct request {
 	char *body;
 	size_t len, cap;
+	size_t discarded;    /* bytes of an oversized body thrown away */
 	bool too_large;
+	bool answered;       /* a response is queued already (413 mid-upload) */
+	bool late;           /* began after shutdown started */
 };
 
 static enum MHD_Result
@@ -83,7 +90,13 @@ http_send_error(struct MHD_Connection *c, enum bq_err e, const char *message, co
 {
 	json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", bq_err_code(e), "message",
 	    message != NULL && *message ? message : bq_err_message(e));
-	enum MHD_Result ret = http_send_json(c, bq_err_status(e), body, allow);
+	enum MHD_Result ret;
+
+	/* A message jansson refuses (not UTF-8) must not leave the answer without a body. */
+	if (body == NULL)
+		body = json_pack("{s:{s:s,s:s}}", "error", "code", bq_err_code(e), "message",
+		    bq_err_message(e));
+	ret = http_send_json(c, bq_err_status(e), body, allow);
 
 	json_decref(body);
 	return ret;
@@ -110,6 +123,23 @@ content_length_too_large(struct MHD_Connection *c)
 	return errno != 0 || *end != '\0' || v > API_BODY_MAX;
 }
 
+/* url with control characters escaped, so a request cannot forge log lines. */
+static void
+log_request(const char *method, const char *url, unsigned status)
+{
+	char clean[256];
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)url; *p && n + 5 < sizeof(clean); p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			n += (size_t)snprintf(clean + n, sizeof(clean) - n, "%%%02X", *p);
+		else
+			clean[n++] = (char)*p;
+	}
+	clean[n] = '\0';
+	log_info("%s %s %u", method, clean, status);
+}
+
 static enum MHD_Result
 http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const char *method,
     struct request *r)
@@ -125,13 +155,14 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		.query = http_query,
 		.query_ctx = c,
 		.now = (int64_t)time(NULL),
+		.late = r->late,
 	};
 	struct api_reply rep;
 	enum MHD_Result ret;
 
 	api_handle(h->api, &req, &rep);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		log_info("%s %s %u", method, url, rep.status);
+		log_request(method, url, rep.status);
 	if (rep.sse)
 		return sse_open(h->sse, c, rep.sse_from);
 	if (rep.err != BQ_OK)
@@ -155,9 +186,10 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 			return MHD_NO;
 		*con_cls = r;
 		h->active++;
+		r->late = h->stopping;
 		if (content_length_too_large(c)) {
 			/* Answer now: the body is never read. */
-			r->too_large = true;
+			r->too_large = r->answered = true;
 			return http_send_error(c, BQ_ERR_BODY_TOO_LARGE, NULL, NULL);
 		}
 		return MHD_YES;
@@ -165,10 +197,18 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 	if (*upload_size != 0) {
 		size_t n = *upload_size;
 		*upload_size = 0;
-		if (r->too_large)
-			return MHD_YES;
+		if (r->too_large) {
+			/*
+			 * libmicrohttpd cannot answer in the middle of an upload, so the 413
+			 * waits for the end of the body; a client that keeps sending past
+			 * HTTP_DISCARD_MAX is cut off instead.
+			 */
+			r->discarded += n;
+			return r->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
 		if (r->len + n > API_BODY_MAX) {
 			r->too_large = true;
+			r->discarded = r->len + n;
 			explicit_bzero(r->body, r->len);
 			return MHD_YES;
 		}
@@ -185,8 +225,12 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 		r->body[r->len] = '\0';
 		return MHD_YES;
 	}
-	if (r->too_large)
+	if (r->answered)
+		return MHD_YES;
+	if (r->too_large) {
+		r->answered = true;
 		return http_send_error(c, BQ_ERR_BODY_TOO_LARGE, NULL, NULL);
+	}
 	return http_dispatch(h, c, url, method, r);
 }
 
@@ -281,7 +325,6 @@ http_start(const char *listen, struct api *api, struct sse *sse, char *err, size
 	    MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, h,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not an address here)", listen);
@@ -334,6 +377,7 @@ http_quiesce(struct http *h)
 {
 	MHD_socket fd = MHD_quiesce_daemon(h->d);
 
+	h->stopping = true;
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 }

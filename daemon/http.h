@@ -28,7 +28,7 @@ int http_port(struct http *h);               /* the bound port */
 void http_run(struct http *h);               /* handle whatever is ready */
 int64_t http_timeout_ms(struct http *h);     /* -1: no timer pending */
 unsigned http_active(struct http *h);        /* requests not yet completed */
-void http_quiesce(struct http *h);           /* stop accepting connections */
+void http_quiesce(struct http *h);           /* stop accepting; refuse requests begun later */
 void http_stop(struct http *h);              /* close everything and free */
 
 #endif
