@@ -27,6 +27,8 @@ static const struct {
 	[BQ_ERR_NO_CURRENT_TICKET] = { "no_current_ticket", 409, "the counter has no current ticket" },
 	[BQ_ERR_NOT_CALLED] = { "not_called", 409, "the customer is already being served" },
 	[BQ_ERR_TICKET_NOT_WAITING] = { "ticket_not_waiting", 409, "the ticket is no longer waiting" },
+	[BQ_ERR_PREVIOUS_DAY] = { "previous_day", 409, "the ticket belongs to an earlier business day, "
+	    "whose numbers are issued again today: finish it and issue a new ticket" },
 	[BQ_ERR_BODY_TOO_LARGE] = { "body_too_large", 413, "the request body is over 16 KiB" },
 	[BQ_ERR_UNSUPPORTED_MEDIA] = { "unsupported_media_type", 415, "send application/json" },
 	[BQ_ERR_STORAGE_FULL] = { "storage_full", 507, "the disk is full; nothing was changed" },

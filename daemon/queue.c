@@ -305,8 +305,14 @@ transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, i
 	json_t *from;
 	enum bq_err e;
 
+	char today[11];
+
 	if (strcmp(cur->service, cfg->services[svc].id) == 0)
 		return BQ_ERR_SAME_SERVICE;
+	/* Its number may already be today's too: two customers would answer one call. */
+	queue_today(x->q, now, today);
+	if (strcmp(cur->bday, today) != 0)
+		return BQ_ERR_PREVIOUS_DAY;
 	*leg = *cur;
 	leg->id = 0;
 	leg->origin_id = cur->origin_id;
@@ -317,8 +323,6 @@ transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, i
 	leg->counter = 0;
 	leg->recalls = 0;
 	leg->transferred_to = 0;
-	/* The new leg belongs to the day it waits in, even if issued yesterday. */
-	queue_today(x->q, now, leg->bday);
 	if ((e = store_ticket_insert(x->q->store, leg)) != BQ_OK)
 		return e;
 	cur->status = TS_TRANSFERRED;
@@ -453,7 +457,11 @@ queue_counter(struct queue *q, int number, enum counter_action a, int service, i
 	return e;
 }
 
-/* Change a waiting ticket inside one transaction: cancel it, or make it green. */
+/*
+ * Change a waiting ticket inside one transaction: cancel it, or make it
+ * green. id may name an earlier leg of a transferred ticket: the lobby holds
+ * the id it issued, so the change follows the ticket to its open leg.
+ */
 static enum bq_err
 waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, struct ticket *out)
 {
@@ -462,7 +470,10 @@ waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, stru
 
 	if ((e = store_begin(q->store)) != BQ_OK)
 		return e;
-	if ((e = store_ticket_get(q->store, id, out)) == BQ_OK) {
+	e = store_ticket_get(q->store, id, out);
+	while (e == BQ_OK && out->status == TS_TRANSFERRED && out->transferred_to > out->id)
+		e = store_ticket_get(q->store, out->transferred_to, out);
+	if (e == BQ_OK) {
 		if (out->status != TS_WAITING) {
 			e = BQ_ERR_TICKET_NOT_WAITING;
 		} else if (cat < 0) {
@@ -519,8 +530,8 @@ queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 	memset(v, 0, sizeof(*v));
 	queue_today(q, now, v->bday);
 	v->at = now;
-	v->last_event_id = store_last_event_id(q->store);
-	if ((e = load_counter_states(q, v->counters)) != BQ_OK)
+	if ((e = store_last_event_id(q->store, &v->last_event_id)) != BQ_OK ||
+	    (e = load_counter_states(q, v->counters)) != BQ_OK)
 		return e;
 	for (int i = 0; i < cfg->ncounters; i++) {
 		if (v->counters[i].ticket_id == 0)

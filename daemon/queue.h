@@ -78,10 +78,14 @@ enum bq_err queue_issue(struct queue *q, const struct issue_req *r, int64_t now,
 enum bq_err queue_counter(struct queue *q, int number, enum counter_action a, int service,
     int64_t now, struct ticket *out, bool *has_ticket);
 
-/* Cancel a waiting ticket. */
+/* Cancel a waiting ticket (id may be an earlier leg of a transferred one: see queue_green). */
 enum bq_err queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket *out);
 
-/* Upgrade a waiting ticket to green category cat (lang, when >= 0, too). */
+/*
+ * Upgrade a waiting ticket to green category cat (lang, when >= 0, too). When
+ * id names a leg that was transferred, the change applies to the ticket's
+ * open leg, which *out then holds.
+ */
 enum bq_err queue_green(struct queue *q, int64_t id, int cat, int lang, int64_t now,
     struct ticket *out);
 

@@ -81,12 +81,18 @@ stream_add_event(void *arg, int64_t id, const char *type, const char *data)
 {
 	struct sse_stream *st = arg;
 	char head[48];
+	size_t mark = st->len;
 	int n = snprintf(head, sizeof(head), "id: %lld\ndata: ", (long long)id);
 
 	(void)type;  /* data carries the type too, so one onmessage handler sees all */
+	if (data == NULL)
+		data = "{}";
 	if (!stream_append(st, head, (size_t)n) || !stream_append(st, data, strlen(data)) ||
-	    !stream_append(st, "\n\n", 2))
+	    !stream_append(st, "\n\n", 2)) {
+		/* Out of memory: drop the partial event; it is sent on the next read. */
+		st->len = mark;
 		return 1;
+	}
 	st->cursor = id;
 	return 0;
 }
@@ -151,14 +157,17 @@ sse_stream_free(void *cls)
 enum MHD_Result
 sse_open(struct sse *s, struct MHD_Connection *c, int64_t from)
 {
-	struct sse_stream *st = calloc(1, sizeof(*st));
+	struct sse_stream *st;
 	struct MHD_Response *resp;
-	int64_t last = store_last_event_id(s->store);
+	int64_t last;
 	char hello[64];
 	enum MHD_Result ret;
 	int n;
 
-	if (st == NULL)
+	/* Without the newest id a stream could replay the whole log: refuse, the client retries. */
+	if (store_last_event_id(s->store, &last) != BQ_OK)
+		return MHD_NO;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return MHD_NO;
 	st->owner = s;
 	st->conn = c;

@@ -574,14 +574,10 @@ store_event_append(struct store *s, int64_t at, const char *type, int64_t ticket
 	return stmt_int64(s, st, "append event", id);
 }
 
-int64_t
-store_last_event_id(struct store *s)
+enum bq_err
+store_last_event_id(struct store *s, int64_t *id)
 {
-	int64_t id = 0;
-
-	if (stmt_int64(s, stmt_get(s, ST_LAST_EVENT), "last event", &id) != BQ_OK)
-		return 0;
-	return id;
+	return stmt_int64(s, stmt_get(s, ST_LAST_EVENT), "last event", id);
 }
 
 enum bq_err

@@ -110,8 +110,8 @@ enum bq_err store_counter_put(struct store *s, const struct counter_state *cs);
 enum bq_err store_event_append(struct store *s, int64_t at, const char *type,
     int64_t ticket_id, int counter, const char *data, int64_t *id);
 
-/* Id of the newest event, 0 when the log is empty. */
-int64_t store_last_event_id(struct store *s);
+/* Set *id to the newest event's id, 0 when the log is empty. */
+enum bq_err store_last_event_id(struct store *s, int64_t *id);
 
 /*
  * Call fn for up to limit events with id > after, in id order. fn's data

@@ -99,6 +99,12 @@ def test_transfer(env):
     # issued after it in the same second.
     check_eq(d.waiting_numbers("B"), [t["number"], other["number"], later["number"]], "queue B")
     check_eq(d.waiting_numbers("A"), [], "queue A empty")
+    # The lobby still holds the id it issued: an upgrade follows the ticket to its open leg.
+    st, _, j = d.post("/api/v1/tickets/%d/green" % t["id"], {"category": "disabled"})
+    check_eq(st, 200, "green on the first leg's id")
+    check_eq((j["ticket"]["id"], j["ticket"]["category"], j["ticket"]["status"]),
+             (leg["id"], "disabled", "waiting"), "green applied to the open leg")
+    check_eq(d.ticket(t["id"])["category"], "normal", "the ended leg is left as it was")
     got = d.call(5)
     check_eq((got["id"], got["number"], got["service"]), (leg["id"], "A001", "B"), "counter 5 calls the new leg")
     check_error(d.action(3, "transfer", {"service": "B"}), 409, "no_current_ticket",

@@ -202,3 +202,17 @@ def test_sigint_stops_cleanly_too(env):
     d.check_log_clean()
     d.start()
     check_eq(d.waiting_numbers("A"), ["A001"], "ticket kept after SIGINT")
+
+
+def test_second_daemon_on_same_port_refuses(env):
+    """Two daemons must never share a port: requests would be split between two databases."""
+    d = env.daemon()
+    d.issue("A")
+    rc, out = env.run(["-d", "-f", d.conf, "--listen", "127.0.0.1:%d" % d.port,
+                       "--db", os.path.join(env.dir, "other.db")])
+    check(rc != 0, "second daemon on the same port must exit non-zero, got %d: %s" % (rc, out))
+    check("cannot listen" in out, "second daemon says it cannot listen: %r" % out)
+    check("branchqd ready" not in out, "second daemon never got ready: %r" % out)
+    for _ in range(6):
+        d.issue("A")
+    check_eq(d.waiting_numbers("A"), ["A%03d" % i for i in range(1, 8)], "every ticket in one database")

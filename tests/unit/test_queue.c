@@ -91,6 +91,15 @@ morning(const struct fixture *f)
 	return bday_start(d, f->cfg.day_reset_min) + 6 * 3600;
 }
 
+static int64_t
+last_event(struct fixture *f)
+{
+	int64_t id = -1;
+
+	assert_int_equal(store_last_event_id(f->q.store, &id), BQ_OK);
+	return id;
+}
+
 static struct ticket
 issue(struct fixture *f, const char *service, int64_t now)
 {
@@ -203,7 +212,7 @@ test_disk_full_loses_nothing(void **state)
 	snprintf(want, sizeof(want), "A%03d", acked);
 	assert_string_equal(w[n - 1].number, want);
 	free(w);
-	assert_int_equal(store_last_event_id(f->q.store), acked);
+	assert_int_equal(last_event(f), acked);
 	assert_int_equal(published, acked);
 	/* With room again, numbering goes on without a gap. */
 	assert_int_equal(store_limit_pages(f->q.store, 0), BQ_OK);
@@ -223,7 +232,7 @@ test_event_log_is_append_only(void **state)
 	    SQLITE_OK);
 	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(store_last_event_id(f->q.store), 1);
+	assert_int_equal(last_event(f), 1);
 }
 
 static void
@@ -244,10 +253,31 @@ test_failed_operation_changes_nothing(void **state)
 	    BQ_ERR_COUNTER_PAUSED);
 	assert_int_equal(queue_cancel(&f->q, 999, now, &t), BQ_ERR_UNKNOWN_TICKET);
 	/* issued + paused: the refusals wrote no event. */
-	assert_int_equal(store_last_event_id(f->q.store), 2);
+	assert_int_equal(last_event(f), 2);
 	assert_int_equal(queue_counter(&f->q, 4, CA_CALL, -1, now + 5, &t, &has), BQ_OK);
 	assert_true(has);
 	assert_string_equal(t.number, "A001");
+}
+
+static void
+test_transfer_across_day_reset_refused(void **state)
+{
+	struct fixture *f = *state;
+	int64_t day1 = morning(f), day2 = day1 + 24 * 3600;
+	struct ticket t, called;
+	bool has;
+
+	t = issue(f, "A", day1);
+	assert_int_equal(queue_counter(&f->q, 1, CA_CALL, -1, day1 + 60, &called, &has), BQ_OK);
+	assert_true(has);
+	assert_int_equal(called.id, t.id);
+	/* The next day A001 is issued again; the old A001 must not join line B as a second A001. */
+	assert_string_equal(issue(f, "A", day2).number, "A001");
+	assert_int_equal(queue_counter(&f->q, 1, CA_TRANSFER, config_service_index(&f->cfg, "B"),
+	    day2 + 60, &called, &has), BQ_ERR_PREVIOUS_DAY);
+	/* It can still be finished. */
+	assert_int_equal(queue_counter(&f->q, 1, CA_FINISH, -1, day2 + 60, &called, &has), BQ_OK);
+	assert_int_equal(called.status, TS_SERVED);
 }
 
 static void
@@ -303,6 +333,7 @@ main(void)
 		T(test_disk_full_loses_nothing),
 		T(test_event_log_is_append_only),
 		T(test_failed_operation_changes_nothing),
+		T(test_transfer_across_day_reset_refused),
 		T(test_schema_version_recorded),
 		T(test_newer_schema_refused),
 	};
