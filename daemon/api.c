@@ -344,12 +344,14 @@ counter_now(struct route_ctx *r, int number)
 static void
 post_counter_action(struct route_ctx *r, int number, const char *action)
 {
-	static const char *const transfer_fields[] = { "service", NULL };
+	static const char *const transfer_fields[] = { "service", "expect", NULL };
+	static const char *const ticket_fields[] = { "expect", NULL };
 	static const char *const no_fields[] = { NULL };
 	int a = queue_action_parse(action), service = -1;
+	int64_t expect = QUEUE_EXPECT_ANY;
 	struct ticket t;
-	bool has;
-	json_t *o, *cj;
+	bool has, ok = false;
+	json_t *o, *cj, *ex;
 
 	if (a < 0) {
 		reply_error(r->rep, BQ_ERR_NOT_FOUND, "no counter action \"%s\"", echo(action, 16));
@@ -357,28 +359,37 @@ post_counter_action(struct route_ctx *r, int number, const char *action)
 	}
 	if (!method_is(r, "POST", "POST"))
 		return;
-	if ((o = body_object(r, a == CA_TRANSFER ? transfer_fields : no_fields)) == NULL)
+	o = body_object(r, a == CA_TRANSFER ? transfer_fields :
+	    a == CA_PAUSE || a == CA_RESUME ? no_fields : ticket_fields);
+	if (o == NULL)
 		return;
-	if (a == CA_TRANSFER) {
-		const char *svc;
-		if (!field_string(r, o, "service", &svc, NULL)) {
-			json_decref(o);
-			return;
-		}
-		if (svc == NULL) {
-			reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"service\" is required");
-			json_decref(o);
-			return;
-		}
-		service = service_lookup(r, svc);
-		if (service < 0) {
-			json_decref(o);
-			return;
+	/* "expect": the ticket the teller sees at the counter (null: none), so a repeat is refused. */
+	if ((ex = json_object_get(o, "expect")) != NULL) {
+		if (json_is_null(ex)) {
+			expect = 0;
+		} else if (json_is_integer(ex) && json_integer_value(ex) > 0) {
+			expect = json_integer_value(ex);
+		} else {
+			reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"expect\" must be a ticket id or null");
+			goto out;
 		}
 	}
+	if (a == CA_TRANSFER) {
+		const char *svc;
+		if (!field_string(r, o, "service", &svc, NULL))
+			goto out;
+		if (svc == NULL) {
+			reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"service\" is required");
+			goto out;
+		}
+		if ((service = service_lookup(r, svc)) < 0)
+			goto out;
+	}
+	ok = true;
+out:
 	json_decref(o);
-	if (fail(r, queue_counter(r->a->queue, number, (enum counter_action)a, service,
-	    r->req->now, &t, &has)))
+	if (!ok || fail(r, queue_counter(r->a->queue, number, (enum counter_action)a, service,
+	    expect, r->req->now, &t, &has)))
 		return;
 	if (a == CA_CALL && !has) {
 		r->rep->status = 204;

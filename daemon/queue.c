@@ -337,7 +337,7 @@ transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, i
 }
 
 static enum bq_err
-counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t now,
+counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t expect, int64_t now,
     struct counter_state *cs, struct ticket *out, bool *has_ticket)
 {
 	struct queue *q = x->q;
@@ -356,6 +356,8 @@ counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t now,
 		if (!has_cur)
 			cs->ticket_id = 0;
 	}
+	if (expect != QUEUE_EXPECT_ANY && expect != (has_cur ? cur.id : 0))
+		return BQ_ERR_COUNTER_CHANGED;
 
 	switch (a) {
 	case CA_CALL:
@@ -433,8 +435,8 @@ counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t now,
 }
 
 enum bq_err
-queue_counter(struct queue *q, int number, enum counter_action a, int service, int64_t now,
-    struct ticket *out, bool *has_ticket)
+queue_counter(struct queue *q, int number, enum counter_action a, int service, int64_t expect,
+    int64_t now, struct ticket *out, bool *has_ticket)
 {
 	struct txn x = { .q = q };
 	struct counter_state cs = { .number = number };
@@ -448,7 +450,7 @@ queue_counter(struct queue *q, int number, enum counter_action a, int service, i
 		return BQ_ERR_UNKNOWN_SERVICE;
 	if ((e = store_begin(q->store)) != BQ_OK)
 		return e;
-	e = counter_step(&x, ci, a, service, now, &cs, out, has_ticket);
+	e = counter_step(&x, ci, a, service, expect, now, &cs, out, has_ticket);
 	if (e == BQ_OK)
 		e = store_counter_put(q->store, &cs);
 	e = txn_end(&x, e);

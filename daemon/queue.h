@@ -68,15 +68,20 @@ int queue_action_parse(const char *s);
  */
 enum bq_err queue_issue(struct queue *q, const struct issue_req *r, int64_t now, struct ticket *out);
 
+#define QUEUE_EXPECT_ANY (-1)
+
 /*
  * Do action a at counter number (an index is looked up). For CA_TRANSFER,
- * service is the index of the new service; otherwise ignored. On success,
+ * service is the index of the new service; otherwise ignored. expect, when
+ * not QUEUE_EXPECT_ANY, is the current ticket the client saw (0: none): if
+ * the counter's is another, nothing changes and BQ_ERR_COUNTER_CHANGED says
+ * so, which turns a double click on "call" into a no-op. On success,
  * *has_ticket says whether *out holds a ticket: the one called (CA_CALL;
  * false when nobody waits), recalled, marked, finished, or the new leg of a
  * transferred ticket; the counter's current one for pause and resume.
  */
 enum bq_err queue_counter(struct queue *q, int number, enum counter_action a, int service,
-    int64_t now, struct ticket *out, bool *has_ticket);
+    int64_t expect, int64_t now, struct ticket *out, bool *has_ticket);
 
 /* Cancel a waiting ticket (id may be an earlier leg of a transferred one: see queue_green). */
 enum bq_err queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket *out);

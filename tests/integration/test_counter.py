@@ -176,3 +176,42 @@ def test_green_upgrade(env):
     st, _, j = d.post("/api/v1/tickets/%d/green" % n1["id"], {"category": "foreign"})
     check_eq(st, 200, "upgrade to foreign")
     check_eq(j["ticket"]["lang"], "en", "upgrade to foreign sets lang en")
+
+
+def test_double_click_on_call_loses_nobody(env):
+    """Two "call" clicks racing from one counter, each saying what the teller saw."""
+    import threading
+    d = env.daemon()
+    first = d.issue("A")
+    second = d.issue("A")
+    results = []
+    go = threading.Barrier(2)
+
+    def click():
+        go.wait()
+        results.append(d.action(3, "call", {"expect": None}))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(r[0] for r in results)
+    check_eq(statuses, [200, 409], "one click calls, the other is refused")
+    refused = [r for r in results if r[0] == 409][0]
+    check_error(refused, 409, "counter_changed", "the second click")
+    check_eq(d.ticket(first["id"])["status"], "called", "the called customer was not marked served")
+    check_eq(d.ticket(second["id"])["status"], "waiting", "the next customer still waits")
+
+    # With what the teller really sees, call next finishes A001 and calls A002.
+    st, _, j = d.action(3, "call", {"expect": first["id"]})
+    check_eq((st, j["ticket"]["id"]), (200, second["id"]), "call with the current ticket expected")
+    check_eq(d.ticket(first["id"])["status"], "served", "A001 served")
+    # A stale expectation changes nothing, for every ticket action.
+    for action, body in (("recall", {"expect": first["id"]}), ("finish", {"expect": None}),
+                         ("no-show", {"expect": 99}), ("transfer", {"service": "B", "expect": first["id"]})):
+        check_error(d.action(3, action, body), 409, "counter_changed", "%s with a stale expect" % action)
+    check_eq(d.ticket(second["id"])["status"], "called", "A002 still called")
+    check_eq(d.ticket(second["id"])["recalls"], 0, "no recall happened")
+    check_error(d.action(3, "call", {"expect": "A002"}), 400, "invalid_field", "expect must be an id")
+    check_error(d.action(3, "pause", {"expect": None}), 400, "invalid_field", "pause takes no expect")
