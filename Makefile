@@ -84,9 +84,11 @@ build/release build/san build/san/tests:
 run: deps build/release/branchqd
 	@mkdir -p var
 	@echo "branchq: starting on $(CONFIG); database var/branchq.db"
-	@echo "  health:  http://127.0.0.1:8080/healthz"
-	@echo "  queue:   http://127.0.0.1:8080/api/v1/queue"
-	@echo "  events:  http://127.0.0.1:8080/api/v1/events"
+	@echo "  health:   http://127.0.0.1:8080/healthz"
+	@echo "  queue:    http://127.0.0.1:8080/api/v1/queue"
+	@echo "  services: http://127.0.0.1:8080/api/v1/services"
+	@echo "  counters: http://127.0.0.1:8080/api/v1/counters"
+	@echo "  events:   http://127.0.0.1:8080/api/v1/events"
 	exec build/release/branchqd -d -f $(CONFIG)
 
 check: deps-test

@@ -436,10 +436,9 @@ get_services(struct route_ctx *r)
 {
 	struct queue *q = r->a->queue;
 	struct queue_view v;
-	json_t *list;
 
 	if (!fail(r, queue_view_load(q, r->req->now, &v))) {
-		list = json_array();
+		json_t *list = json_array();
 		for (int s = 0; s < q->cfg->nservices; s++) {
 			json_t *svc = render_service(&q->cfg->services[s], v.count[s]);
 			json_object_set_new(svc, "open_counters", json_integer(v.open_counters[s]));
