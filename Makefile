@@ -21,7 +21,7 @@ SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
 # Debian packages: to build, to test. `make deps` installs the missing ones.
 DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev \
 	libinih-dev
-DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev
+DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck
 
 DAEMON_SRC  := $(filter-out daemon/branchqd.c,$(wildcard daemon/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
