@@ -167,6 +167,19 @@ stmt_get(struct store *s, enum stmt which)
 	return st;
 }
 
+/*
+ * Reset st after its last step returned rc: BQ_OK when that was SQLITE_DONE,
+ * else the failure (read before the reset, which clears the message).
+ */
+static enum bq_err
+stmt_end(struct store *s, sqlite3_stmt *st, int rc, const char *what)
+{
+	enum bq_err e = rc == SQLITE_DONE ? BQ_OK : store_fail(s, what);
+
+	sqlite3_reset(st);
+	return e;
+}
+
 /* Run a statement that returns no rows (or whose rows are not wanted). */
 static enum bq_err
 stmt_done(struct store *s, sqlite3_stmt *st, const char *what)
@@ -175,13 +188,7 @@ stmt_done(struct store *s, sqlite3_stmt *st, const char *what)
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
-	if (rc != SQLITE_DONE) {
-		enum bq_err e = store_fail(s, what);
-		sqlite3_reset(st);
-		return e;
-	}
-	sqlite3_reset(st);
-	return BQ_OK;
+	return stmt_end(s, st, rc, what);
 }
 
 /* Step a statement that returns exactly one row whose column 0 is an integer. */
@@ -190,11 +197,8 @@ stmt_int64(struct store *s, sqlite3_stmt *st, const char *what, int64_t *out)
 {
 	int rc = sqlite3_step(st);
 
-	if (rc != SQLITE_ROW) {
-		enum bq_err e = store_fail(s, what);
-		sqlite3_reset(st);
-		return e;
-	}
+	if (rc != SQLITE_ROW)
+		return stmt_end(s, st, rc == SQLITE_DONE ? SQLITE_ERROR : rc, what);
 	*out = sqlite3_column_int64(st, 0);
 	/* Finish the statement so RETURNING rows are committed to the change. */
 	return stmt_done(s, st, what);
@@ -450,8 +454,11 @@ ticket_one(struct store *s, sqlite3_stmt *st, struct ticket *t)
 		sqlite3_reset(st);
 		return BQ_OK;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? BQ_ERR_UNKNOWN_TICKET : store_fail(s, "read ticket");
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return BQ_ERR_UNKNOWN_TICKET;
+	}
+	return stmt_end(s, st, rc, "read ticket");
 }
 
 enum bq_err
@@ -478,6 +485,7 @@ store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
 	sqlite3_stmt *st = stmt_get(s, ST_WAITING);
 	struct ticket *v = NULL;
 	int len = 0, cap = 0, rc;
+	enum bq_err e;
 
 	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -494,13 +502,10 @@ store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
 		}
 		ticket_from_row(st, &v[len++]);
 	}
-	if (rc != SQLITE_DONE) {
-		enum bq_err e = store_fail(s, "read waiting tickets");
+	if ((e = stmt_end(s, st, rc, "read waiting tickets")) != BQ_OK) {
 		free(v);
-		sqlite3_reset(st);
 		return e;
 	}
-	sqlite3_reset(st);
 	*out = v;
 	*n = len;
 	return BQ_OK;
@@ -539,13 +544,9 @@ store_counter_get(struct store *s, int number, struct counter_state *cs)
 		cs->paused = sqlite3_column_int(st, 0);
 		cs->paused_at = sqlite3_column_int64(st, 1);
 		cs->ticket_id = sqlite3_column_int64(st, 2);
-	} else if (rc != SQLITE_DONE) {
-		enum bq_err e = store_fail(s, "read counter");
-		sqlite3_reset(st);
-		return e;
+		rc = SQLITE_DONE;
 	}
-	sqlite3_reset(st);
-	return BQ_OK;
+	return stmt_end(s, st, rc, "read counter");
 }
 
 enum bq_err
@@ -596,13 +597,7 @@ store_events_after(struct store *s, int64_t after, int limit,
 			break;
 		}
 	}
-	if (rc != SQLITE_DONE) {
-		enum bq_err e = store_fail(s, "read events");
-		sqlite3_reset(st);
-		return e;
-	}
-	sqlite3_reset(st);
-	return BQ_OK;
+	return stmt_end(s, st, rc, "read events");
 }
 
 enum bq_err
