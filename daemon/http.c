@@ -265,7 +265,11 @@ http_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	log_warnx("http: %s", line);
+	/* A display or phone that went away mid-stream is daily life, not a warning. */
+	if (strstr(line, "no longer available") != NULL)
+		log_info("http: a client left: %s", line);
+	else
+		log_warnx("http: %s", line);
 }
 
 static int
