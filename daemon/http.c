@@ -209,7 +209,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 		if (r->len + n > API_BODY_MAX) {
 			r->too_large = true;
 			r->discarded = r->len + n;
-			explicit_bzero(r->body, r->len);
+			if (r->body != NULL)
+				explicit_bzero(r->body, r->len);
 			return MHD_YES;
 		}
 		if (r->len + n + 1 > r->cap) {
