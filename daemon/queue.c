@@ -39,12 +39,6 @@ static const char *const action_names[CA_COUNT] = {
 	[CA_RESUME] = "resume",
 };
 
-const char *
-queue_action_name(enum counter_action a)
-{
-	return action_names[a];
-}
-
 int
 queue_action_parse(const char *s)
 {

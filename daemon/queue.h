@@ -56,8 +56,7 @@ enum counter_action {
 	CA_COUNT
 };
 
-/* Path name of an action ("no-show"), and back; -1 when unknown. */
-const char *queue_action_name(enum counter_action a);
+/* The action named in a path ("no-show"); -1 when unknown. */
 int queue_action_parse(const char *s);
 
 /*

@@ -32,7 +32,6 @@ struct sse_stream {
 struct sse {
 	struct store *store;
 	struct sse_stream *head;
-	int count;
 	bool closing;
 };
 
@@ -50,12 +49,6 @@ void
 sse_free(struct sse *s)
 {
 	free(s);
-}
-
-int
-sse_count(const struct sse *s)
-{
-	return s->count;
 }
 
 static bool
@@ -149,7 +142,6 @@ sse_stream_free(void *cls)
 		s->head = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	s->count--;
 	free(st->buf);
 	free(st);
 }
@@ -189,7 +181,6 @@ sse_open(struct sse *s, struct MHD_Connection *c, int64_t from)
 	if (s->head)
 		s->head->prev = st;
 	s->head = st;
-	s->count++;
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");

@@ -38,7 +38,4 @@ void sse_keepalive(struct sse *s);
 /* End every stream (shutdown): each finishes what it was sending and closes. */
 void sse_close_all(struct sse *s);
 
-/* Streams open now. */
-int sse_count(const struct sse *s);
-
 #endif
