@@ -269,13 +269,16 @@ store_migrate(struct store *s, char *err, size_t errlen)
 		return -1;
 	}
 	for (int v = version; v < NMIGRATIONS; v++) {
-		char sql[64];
+		/* Each step and its new version number commit together, or not at all. */
+		const char *steps[] = { "BEGIN IMMEDIATE", migrations[v], NULL, "COMMIT" };
+		char pragma[64];
+		int rc = SQLITE_OK;
 
-		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
-		    (snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1),
-		    sqlite3_exec(s->db, sql, NULL, NULL, &msg)) != SQLITE_OK ||
-		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		steps[2] = pragma;
+		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == SQLITE_OK; i++)
+			rc = sqlite3_exec(s->db, steps[i], NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
 			snprintf(err, errlen, "migrating schema to version %d: %s", v + 1,
 			    msg ? msg : sqlite3_errmsg(s->db));
 			sqlite3_free(msg);
