@@ -324,21 +324,25 @@ post_ticket_action(struct route_ctx *r, int64_t id, const char *action)
 		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
-/* The counter with its state right now, for answers to counter actions; null if unreadable. */
-static json_t *
-counter_now(struct route_ctx *r, int number)
+/* Counter i of the config as it is now, into *out; on failure *out is untouched. */
+static enum bq_err
+counter_now(struct queue *q, int i, json_t **out)
 {
-	struct queue *q = r->a->queue;
-	int ci = config_counter_index(q->cfg, number);
 	struct counter_state cs;
 	struct ticket cur;
 	bool has = false;
+	enum bq_err e;
 
-	if (store_counter_get(q->store, number, &cs) != BQ_OK)
-		return json_null();
-	if (cs.ticket_id && store_ticket_get(q->store, cs.ticket_id, &cur) == BQ_OK)
-		has = cur.status == TS_CALLED || cur.status == TS_SERVING;
-	return render_counter(q->cfg, ci, &cs, has ? &cur : NULL);
+	if ((e = store_counter_get(q->store, q->cfg->counters[i].number, &cs)) != BQ_OK)
+		return e;
+	if (cs.ticket_id) {
+		e = store_ticket_get(q->store, cs.ticket_id, &cur);
+		if (e != BQ_OK && e != BQ_ERR_UNKNOWN_TICKET)
+			return e;
+		has = e == BQ_OK && (cur.status == TS_CALLED || cur.status == TS_SERVING);
+	}
+	*out = render_counter(q->cfg, i, &cs, has ? &cur : NULL);
+	return BQ_OK;
 }
 
 static void
@@ -395,40 +399,34 @@ out:
 		r->rep->status = 204;
 		return;
 	}
-	cj = counter_now(r, number);
+	/* The change is committed: a counter that cannot be read now goes out as null. */
+	cj = json_null();
+	counter_now(r->a->queue, config_counter_index(r->a->queue->cfg, number), &cj);
 	reply_json(r->rep, 200, json_pack("{s:o,s:o}", "ticket",
 	    has ? ticket_with_pos(r, &t, false) : json_null(), "counter", cj));
 }
 
+/* GET one counter (number), or all of them (number 0). */
 static void
 get_counters(struct route_ctx *r, int number)
 {
 	struct queue *q = r->a->queue;
-	struct queue_view v;
-	json_t *list;
+	json_t *list, *c;
 
-	if (fail(r, queue_view_load(q, r->req->now, &v))) {
-		queue_view_free(&v);
+	if (number != 0) {
+		if (!fail(r, counter_now(q, config_counter_index(q->cfg, number), &c)))
+			reply_json(r->rep, 200, json_pack("{s:o}", "counter", c));
 		return;
 	}
 	list = json_array();
 	for (int i = 0; i < q->cfg->ncounters; i++) {
-		json_t *c = render_counter(q->cfg, i, &v.counters[i],
-		    v.counters[i].ticket_id ? &v.current[i] : NULL);
-		if (number == 0) {
-			json_array_append_new(list, c);
-		} else if (q->cfg->counters[i].number == number) {
+		if (fail(r, counter_now(q, i, &c))) {
 			json_decref(list);
-			list = NULL;
-			reply_json(r->rep, 200, json_pack("{s:o}", "counter", c));
-			break;
-		} else {
-			json_decref(c);
+			return;
 		}
+		json_array_append_new(list, c);
 	}
-	if (list != NULL)
-		reply_json(r->rep, 200, json_pack("{s:o}", "counters", list));
-	queue_view_free(&v);
+	reply_json(r->rep, 200, json_pack("{s:o}", "counters", list));
 }
 
 static void
@@ -439,11 +437,9 @@ get_services(struct route_ctx *r)
 
 	if (!fail(r, queue_view_load(q, r->req->now, &v))) {
 		json_t *list = json_array();
-		for (int s = 0; s < q->cfg->nservices; s++) {
-			json_t *svc = render_service(&q->cfg->services[s], v.count[s]);
-			json_object_set_new(svc, "open_counters", json_integer(v.open_counters[s]));
-			json_array_append_new(list, svc);
-		}
+		for (int s = 0; s < q->cfg->nservices; s++)
+			json_array_append_new(list, render_service(&q->cfg->services[s], v.count[s],
+			    v.open_counters[s]));
 		reply_json(r->rep, 200, json_pack("{s:o}", "services", list));
 	}
 	queue_view_free(&v);

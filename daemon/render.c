@@ -62,15 +62,12 @@ render_ticket(const struct config *cfg, const struct ticket *t, const struct tic
 }
 
 json_t *
-render_service(const struct service_conf *s, int waiting)
+render_service(const struct service_conf *s, int waiting, int open_counters)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:f,s:I}", "id", s->id, "name_zh", s->name_zh,
+	return json_pack("{s:s,s:s,s:s,s:I,s:f,s:I,s:i,s:i}", "id", s->id, "name_zh", s->name_zh,
 	    "name_en", s->name_en, "overtime_s", (json_int_t)s->overtime_s, "target_share",
-	    s->target_share, "service_time_s", (json_int_t)s->service_time_s);
-
-	if (o != NULL && waiting >= 0)
-		json_object_set_new(o, "waiting", json_integer(waiting));
-	return o;
+	    s->target_share, "service_time_s", (json_int_t)s->service_time_s, "waiting", waiting,
+	    "open_counters", open_counters);
 }
 
 json_t *
@@ -114,14 +111,13 @@ render_queue(const struct config *cfg, const struct queue_view *v)
 		return NULL;
 	}
 	for (int s = 0; s < cfg->nservices; s++) {
-		json_t *svc = render_service(&cfg->services[s], v->count[s]);
+		json_t *svc = render_service(&cfg->services[s], v->count[s], v->open_counters[s]);
 		json_t *tickets = json_array();
 
 		for (int j = 0; j < v->count[s]; j++) {
 			int w = v->order[s][j];
 			json_array_append_new(tickets, render_ticket(cfg, &v->waiting[w], &v->pos[w], false));
 		}
-		json_object_set_new(svc, "open_counters", json_integer(v->open_counters[s]));
 		json_object_set_new(svc, "tickets", tickets);
 		json_array_append_new(services, svc);
 	}

@@ -23,8 +23,8 @@
 json_t *render_ticket(const struct config *cfg, const struct ticket *t,
     const struct ticket_pos *pos, bool with_token);
 
-/* A service from the config, with its current waiting count when waiting >= 0. */
-json_t *render_service(const struct service_conf *s, int waiting);
+/* A service from the config, with how many wait for it and how many open counters serve it. */
+json_t *render_service(const struct service_conf *s, int waiting, int open_counters);
 
 /* Counter i of the config with its state and current ticket (may be NULL). */
 json_t *render_counter(const struct config *cfg, int i, const struct counter_state *cs,
