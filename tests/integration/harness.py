@@ -176,13 +176,12 @@ def _decode_json(data):
         return {"_not_json": data.decode("utf-8", "replace")}
 
 
-def read_http_response(sock_file):
-    """Read one HTTP/1.1 response from a binary file; (status, headers, body bytes)."""
+def read_http_head(sock_file):
+    """The status line and headers of a response: (status, {lower-case name: value}), or None at EOF."""
     line = sock_file.readline()
     if not line:
-        raise Failure("connection closed before a response")
-    parts = line.decode("latin-1").split(" ", 2)
-    status = int(parts[1])
+        return None
+    status = int(line.decode("latin-1").split(" ", 2)[1])
     headers = {}
     while True:
         h = sock_file.readline()
@@ -190,6 +189,15 @@ def read_http_response(sock_file):
             break
         k, _, v = h.decode("latin-1").partition(":")
         headers[k.strip().lower()] = v.strip()
+    return status, headers
+
+
+def read_http_response(sock_file):
+    """Read one HTTP/1.1 response from a binary file; (status, headers, body bytes)."""
+    head = read_http_head(sock_file)
+    if head is None:
+        raise Failure("connection closed before a response")
+    status, headers = head
     body = b""
     if headers.get("transfer-encoding", "").lower() == "chunked":
         while True:
@@ -239,7 +247,10 @@ class SSEClient:
     def _run(self):
         f = self.sock.makefile("rb")
         try:
-            self.status, self.headers, _ = self._head(f)
+            head = read_http_head(f)
+            if head is None:
+                raise OSError("closed before a status line")
+            self.status, self.headers = head
             self.opened.set()
             if self.status != 200:
                 self.raw += f.read(int(self.headers.get("content-length", "0")))
@@ -271,20 +282,6 @@ class SSEClient:
         finally:
             self.opened.set()
             self.ended.set()
-
-    def _head(self, f):
-        line = f.readline()
-        if not line:
-            raise OSError("closed before a status line")
-        status = int(line.decode("latin-1").split(" ", 2)[1])
-        headers = {}
-        while True:
-            h = f.readline()
-            if h in (b"\r\n", b"\n", b""):
-                break
-            k, _, v = h.decode("latin-1").partition(":")
-            headers[k.strip().lower()] = v.strip()
-        return status, headers, None
 
     def _event(self, block):
         ev_id, data = None, []
