@@ -75,7 +75,7 @@ build/release/branchqd: daemon/branchqd.c build/release/libbranchq.a
 build/san/branchqd: daemon/branchqd.c build/san/libbranchq.a
 	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) $< build/san/libbranchq.a $(PKG_LIBS) -o $@
 
-build/san/tests/%: tests/unit/%.c build/san/libbranchq.a | build/san/tests
+build/san/tests/%: tests/unit/%.c tests/unit/*.h build/san/libbranchq.a | build/san/tests
 	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) $< build/san/libbranchq.a $(PKG_LIBS) -lcmocka -o $@
 
 build/release build/san build/san/tests:

@@ -6,11 +6,7 @@
  * through bday_set_timezone, so the tests do not depend on the machine's
  * zone or on each other's order.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +43,6 @@ static void
 zone(const char *name)
 {
 	assert_int_equal(bday_set_timezone(name), 0);
-}
-
-static void
-assert_date(struct date d, int y, int m, int day)
-{
-	assert_int_equal(d.y, y);
-	assert_int_equal(d.m, m);
-	assert_int_equal(d.d, day);
 }
 
 static void

@@ -7,11 +7,7 @@
  * are handed to idnum_parse in heap buffers of exactly their length, so
  * AddressSanitizer catches any read past len or any wait for a NUL.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,14 +59,6 @@ static int
 parse(const char *s, struct idnum_info *out)
 {
 	return parse_n(s, strlen(s), TODAY, out);
-}
-
-static void
-assert_date(struct date d, int y, int m, int day)
-{
-	assert_int_equal(d.y, y);
-	assert_int_equal(d.m, m);
-	assert_int_equal(d.d, day);
 }
 
 static void
