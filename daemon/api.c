@@ -330,18 +330,11 @@ counter_now(struct queue *q, int i, json_t **out)
 {
 	struct counter_state cs;
 	struct ticket cur;
-	bool has = false;
 	enum bq_err e;
 
-	if ((e = store_counter_get(q->store, q->cfg->counters[i].number, &cs)) != BQ_OK)
+	if ((e = queue_counter_state(q, q->cfg->counters[i].number, &cs, &cur)) != BQ_OK)
 		return e;
-	if (cs.ticket_id) {
-		e = store_ticket_get(q->store, cs.ticket_id, &cur);
-		if (e != BQ_OK && e != BQ_ERR_UNKNOWN_TICKET)
-			return e;
-		has = e == BQ_OK && (cur.status == TS_CALLED || cur.status == TS_SERVING);
-	}
-	*out = render_counter(q->cfg, i, &cs, has ? &cur : NULL);
+	*out = render_counter(q->cfg, i, &cs, cs.ticket_id ? &cur : NULL);
 	return BQ_OK;
 }
 

@@ -330,26 +330,34 @@ transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, i
 	return txn_emit(x, EV_TICKET_TRANSFERRED, now, leg, cs->number, from);
 }
 
+enum bq_err
+queue_counter_state(struct queue *q, int number, struct counter_state *cs, struct ticket *cur)
+{
+	enum bq_err e;
+
+	if ((e = store_counter_get(q->store, number, cs)) != BQ_OK || cs->ticket_id == 0)
+		return e;
+	e = store_ticket_get(q->store, cs->ticket_id, cur);
+	if (e == BQ_ERR_UNKNOWN_TICKET || (e == BQ_OK && cur->status != TS_CALLED &&
+	    cur->status != TS_SERVING)) {
+		cs->ticket_id = 0;
+		return BQ_OK;
+	}
+	return e;
+}
+
 static enum bq_err
 counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t expect, int64_t now,
     struct counter_state *cs, struct ticket *out, bool *has_ticket)
 {
 	struct queue *q = x->q;
 	struct ticket cur;
-	bool has_cur = false;
+	bool has_cur;
 	enum bq_err e;
 
-	if ((e = store_counter_get(q->store, cs->number, cs)) != BQ_OK)
+	if ((e = queue_counter_state(q, cs->number, cs, &cur)) != BQ_OK)
 		return e;
-	if (cs->ticket_id) {
-		e = store_ticket_get(q->store, cs->ticket_id, &cur);
-		if (e == BQ_OK)
-			has_cur = cur.status == TS_CALLED || cur.status == TS_SERVING;
-		else if (e != BQ_ERR_UNKNOWN_TICKET)
-			return e;
-		if (!has_cur)
-			cs->ticket_id = 0;
-	}
+	has_cur = cs->ticket_id != 0;
 	if (expect != QUEUE_EXPECT_ANY && expect != (has_cur ? cur.id : 0))
 		return BQ_ERR_COUNTER_CHANGED;
 
@@ -526,21 +534,14 @@ queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 	memset(v, 0, sizeof(*v));
 	queue_today(q, now, v->bday);
 	v->at = now;
-	if ((e = store_last_event_id(q->store, &v->last_event_id)) != BQ_OK ||
-	    (e = load_counter_states(q, v->counters)) != BQ_OK)
+	if ((e = store_last_event_id(q->store, &v->last_event_id)) != BQ_OK)
 		return e;
 	for (int i = 0; i < cfg->ncounters; i++) {
-		if (v->counters[i].ticket_id == 0)
-			continue;
-		e = store_ticket_get(q->store, v->counters[i].ticket_id, &v->current[i]);
-		if (e == BQ_ERR_UNKNOWN_TICKET || (e == BQ_OK && v->current[i].status != TS_CALLED &&
-		    v->current[i].status != TS_SERVING))
-			v->counters[i].ticket_id = 0;
-		else if (e != BQ_OK)
-			return e;
-	}
-	for (int i = 0; i < cfg->ncounters; i++) {
 		const struct counter_conf *cc = &cfg->counters[i];
+
+		e = queue_counter_state(q, cc->number, &v->counters[i], &v->current[i]);
+		if (e != BQ_OK)
+			return e;
 		for (int j = 0; j < cc->nservices; j++)
 			if (!v->counters[i].paused)
 				v->open_counters[cc->services[j]]++;

@@ -116,6 +116,14 @@ void queue_view_free(struct queue_view *v);
 enum bq_err queue_position(struct queue *q, const struct ticket *t, int64_t now,
     struct ticket_pos *pos);
 
+/*
+ * Read counter number's state and, when it has a current ticket (called or
+ * serving), that ticket into *cur. A ticket id that names no current ticket
+ * any more reads as none: cs->ticket_id is 0 exactly when there is none.
+ */
+enum bq_err queue_counter_state(struct queue *q, int number, struct counter_state *cs,
+    struct ticket *cur);
+
 /* Make sure every configured counter has a row. Called at start and after reload. */
 enum bq_err queue_sync_counters(struct queue *q);
 
