@@ -8,26 +8,31 @@
 # and build/san (AddressSanitizer + UBSan, for every test).
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson inih
+PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
-	-Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -g -Idaemon
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+	-Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -g -Idaemon -Iprinter
+# libcups2-dev ships no cups.pc: cups-config gives its flags.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(shell cups-config --cflags 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell cups-config --libs 2>/dev/null)
 
 RELEASE_CFLAGS := $(CFLAGS_COMMON) -O2
 SAN_FLAGS      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
 
 # Debian packages: to build, to test. `make deps` installs the missing ones.
+# The voice (espeak-ng) and the CJK font are needed at run time too.
 DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev \
-	libinih-dev
-DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck
+	libinih-dev libqrencode-dev libcups2-dev libcairo2-dev fonts-noto-cjk espeak-ng
+# A private cupsd and the printer emulator, QR decoding, sound checks, the browser.
+DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck \
+	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium
 
-DAEMON_SRC  := $(filter-out daemon/branchqd.c,$(wildcard daemon/*.c))
+# All of daemon/ but main, and printer/, make the library the tests link too.
+DAEMON_SRC  := $(filter-out daemon/branchqd.c,$(wildcard daemon/*.c)) $(wildcard printer/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
-REL_OBJ := $(DAEMON_SRC:daemon/%.c=build/release/%.o)
-SAN_OBJ := $(DAEMON_SRC:daemon/%.c=build/san/%.o)
+REL_OBJ := $(patsubst %.c,build/release/%.o,$(notdir $(DAEMON_SRC)))
+SAN_OBJ := $(patsubst %.c,build/san/%.o,$(notdir $(DAEMON_SRC)))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 
 CONFIG ?= config/branchq.conf
@@ -54,13 +59,28 @@ endef
 deps:
 	$(call install_debs,$(DEBS_BUILD))
 
+# Node.js and npm: the machine's own when it has them (a Node.js from elsewhere
+# bundles npm, and Debian's npm would conflict with it), else Debian's.
 deps-test: deps
 	$(call install_debs,$(DEBS_TEST))
+	@command -v npm >/dev/null || { echo "branchq: installing nodejs npm"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@$(MAKE) --no-print-directory tests/e2e/node_modules/.package-lock.json
+
+# playwright-core drives Debian's chromium; it downloads no browser of its own.
+tests/e2e/node_modules/.package-lock.json: tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 
 build/release/%.o: daemon/%.c daemon/*.h | build/release
 	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 build/san/%.o: daemon/%.c daemon/*.h | build/san
+	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+build/release/%.o: printer/%.c $(wildcard printer/*.h) daemon/*.h | build/release
+	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+build/san/%.o: printer/%.c $(wildcard printer/*.h) daemon/*.h | build/san
 	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 build/release/libbranchq.a: $(REL_OBJ)
@@ -84,6 +104,11 @@ build/release build/san build/san/tests:
 run: deps build/release/branchqd
 	@mkdir -p var
 	@echo "branchq: starting on $(CONFIG); database var/branchq.db"
+	@echo "  display:  http://127.0.0.1:8080/display"
+	@echo "  lobby:    http://127.0.0.1:8080/lobby"
+	@echo "  kiosk:    http://127.0.0.1:8080/kiosk"
+	@echo "  counter:  http://127.0.0.1:8080/counter/1   (counters 1-5)"
+	@echo "  reports:  http://127.0.0.1:8080/reports"
 	@echo "  health:   http://127.0.0.1:8080/healthz"
 	@echo "  queue:    http://127.0.0.1:8080/api/v1/queue"
 	@echo "  services: http://127.0.0.1:8080/api/v1/services"
@@ -100,7 +125,7 @@ check: deps-test
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Idaemon -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Idaemon -Iprinter -fsanitize=fuzzer,address,undefined
 
 build/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC) daemon/*.h | build/fuzz
 	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(DAEMON_SRC) $(PKG_LIBS) -o $@

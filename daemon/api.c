@@ -522,6 +522,64 @@ route_tickets(struct route_ctx *r)
 	}
 }
 
+/* Answer with the static file name (display/), or 404. */
+static void
+reply_page(struct route_ctx *r, const char *name)
+{
+	const struct page_file *f = r->a->pages != NULL ? pages_find(r->a->pages, name) : NULL;
+
+	if (!method_is(r, "GET", "GET"))
+		return;
+	if (f == NULL) {
+		reply_error(r->rep, BQ_ERR_NOT_FOUND, "%s is not installed in the pages directory",
+		    echo(name, 40));
+		return;
+	}
+	r->rep->status = 200;
+	r->rep->raw = f->data;
+	r->rep->raw_len = f->len;
+	r->rep->content_type = f->type;
+}
+
+/* The pages: /, /display, /lobby, /kiosk, /reports, /counter/{n}, /t/{token}, /assets/{file}. */
+static bool
+route_pages(struct route_ctx *r)
+{
+	static const char *const plain[] = { "display", "lobby", "kiosk", "reports" };
+	char name[PAGES_NAME_MAX];
+	int64_t n;
+
+	if (r->nseg == 0) {
+		reply_page(r, "index.html");
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		if (r->nseg == 1 && strcmp(r->seg[0], plain[i]) == 0) {
+			snprintf(name, sizeof(name), "%s.html", plain[i]);
+			reply_page(r, name);
+			return true;
+		}
+	}
+	if (r->nseg == 2 && strcmp(r->seg[0], "counter") == 0) {
+		if (!parse_id(r->seg[1], MAX_COUNTER_NUMBER, &n) ||
+		    config_counter_index(r->a->queue->cfg, (int)n) < 0)
+			reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s", echo(r->seg[1], 8));
+		else
+			reply_page(r, "counter.html");
+		return true;
+	}
+	if (r->nseg == 2 && strcmp(r->seg[0], "t") == 0) {
+		/* The page looks the token up itself, so an unknown one gets a page that says so. */
+		reply_page(r, "phone.html");
+		return true;
+	}
+	if (r->nseg == 2 && strcmp(r->seg[0], "assets") == 0) {
+		reply_page(r, r->seg[1]);
+		return true;
+	}
+	return false;
+}
+
 void
 api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 {
@@ -566,7 +624,7 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 		} else {
 			reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
 		}
-	} else {
+	} else if (!route_pages(&r)) {
 		reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
 	}
 out:
@@ -575,4 +633,15 @@ out:
 		explicit_bzero(req->body, req->len);
 	if (rep->status == 0)
 		reply_error(rep, BQ_ERR_INTERNAL, NULL);
+}
+
+void
+api_reply_free(struct api_reply *rep)
+{
+	json_decref(rep->body);
+	rep->body = NULL;
+	if (rep->raw_owned)
+		free((void *)rep->raw);
+	rep->raw = NULL;
+	rep->raw_owned = false;
 }

@@ -14,12 +14,14 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "pages.h"
 #include "queue.h"
 
 #define API_BODY_MAX (16 * 1024)
 
 struct api {
 	struct queue *queue;
+	const struct pages *pages;      /* the pages' static files; may be empty */
 };
 
 struct api_request {
@@ -39,6 +41,12 @@ struct api_request {
 struct api_reply {
 	unsigned status;                /* 0 until set */
 	json_t *body;                   /* owned; NULL for 204 and errors */
+	/* A body that is not JSON (a page, a WAV, a PNG, a CSV) when raw != NULL. */
+	const void *raw;
+	size_t raw_len;
+	bool raw_owned;                 /* raw was malloc'ed and is the reply's to free */
+	const char *content_type;       /* of raw; static string */
+	const char *disposition;        /* Content-Disposition, or NULL; static or in message */
 	enum bq_err err;                /* BQ_OK unless an error */
 	char message[256];              /* the error's message; default when empty */
 	const char *allow;              /* Allow header for 405 */
@@ -46,7 +54,10 @@ struct api_reply {
 	int64_t sse_from;               /* events after this id; -1: only new ones */
 };
 
-/* Route and answer req into *rep. The caller frees rep->body. */
+/* Route and answer req into *rep. The caller frees it with api_reply_free. */
 void api_handle(struct api *a, struct api_request *req, struct api_reply *rep);
+
+/* Free what rep owns (the JSON body, an owned raw body). */
+void api_reply_free(struct api_reply *rep);
 
 #endif

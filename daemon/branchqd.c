@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "pages.h"
 #include "bday.h"
 #include "bus.h"
 #include "config.h"
@@ -53,6 +54,7 @@ struct daemon {
 	struct bus bus;
 	struct queue queue;
 	struct api api;
+	struct pages pages;          /* the pages' files; api.pages points here */
 	struct sse *sse;
 	struct http *http;
 	int sigfd;
@@ -106,6 +108,18 @@ load_config(const char *path, const struct options *opt, struct config *cfg)
 	return 0;
 }
 
+/* (Re)read the pages' files; a missing directory leaves the API working and the pages 404. */
+static void
+load_pages(struct daemon *d)
+{
+	char err[512];
+
+	if (pages_load(&d->pages, d->cfg.pages, err, sizeof(err)) != 0)
+		log_warnx("pages: %s; the pages are not served", err);
+	else
+		log_info("pages: %d files from %s", d->pages.n, d->cfg.pages);
+}
+
 /* SIGHUP: build the new config aside and swap it in only when it is whole. */
 static void
 reload(struct daemon *d)
@@ -138,6 +152,7 @@ reload(struct daemon *d)
 		snprintf(next->listen, sizeof(next->listen), "%s", d->cfg.listen);
 		snprintf(next->database, sizeof(next->database), "%s", d->cfg.database);
 		d->cfg = *next;
+		load_pages(d);
 		if (queue_sync_counters(&d->queue) != BQ_OK)
 			log_warnx("reload: could not record the new counters");
 		log_info("configuration reloaded from %s", d->opt.config);
@@ -303,6 +318,8 @@ main(int argc, char **argv)
 	if (queue_sync_counters(&d.queue) != BQ_OK)
 		fatalx("database: cannot record the counters");
 	d.api.queue = &d.queue;
+	d.api.pages = &d.pages;
+	load_pages(&d);
 	if ((d.sse = sse_new(d.store)) == NULL)
 		fatalx("out of memory");
 	bus_subscribe(&d.bus, EV_ALL, sse_on_event, d.sse);
@@ -316,6 +333,7 @@ main(int argc, char **argv)
 	rc = main_loop(&d);
 	http_stop(d.http);
 	sse_free(d.sse);
+	pages_free(&d.pages);
 	store_close(d.store);
 	close(d.lockfd);
 	log_info("branchqd stopped");

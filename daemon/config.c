@@ -81,6 +81,7 @@ static const struct option branch_options[] = {
 	BRANCH("day_reset",  OPT_TIME,     0, 0,  day_reset_min, OPTIONAL, "04:00"),
 	BRANCH("listen",     OPT_LISTEN,   0, 0,  listen,        OPTIONAL, "127.0.0.1:8080"),
 	BRANCH("database",   OPT_STRING,   0, 0,  database,      OPTIONAL, "var/branchq.db"),
+	BRANCH("pages",      OPT_STRING,   0, 0,  pages,         OPTIONAL, "/usr/share/branchq/display"),
 	/* The default, http://<listen>, is derived once listen is known. */
 	BRANCH("public_url", OPT_URL,      0, 0,  public_url,    OPTIONAL, NULL),
 	BRANCH("recalls",    OPT_INT,      0, 10, recalls,       OPTIONAL, "2"),

@@ -47,6 +47,7 @@ struct config {
 	char listen[64];                 /* ADDR:PORT; default 127.0.0.1:8080 */
 	char database[PATH_MAX];         /* relative paths are relative to the working directory */
 	char public_url[CONFIG_URL_MAX]; /* base of the customers' phone-page links */
+	char pages[PATH_MAX];            /* directory of the pages' static files (display/) */
 	int recalls;                     /* recalls announced before a further recall makes a no-show */
 	int elderly_age;                 /* age on the business date that makes a ticket elderly */
 	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */

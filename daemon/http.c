@@ -84,6 +84,26 @@ http_send_json(struct MHD_Connection *c, unsigned status, json_t *body, const ch
 	return ret;
 }
 
+/* A body that is not JSON: a page, a sound, an image, a CSV file. */
+static enum MHD_Result
+http_send_raw(struct MHD_Connection *c, const struct api_reply *rep)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(rep->raw_len, (void *)rep->raw, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", rep->content_type);
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (rep->disposition != NULL)
+		MHD_add_response_header(resp, "Content-Disposition", rep->disposition);
+	ret = MHD_queue_response(c, rep->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* The one place an error becomes an HTTP answer. */
 static enum MHD_Result
 http_send_error(struct MHD_Connection *c, enum bq_err e, const char *message, const char *allow)
@@ -167,9 +187,11 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		return sse_open(h->sse, c, rep.sse_from);
 	if (rep.err != BQ_OK)
 		ret = http_send_error(c, rep.err, rep.message, rep.allow);
+	else if (rep.raw != NULL)
+		ret = http_send_raw(c, &rep);
 	else
 		ret = http_send_json(c, rep.status, rep.body, NULL);
-	json_decref(rep.body);
+	api_reply_free(&rep);
 	return ret;
 }
 

@@ -65,6 +65,8 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
 	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+	/* 1 -> 2: the customer's phone page finds its ticket by token. */
+	"CREATE INDEX tickets_token ON tickets(token);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -82,6 +84,7 @@ enum stmt {
 	ST_SET_ORIGIN,
 	ST_TICKET_UPDATE,
 	ST_TICKET_GET,
+	ST_TICKET_BY_TOKEN,
 	ST_WAITING,
 	ST_AVG_SERVICE,
 	ST_COUNTER_ENSURE,
@@ -108,6 +111,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "called_at = ?6, recalled_at = ?7, started_at = ?8, ended_at = ?9, counter = ?10, "
 	    "recalls = ?11, transferred_to = ?12 WHERE id = ?1",
 	[ST_TICKET_GET] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
+	/* Every leg of a ticket shares its token; the newest leg is the ticket now. */
+	[ST_TICKET_BY_TOKEN] = "SELECT " TICKET_COLS " FROM tickets WHERE token = ?1 "
+	    "ORDER BY id DESC LIMIT 1",
 	[ST_WAITING] = "SELECT " TICKET_COLS " FROM tickets WHERE bday = ?1 AND status = 'waiting' "
 	    "ORDER BY id",
 	[ST_AVG_SERVICE] = "SELECT coalesce(avg(ended_at - called_at), 0) FROM (SELECT ended_at, "
@@ -465,6 +471,15 @@ store_ticket_get(struct store *s, int64_t id, struct ticket *t)
 	sqlite3_stmt *st = stmt_get(s, ST_TICKET_GET);
 
 	sqlite3_bind_int64(st, 1, id);
+	return ticket_one(s, st, t);
+}
+
+enum bq_err
+store_ticket_by_token(struct store *s, const char *token, struct ticket *t)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_TICKET_BY_TOKEN);
+
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
 	return ticket_one(s, st, t);
 }
 

@@ -81,6 +81,9 @@ enum bq_err store_ticket_update(struct store *s, const struct ticket *t);
 /* Read ticket id; BQ_ERR_UNKNOWN_TICKET when there is none. */
 enum bq_err store_ticket_get(struct store *s, int64_t id, struct ticket *t);
 
+/* The newest leg of the ticket with this token; BQ_ERR_UNKNOWN_TICKET when there is none. */
+enum bq_err store_ticket_by_token(struct store *s, const char *token, struct ticket *t);
+
 /*
  * The waiting tickets of business date bday, in issue order. On success
  * *out is a malloc'ed array of *n tickets (NULL when 0) that the caller frees.

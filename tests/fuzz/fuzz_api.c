@@ -82,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rep.err == BQ_OK && rep.status != 204 && !rep.sse && rep.body == NULL)
 		abort();
-	json_decref(rep.body);
+	api_reply_free(&rep);
 	free(body);
 	return 0;
 }

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 
+PAGES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "display")
 READY_TIMEOUT_S = 10
 STOP_TIMEOUT_S = 15
 HTTP_TIMEOUT_S = 10
@@ -117,6 +118,7 @@ def make_config(branch=None, green=None, services=None, counters=None):
         "day_reset": safe_day_reset(),
         "listen": "127.0.0.1:8080",
         "database": "var/unused.db",
+        "pages": PAGES_DIR,
         "recalls": "2",
     }
     b.update(branch or {})
@@ -478,6 +480,11 @@ class Daemon:
         JSON), bytes or str (sent as is), or None. Returns (status, headers
         with lower-case names, parsed JSON body or None).
         """
+        st, hdrs, data = self.fetch(method, path, body, headers)
+        return st, hdrs, _decode_json(data)
+
+    def fetch(self, method, path, body=None, headers=None):
+        """Like request, but the body comes back as the bytes received (pages, sounds, images)."""
         hdrs = dict(headers or {})
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode("utf-8")
@@ -489,7 +496,7 @@ class Daemon:
             conn.request(method, path, body=body, headers=hdrs)
             r = conn.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, _decode_json(data)
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
         finally:
             conn.close()
 

@@ -283,6 +283,32 @@ test_transfer_across_day_reset_refused(void **state)
 	assert_int_equal(called.status, TS_SERVED);
 }
 
+/* The phone page's lookup: a token finds its ticket, and after a transfer the open leg. */
+static void
+test_token_finds_current_leg(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = morning(f);
+	struct ticket t, got, called;
+	bool has;
+
+	t = issue(f, "A", now);
+	issue(f, "A", now);
+	assert_int_equal(store_ticket_by_token(f->q.store, t.token, &got), BQ_OK);
+	assert_int_equal(got.id, t.id);
+	assert_int_equal(queue_counter(&f->q, 1, CA_CALL, -1, QUEUE_EXPECT_ANY, now + 60, &called,
+	    &has), BQ_OK);
+	assert_int_equal(queue_counter(&f->q, 1, CA_TRANSFER, config_service_index(&f->cfg, "B"),
+	    QUEUE_EXPECT_ANY, now + 120, &called, &has), BQ_OK);
+	assert_int_equal(store_ticket_by_token(f->q.store, t.token, &got), BQ_OK);
+	assert_int_equal(got.origin_id, t.id);
+	assert_true(got.id != t.id);
+	assert_string_equal(got.service, "B");
+	assert_int_equal(got.status, TS_WAITING);
+	assert_int_equal(store_ticket_by_token(f->q.store, "00000000000000000000000000000000", &got),
+	    BQ_ERR_UNKNOWN_TICKET);
+}
+
 static void
 test_schema_version_recorded(void **state)
 {
@@ -317,9 +343,14 @@ test_newer_schema_refused(void **state)
 	assert_null(store_open(f->db, err, sizeof(err)));
 	assert_non_null(strstr(err, "newer"));
 	/* Leave a usable store for teardown. */
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+	{
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_version());
+		assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
 	fixture_open(f);
 }
 
@@ -337,6 +368,7 @@ main(void)
 		T(test_event_log_is_append_only),
 		T(test_failed_operation_changes_nothing),
 		T(test_transfer_across_day_reset_refused),
+		T(test_token_finds_current_leg),
 		T(test_schema_version_recorded),
 		T(test_newer_schema_refused),
 	};
