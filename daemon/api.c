@@ -503,7 +503,7 @@ get_report(struct route_ctx *r, bool range)
 	bool has_from, has_to;
 	int f = 0;
 	json_t *rep = NULL;
-	char why[160] = "", name[64];
+	char why[160] = "";
 	enum bq_err e;
 
 	if (fmt != NULL) {
@@ -548,7 +548,7 @@ get_report(struct route_ctx *r, bool range)
 	r->rep->content_type = types[f];
 	r->rep->status = 200;
 	if (f == 1) {
-		char d1[11], d2[11];
+		char d1[11], d2[11], name[24];
 		date_format(from, d1);
 		date_format(to, d2);
 		if (range)

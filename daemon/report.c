@@ -78,7 +78,6 @@ struct report {
 	struct day_total *days;
 	int ndays, capdays;
 	int64_t last_close;
-	bool so_far;
 	bool oom;
 };
 
@@ -364,6 +363,14 @@ cmp_sweep(const void *a, const void *b)
 	return x->seq - y->seq;
 }
 
+static void
+sweep_push(struct sweep_ev *ev, int *n, int64_t t, int dwait, int dbusy, int pause)
+{
+	ev[*n] = (struct sweep_ev){ .t = t, .seq = *n, .dwait = dwait, .dbusy = dbusy,
+	    .pause = pause };
+	(*n)++;
+}
+
 static bool
 counter_serves(const struct counter_conf *cc, int service)
 {
@@ -400,8 +407,8 @@ report_idle_s(const struct config *cfg, int ci, const struct report_day *day, in
 			a = clamp(l->created_at, lo, hi);
 			b = clamp(l->called_at ? l->called_at : l->ended_at ? l->ended_at : hi, lo, hi);
 			if (b > a) {
-				ev[n++] = (struct sweep_ev){ .t = a, .seq = n, .dwait = 1, .pause = -1 };
-				ev[n++] = (struct sweep_ev){ .t = b, .seq = n, .dwait = -1, .pause = -1 };
+				sweep_push(ev, &n, a, 1, 0, -1);
+				sweep_push(ev, &n, b, -1, 0, -1);
 			}
 		}
 		if (l->counter == cc->number && l->called_at) {
@@ -409,16 +416,15 @@ report_idle_s(const struct config *cfg, int ci, const struct report_day *day, in
 			a = clamp(l->called_at, lo, hi);
 			b = clamp(l->ended_at ? l->ended_at : hi, lo, hi);
 			if (b > a) {
-				ev[n++] = (struct sweep_ev){ .t = a, .seq = n, .dbusy = 1, .pause = -1 };
-				ev[n++] = (struct sweep_ev){ .t = b, .seq = n, .dbusy = -1, .pause = -1 };
+				sweep_push(ev, &n, a, 0, 1, -1);
+				sweep_push(ev, &n, b, 0, -1, -1);
 			}
 		}
 	}
 	for (int i = 0; i < day->npauses; i++) {
 		const struct report_pause *p = &day->pauses[i];
 		if (p->counter == cc->number)
-			ev[n++] = (struct sweep_ev){ .t = clamp(p->at, lo, hi), .seq = n,
-			    .pause = p->paused ? 1 : 0 };
+			sweep_push(ev, &n, clamp(p->at, lo, hi), 0, 0, p->paused ? 1 : 0);
 	}
 	if (n > 1)
 		qsort(ev, (size_t)n, sizeof(*ev), cmp_sweep);
