@@ -523,6 +523,27 @@ figures(json_t *o, struct group *g)
 	return o;
 }
 
+/*
+ * How many measured waits fall in each REPORT_BIN_S-wide bin [from, to),
+ * the last bin open-ended (to null), for the page's histogram.
+ */
+static json_t *
+distribution(const struct group *g)
+{
+	int count[REPORT_BINS] = { 0 };
+	json_t *bins = json_array();
+
+	for (int i = 0; i < g->nwaits; i++) {
+		int64_t b = g->waits[i] / REPORT_BIN_S;
+		count[b < REPORT_BINS - 1 ? b : REPORT_BINS - 1]++;
+	}
+	for (int b = 0; b < REPORT_BINS; b++)
+		json_array_append_new(bins, json_pack("{s:i,s:o,s:i}", "from_s", b * REPORT_BIN_S,
+		    "to_s", b < REPORT_BINS - 1 ? json_integer((b + 1) * REPORT_BIN_S) : json_null(),
+		    "count", count[b]));
+	return json_pack("{s:i,s:o}", "bin_s", REPORT_BIN_S, "bins", bins);
+}
+
 static json_t *
 service_names(json_t *o, const struct config *cfg, int s)
 {
@@ -569,6 +590,7 @@ report_json(struct report *r, struct date from, struct date to, int64_t now)
 	json_object_set_new(o, "branch", json_pack("{s:s,s:s}", "name_zh", cfg->name_zh,
 	    "name_en", cfg->name_en));
 	json_object_set_new(o, "totals", figures(json_object(), &r->g[G_TOTAL]));
+	json_object_set_new(o, "wait_distribution", distribution(&r->g[G_TOTAL]));
 
 	a = json_array();
 	for (int s = 0; s < cfg->nservices; s++) {

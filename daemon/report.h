@@ -29,6 +29,8 @@
 
 #define REPORT_RANGE_MAX_DAYS 366
 #define REPORT_LONGEST 10            /* longest waits listed */
+#define REPORT_BIN_S 300             /* the wait distribution's bins: 5 minutes… */
+#define REPORT_BINS 13               /* …0-5, 5-10, … 55-60 min and 60 min or more */
 
 /* One leg of a ticket as the report needs it (see struct ticket). */
 struct report_leg {

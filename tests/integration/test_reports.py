@@ -156,6 +156,12 @@ def test_report_fixture_day_exact(env):
     check(abs(rep["totals"]["overtime_share"] - 4 / 7) < 1e-6, "share 4/7")
     check_eq(rep["totals"]["target_met"], False, "57 % is not within 5 %")
 
+    # Waits in 5-minute bins: 300 360 480 | 1260 | 1500 1560.
+    dist = rep["wait_distribution"]
+    check_eq(dist["bin_s"], 300, "bin width")
+    check_eq([b["count"] for b in dist["bins"]], [0, 3, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0], "bins")
+    check_eq((dist["bins"][-1]["from_s"], dist["bins"][-1]["to_s"]), (3600, None), "last bin")
+
     by_service = {r["service"]: r for r in rep["by_service"]}
     check_eq(list(by_service), ["A", "B", "V"], "every configured service, in config order")
     # A: A001 A002 A003 A004 A005 A007; A006 counts in B, where its last leg was called.
