@@ -4,11 +4,40 @@
 // JavaScript the page says so. A screenshot is left in tests/artifacts/.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { Daemon, browser, shot } from './harness.mjs';
+
+// A busy past day written straight into the database (the clock is the real
+// one, so a day through the API would be minutes long): 48 tickets from
+// 09:00, every 9 minutes, waits of 0 to 34 minutes, the last two left waiting.
+const PAST = '2025-06-02';
+function pastDaySql() {
+  const t0 = Date.UTC(2025, 5, 2, 1, 0) / 1000;        // 09:00 in Asia/Shanghai
+  const cats = ['normal', 'normal', 'elderly', 'normal', 'foreign'];
+  const rows = [];
+  for (let i = 0; i < 48; i++) {
+    const id = 1000 + i, svc = i % 3 === 2 ? 'B' : 'A', issued = t0 + i * 540;
+    const num = `${svc}${String(i + 1).padStart(3, '0')}`, tok = `'${String(id).padStart(32, '0')}'`;
+    if (i >= 46) {
+      rows.push(`(${id},${id},'${PAST}','${num}','${svc}','${cats[i % 5]}','zh','waiting',${tok},` +
+        `${issued},${issued},NULL,NULL,NULL,NULL,NULL,0,NULL)`);
+      continue;
+    }
+    const called = issued + ((i * 37) % 35) * 60, counter = svc === 'B' ? 5 : 1 + (i % 4);
+    rows.push(`(${id},${id},'${PAST}','${num}','${svc}','${cats[i % 5]}','zh','served',${tok},` +
+      `${issued},${issued},${called},NULL,${called + 30},${called + 360},${counter},0,NULL)`);
+  }
+  return 'INSERT INTO tickets(id, origin_id, bday, number, service, category, lang, status, token, ' +
+    'issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, ' +
+    `transferred_to) VALUES ${rows.join(',\n')};`;
+}
 
 let d, b;
 before(async () => {
   d = await new Daemon().start();
+  await d.stop();
+  execFileSync('sqlite3', [d.db], { input: pastDaySql() });
+  await d.start();
   b = await browser();
   // A small morning: tickets in A and B, green and normal, called, served, one no-show.
   for (const [svc, cat] of [['A', 'normal'], ['A', 'elderly'], ['B', 'normal'], ['A', 'normal'],
@@ -64,7 +93,7 @@ test('the report page shows the API figures, charts and tables', async () => {
   assert.equal(await page.locator('#table-counter tr').count(), api.by_counter.length + 1);
   const csv = await page.locator('#csv').getAttribute('href');
   assert.equal(csv, '/api/v1/reports/daily?format=csv');
-  await shot(page, 'reports');
+  await shot(page, 'reports-today');
 
   // A print layout for A4 exists and hides the controls.
   await page.emulateMedia({ media: 'print' });
@@ -72,14 +101,39 @@ test('the report page shows the API figures, charts and tables', async () => {
   await page.close();
 });
 
+test('a busy past day: the share missed in red, and every wait in the histogram', async () => {
+  const page = await b.newPage({ viewport: { width: 1280, height: 1400 } });
+  await page.goto(d.url + '/reports?date=' + PAST);
+  await page.waitForSelector('body[data-ready="1"]');
+  const api = (await d.api('GET', '/api/v1/reports/daily?date=' + PAST)).body;
+  assert.equal(api.totals.issued, 48);
+  assert.equal(api.totals.target_met, false, 'the fixture misses its target');
+  assert.match(await page.locator('#headline').getAttribute('class'), /\bmissed\b/);
+  const color = await page.locator('#headline-share').evaluate((e) => getComputedStyle(e).color);
+  assert.equal(color, 'rgb(192, 21, 47)', 'missed is red');
+  assert.equal(await page.locator('#headline-share').textContent(),
+    (api.totals.overtime_share * 100).toFixed(2) + '%');
+  const drawn = await page.locator('#chart-waits rect.bar-wait').evaluateAll(
+    (rs) => rs.reduce((s, r) => s + Number(r.dataset.value), 0));
+  assert.equal(drawn, api.totals.called, 'every called ticket is in the histogram');
+  assert.ok(await page.locator('#chart-waits rect.bar-wait.over').count() > 0, 'overtime bins in red');
+  assert.equal(await page.locator('#chart-overtime rect.bar-share').count(), api.by_hour.length);
+  assert.equal(await page.locator('#table-longest tr').count(), api.longest_waits.length + 1);
+  await shot(page, 'reports');
+  await page.close();
+});
+
 test('a date picked loads that day; without JavaScript the page says what to do', async () => {
   const page = await b.newPage();
-  await page.goto(d.url + '/reports?date=2025-06-02');
+  await page.goto(d.url + '/reports');
   await page.waitForSelector('body[data-ready="1"]');
-  assert.equal(await page.locator('#date').inputValue(), '2025-06-02');
+  await page.locator('#date').fill('2025-06-01');
+  await page.waitForURL(/date=2025-06-01/);
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.equal(await page.locator('#date').inputValue(), '2025-06-01');
   assert.equal(await page.locator('[data-key="issued"]').textContent(), '0');
   assert.equal(await page.locator('#csv').getAttribute('href'),
-    '/api/v1/reports/daily?date=2025-06-02&format=csv');
+    '/api/v1/reports/daily?date=2025-06-01&format=csv');
   await page.goto(d.url + '/reports?date=2999-01-01');
   await page.waitForSelector('body[data-ready="error"]');
   assert.match(await page.locator('#error').textContent(), /could not be read/);
