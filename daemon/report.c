@@ -81,6 +81,9 @@ struct report {
 	bool oom;
 };
 
+static int sweep_day(const struct config *cfg, const struct report_day *day, int64_t *idle,
+    int64_t *pause);
+
 struct report *
 report_new(const struct config *cfg)
 {
@@ -328,18 +331,20 @@ report_add_day(struct report *r, const struct report_day *day)
 			r->g[G_HOUR + local_hour(l->called_at, day->utc_offset_s)].calls++;
 	}
 
-	for (int ci = 0; ci < cfg->ncounters; ci++) {
+	{
 		struct report_day d = *day;
-		int64_t pause_s = 0, idle;
+		int64_t idle[MAX_COUNTERS], pause[MAX_COUNTERS];
 
 		d.legs = legs;
 		d.nlegs = n;
-		if ((idle = report_idle_s(cfg, ci, &d, &pause_s)) < 0) {
+		if (sweep_day(cfg, &d, idle, pause) != 0) {
 			free(legs);
 			return -1;
 		}
-		r->counters[ci].idle_s += idle;
-		r->counters[ci].pause_s += pause_s;
+		for (int ci = 0; ci < cfg->ncounters; ci++) {
+			r->counters[ci].idle_s += idle[ci];
+			r->counters[ci].pause_s += pause[ci];
+		}
 	}
 	free(legs);
 	return r->oom ? -1 : 0;
@@ -349,9 +354,12 @@ report_add_day(struct report *r, const struct report_day *day)
 struct sweep_ev {
 	int64_t t;
 	int seq;                         /* input order, for pauses at the same second */
-	int dwait, dbusy;
-	int pause;                       /* -1: no change, 0: resumed, 1: paused */
+	int kind;                        /* SW_WAIT, SW_BUSY or SW_PAUSE */
+	int idx;                         /* service index (SW_WAIT), counter index (the others) */
+	int value;                       /* +1/-1; for SW_PAUSE 1 paused, 0 open */
 };
+
+enum { SW_WAIT, SW_BUSY, SW_PAUSE };
 
 static int
 cmp_sweep(const void *a, const void *b)
@@ -364,20 +372,10 @@ cmp_sweep(const void *a, const void *b)
 }
 
 static void
-sweep_push(struct sweep_ev *ev, int *n, int64_t t, int dwait, int dbusy, int pause)
+sweep_push(struct sweep_ev *ev, int *n, int64_t t, int kind, int idx, int value)
 {
-	ev[*n] = (struct sweep_ev){ .t = t, .seq = *n, .dwait = dwait, .dbusy = dbusy,
-	    .pause = pause };
+	ev[*n] = (struct sweep_ev){ .t = t, .seq = *n, .kind = kind, .idx = idx, .value = value };
 	(*n)++;
-}
-
-static bool
-counter_serves(const struct counter_conf *cc, int service)
-{
-	for (int j = 0; j < cc->nservices; j++)
-		if (cc->services[j] == service)
-			return true;
-	return false;
 }
 
 static int64_t
@@ -386,69 +384,99 @@ clamp(int64_t t, int64_t lo, int64_t hi)
 	return t < lo ? lo : t > hi ? hi : t;
 }
 
-int64_t
-report_idle_s(const struct config *cfg, int ci, const struct report_day *day, int64_t *pause_s)
+/*
+ * One sweep over the day for every counter at once: idle[ci] and pause[ci]
+ * get the seconds of counter index ci (see report_idle_s). Events are
+ * sorted once per day, not once per counter. -1 when out of memory.
+ */
+static int
+sweep_day(const struct config *cfg, const struct report_day *day, int64_t *idle, int64_t *pause)
 {
-	const struct counter_conf *cc = &cfg->counters[ci];
-	int64_t lo = day->start, hi = day->close, prev, idle = 0, paused_s = 0;
+	int64_t lo = day->start, hi = day->close, prev = lo;
+	int waiting[MAX_SERVICES] = { 0 }, busy[MAX_COUNTERS] = { 0 };
+	bool paused[MAX_COUNTERS];
 	struct sweep_ev *ev;
-	int n = 0, waiting = 0, busy = 0;
-	bool paused = day->paused_at_start != NULL && day->paused_at_start[ci];
+	int n = 0;
 
 	ev = malloc(((size_t)day->nlegs * 4 + (size_t)day->npauses + 1) * sizeof(*ev));
 	if (ev == NULL)
 		return -1;
+	for (int ci = 0; ci < cfg->ncounters; ci++) {
+		paused[ci] = day->paused_at_start != NULL && day->paused_at_start[ci];
+		idle[ci] = pause[ci] = 0;
+	}
 	for (int i = 0; i < day->nlegs; i++) {
 		const struct report_leg *l = &day->legs[i];
+		int ci = l->counter > 0 && l->called_at ? config_counter_index(cfg, l->counter) : -1;
 		int64_t a, b;
 
-		if (l->service >= 0 && counter_serves(cc, l->service)) {
+		if (l->service >= 0) {
 			/* Waiting from the leg's start to its first call, its end, or close. */
 			a = clamp(l->created_at, lo, hi);
 			b = clamp(l->called_at ? l->called_at : l->ended_at ? l->ended_at : hi, lo, hi);
 			if (b > a) {
-				sweep_push(ev, &n, a, 1, 0, -1);
-				sweep_push(ev, &n, b, -1, 0, -1);
+				sweep_push(ev, &n, a, SW_WAIT, l->service, 1);
+				sweep_push(ev, &n, b, SW_WAIT, l->service, -1);
 			}
 		}
-		if (l->counter == cc->number && l->called_at) {
+		if (ci >= 0) {
 			/* The counter's current ticket from its call to its end (or close). */
 			a = clamp(l->called_at, lo, hi);
 			b = clamp(l->ended_at ? l->ended_at : hi, lo, hi);
 			if (b > a) {
-				sweep_push(ev, &n, a, 0, 1, -1);
-				sweep_push(ev, &n, b, 0, -1, -1);
+				sweep_push(ev, &n, a, SW_BUSY, ci, 1);
+				sweep_push(ev, &n, b, SW_BUSY, ci, -1);
 			}
 		}
 	}
 	for (int i = 0; i < day->npauses; i++) {
-		const struct report_pause *p = &day->pauses[i];
-		if (p->counter == cc->number)
-			sweep_push(ev, &n, clamp(p->at, lo, hi), 0, 0, p->paused ? 1 : 0);
+		int ci = config_counter_index(cfg, day->pauses[i].counter);
+		if (ci >= 0)
+			sweep_push(ev, &n, clamp(day->pauses[i].at, lo, hi), SW_PAUSE, ci,
+			    day->pauses[i].paused ? 1 : 0);
 	}
 	if (n > 1)
 		qsort(ev, (size_t)n, sizeof(*ev), cmp_sweep);
-	prev = lo;
 	for (int i = 0; i <= n; i++) {
 		int64_t t = i < n ? ev[i].t : hi;
 
 		if (t > prev) {
-			if (paused)
-				paused_s += t - prev;
-			else if (busy == 0 && waiting > 0)
-				idle += t - prev;
+			for (int ci = 0; ci < cfg->ncounters; ci++) {
+				const struct counter_conf *cc = &cfg->counters[ci];
+				bool someone = false;
+
+				if (paused[ci]) {
+					pause[ci] += t - prev;
+					continue;
+				}
+				for (int j = 0; j < cc->nservices && !someone; j++)
+					someone = waiting[cc->services[j]] > 0;
+				if (someone && busy[ci] == 0)
+					idle[ci] += t - prev;
+			}
 			prev = t;
 		}
 		if (i == n)
 			break;
-		waiting += ev[i].dwait;
-		busy += ev[i].dbusy;
-		if (ev[i].pause >= 0)
-			paused = ev[i].pause == 1;
+		switch (ev[i].kind) {
+		case SW_WAIT: waiting[ev[i].idx] += ev[i].value; break;
+		case SW_BUSY: busy[ev[i].idx] += ev[i].value; break;
+		default: paused[ev[i].idx] = ev[i].value == 1; break;
+		}
 	}
 	free(ev);
-	*pause_s = paused_s;
-	return idle;
+	return 0;
+}
+
+int64_t
+report_idle_s(const struct config *cfg, int ci, const struct report_day *day, int64_t *pause_s)
+{
+	int64_t idle[MAX_COUNTERS], pause[MAX_COUNTERS];
+
+	if (sweep_day(cfg, day, idle, pause) != 0)
+		return -1;
+	*pause_s = pause[ci];
+	return idle[ci];
 }
 
 /* ---------------------------------------------------------------- JSON */
