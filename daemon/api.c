@@ -16,8 +16,10 @@
 #include <string.h>
 
 #include "api.h"
+#include "bday.h"
 #include "log.h"
 #include "render.h"
+#include "report.h"
 
 #define API_MAX_SEGMENTS 8
 
@@ -471,6 +473,95 @@ get_events(struct route_ctx *r)
 	r->rep->status = 200;
 }
 
+/* A date query parameter; false (reply set) when present and not a real YYYY-MM-DD. */
+static bool
+query_date(struct route_ctx *r, const char *key, struct date *d, bool *given)
+{
+	const char *v = r->req->query != NULL ? r->req->query(r->req->query_ctx, key) : NULL;
+
+	*given = v != NULL;
+	if (v == NULL || date_parse(v, d) == 0)
+		return true;
+	reply_error(r->rep, BQ_ERR_INVALID_QUERY, "%s must be a date YYYY-MM-DD, not \"%s\"", key,
+	    echo(v, 16));
+	return false;
+}
+
+/*
+ * GET /api/v1/reports/daily?date=D (no date: today so far) and
+ * /api/v1/reports/range?from=D&to=D, each with format=json (default), csv or html.
+ */
+static void
+get_report(struct route_ctx *r, bool range)
+{
+	static const char *const formats[] = { "json", "csv", "html" };
+	static const char *const types[] = { NULL, "text/csv; charset=utf-8",
+	    "text/html; charset=utf-8" };
+	struct queue *q = r->a->queue;
+	const char *fmt = r->req->query != NULL ? r->req->query(r->req->query_ctx, "format") : NULL;
+	struct date from, to;
+	bool has_from, has_to;
+	int f = 0;
+	json_t *rep = NULL;
+	char why[160] = "";
+	enum bq_err e;
+
+	if (fmt != NULL) {
+		for (f = 0; f < 3 && strcmp(fmt, formats[f]) != 0; f++)
+			;
+		if (f == 3) {
+			reply_error(r->rep, BQ_ERR_INVALID_QUERY, "format must be json, csv or html, "
+			    "not \"%s\"", echo(fmt, 16));
+			return;
+		}
+	}
+	if (range) {
+		if (!query_date(r, "from", &from, &has_from) || !query_date(r, "to", &to, &has_to))
+			return;
+		if (!has_from || !has_to) {
+			reply_error(r->rep, BQ_ERR_INVALID_QUERY, "a range needs from and to (YYYY-MM-DD)");
+			return;
+		}
+	} else {
+		if (!query_date(r, "date", &from, &has_from))
+			return;
+		if (!has_from)
+			from = bday_of(r->req->now, q->cfg->day_reset_min);
+		to = from;
+	}
+	e = report_build(store_db(q->store), q->cfg, from, to, r->req->now, &rep, why, sizeof(why));
+	if (e != BQ_OK) {
+		reply_error(r->rep, e, why[0] ? "%s" : NULL, why);
+		return;
+	}
+	if (f == 0) {
+		reply_json(r->rep, 200, rep);
+		return;
+	}
+	r->rep->raw = f == 1 ? report_csv(rep, &r->rep->raw_len) : report_html(rep, &r->rep->raw_len);
+	json_decref(rep);
+	if (r->rep->raw == NULL) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	r->rep->raw_owned = true;
+	r->rep->content_type = types[f];
+	r->rep->status = 200;
+	if (f == 1) {
+		char d1[11], d2[11], name[24];
+		date_format(from, d1);
+		date_format(to, d2);
+		if (range)
+			snprintf(name, sizeof(name), "%s_%s", d1, d2);
+		else
+			snprintf(name, sizeof(name), "%s", d1);
+		/* message is unused by a success: it holds the header's text. */
+		snprintf(r->rep->message, sizeof(r->rep->message),
+		    "attachment; filename=\"branchq-report-%s.csv\"", name);
+		r->rep->disposition = r->rep->message;
+	}
+}
+
 static void
 route_counters(struct route_ctx *r)
 {
@@ -621,6 +712,10 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 		} else if (r.nseg == 3 && strcmp(what, "events") == 0) {
 			if (method_is(&r, "GET", "GET"))
 				get_events(&r);
+		} else if (r.nseg == 4 && strcmp(what, "reports") == 0 &&
+		    (strcmp(r.seg[3], "daily") == 0 || strcmp(r.seg[3], "range") == 0)) {
+			if (method_is(&r, "GET", "GET"))
+				get_report(&r, strcmp(r.seg[3], "range") == 0);
 		} else {
 			reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
 		}

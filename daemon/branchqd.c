@@ -2,6 +2,7 @@
  * branchqd: the branch queue daemon.
  *
  *   branchqd -f CONFIG [-d] [-n] [--listen ADDR:PORT] [--db PATH]
+ *   branchqd report [-f CONFIG] [--db PATH] [--date D] [--format F]   (report_cli.c)
  *
  * One thread runs one loop (main_loop): it polls libmicrohttpd's epoll
  * descriptor and a signalfd, and owns all periodic work. Each turn it
@@ -33,6 +34,7 @@
 #include "http.h"
 #include "log.h"
 #include "queue.h"
+#include "report.h"
 #include "sse.h"
 #include "store.h"
 
@@ -69,7 +71,9 @@ usage(void)
 	    "  -d         stay in the foreground, log to stderr\n"
 	    "  -n         check the configuration, print every error, and exit\n"
 	    "  --listen   listen on ADDR:PORT instead of the config's (port 0: any free port)\n"
-	    "  --db PATH  use this database instead of the config's\n");
+	    "  --db PATH  use this database instead of the config's\n"
+	    "       branchqd report [-f config] [--db path] [--date YYYY-MM-DD] "
+	    "[--format json|csv|html]\n");
 	exit(2);
 }
 
@@ -276,6 +280,8 @@ main(int argc, char **argv)
 	sigset_t mask;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1, DEFAULT_CONFIG);
 	parse_options(argc, argv, &d.opt);
 	log_init(true);
 	if (d.opt.check_only) {

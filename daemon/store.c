@@ -67,6 +67,8 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
 	/* 1 -> 2: the customer's phone page finds its ticket by token. */
 	"CREATE INDEX tickets_token ON tickets(token);",
+	/* 2 -> 3: reports find each counter's pauses and resumes without reading the whole log. */
+	"CREATE INDEX events_counter_state ON events(type, counter, at);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -345,6 +347,12 @@ store_close(struct store *s)
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("database: close: %s", sqlite3_errmsg(s->db));
 	free(s);
+}
+
+struct sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
 }
 
 enum bq_err

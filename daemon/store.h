@@ -65,6 +65,9 @@ void store_close(struct store *s);
 /* The schema version this build writes (PRAGMA user_version). */
 int store_schema_version(void);
 
+/* The connection, for read-only queries of the reports (report.c); owned by s. */
+struct sqlite3 *store_db(struct store *s);
+
 enum bq_err store_begin(struct store *s);      /* BEGIN IMMEDIATE */
 enum bq_err store_commit(struct store *s);
 void store_rollback(struct store *s);          /* harmless outside a transaction */

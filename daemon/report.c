@@ -1,0 +1,1212 @@
+/*
+ * report.c: the daily report and the report over a range of days.
+ *
+ * Every figure is defined in docs/reports.md; in short:
+ *  - A ticket is counted once, by its last leg as it stood at close (a
+ *    transferred ticket in its last service), in the hour of the day it was
+ *    issued. "At close" is the end of the business day, or now for today.
+ *  - Its wait is the first call of that last leg minus the ticket's original
+ *    issue time; a recall keeps the first call.
+ *  - Overtime: a called ticket whose wait is longer than its service's
+ *    threshold, and a ticket still waiting at close that has waited longer.
+ *    Share = overtime ÷ (called + overtime still waiting).
+ *  - Counters are judged by legs: each leg counts at the counter that called
+ *    it. Idle while customers waited comes from a sweep over the day's legs
+ *    and pause events (report_idle_s).
+ *
+ * The core takes arrays and the day's bounds and reads no clock and no file;
+ * report_build at the bottom is the loader from SQLite.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bday.h"
+#include "log.h"
+#include "report.h"
+
+#define HOURS 24
+
+struct group {
+	int issued, called, served, no_show, cancelled, waiting, transferred;
+	int overtime, overtime_waiting;
+	int calls;                       /* measured calls made in this hour (by_hour only) */
+	int64_t *waits;
+	int nwaits, cap;
+	double target;
+};
+
+struct counter_fig {
+	int calls, served;
+	int64_t service_sum_s, pause_s, idle_s;
+};
+
+struct longest {
+	struct date date;
+	char number[16];
+	int service;
+	enum category category;
+	int64_t issued_at, called_at, wait_s;
+	bool overtime, waiting;
+	int counter;
+	enum ticket_status status;
+};
+
+struct day_total {
+	struct date date;
+	struct group g;
+};
+
+enum {
+	G_TOTAL = 0,
+	G_SERVICE = 1,
+	G_CATEGORY = G_SERVICE + MAX_SERVICES,
+	G_GREEN = G_CATEGORY + CAT_COUNT,
+	G_NORMAL,
+	G_HOUR,
+	G_COUNT = G_HOUR + HOURS
+};
+
+struct report {
+	const struct config *cfg;
+	double branch_target;            /* the strictest service target */
+	struct group g[G_COUNT];
+	struct counter_fig counters[MAX_COUNTERS];
+	struct longest top[REPORT_LONGEST];
+	int ntop;
+	struct day_total *days;
+	int ndays, capdays;
+	int64_t last_close;
+	bool oom;
+};
+
+static int sweep_day(const struct config *cfg, const struct report_day *day, int64_t *idle,
+    int64_t *pause);
+
+struct report *
+report_new(const struct config *cfg)
+{
+	struct report *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->cfg = cfg;
+	r->branch_target = cfg->nservices > 0 ? cfg->services[0].target_share : 0.05;
+	for (int s = 1; s < cfg->nservices; s++)
+		if (cfg->services[s].target_share < r->branch_target)
+			r->branch_target = cfg->services[s].target_share;
+	for (int i = 0; i < G_COUNT; i++)
+		r->g[i].target = r->branch_target;
+	for (int s = 0; s < cfg->nservices; s++)
+		r->g[G_SERVICE + s].target = cfg->services[s].target_share;
+	return r;
+}
+
+void
+report_free(struct report *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < G_COUNT; i++)
+		free(r->g[i].waits);
+	for (int i = 0; i < r->ndays; i++)
+		free(r->days[i].g.waits);
+	free(r->days);
+	free(r);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int64_t
+report_percentile(const int64_t *sorted, int n, int p)
+{
+	/* rank = ceil(p * n / 100), in integers so 90 % of 10 is exactly rank 9. */
+	int64_t rank = ((int64_t)p * n + 99) / 100;
+
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return sorted[rank - 1];
+}
+
+static void
+group_wait(struct report *r, struct group *g, int64_t w)
+{
+	if (g->nwaits == g->cap) {
+		int ncap = g->cap ? g->cap * 2 : 32;
+		int64_t *nw = realloc(g->waits, (size_t)ncap * sizeof(*nw));
+		if (nw == NULL) {
+			r->oom = true;
+			return;
+		}
+		g->waits = nw;
+		g->cap = ncap;
+	}
+	g->waits[g->nwaits++] = w;
+}
+
+/* A leg as it stood at close: what happened after close has not happened yet. */
+static void
+leg_at_close(struct report_leg *l, int64_t close)
+{
+	if (l->called_at > close)
+		l->called_at = 0;
+	if (l->ended_at > close) {
+		l->ended_at = 0;
+		l->transferred_to = 0;
+	}
+	if (l->ended_at == 0)
+		l->status = l->called_at ? TS_CALLED : TS_WAITING;
+	else if (l->status == TS_WAITING || l->status == TS_CALLED || l->status == TS_SERVING)
+		l->status = l->called_at ? TS_SERVED : TS_CANCELLED;   /* ended but never marked: cannot happen */
+}
+
+static int
+cmp_leg_id(const void *a, const void *b)
+{
+	const struct report_leg *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static const struct report_leg *
+leg_find(const struct report_leg *legs, int n, int64_t id)
+{
+	struct report_leg key = { .id = id };
+
+	if (n == 0)
+		return NULL;
+	return bsearch(&key, legs, (size_t)n, sizeof(*legs), cmp_leg_id);
+}
+
+static int
+local_hour(int64_t t, int utc_offset_s)
+{
+	int64_t h = (t + utc_offset_s) / 3600 % HOURS;
+
+	return (int)(h < 0 ? h + HOURS : h);
+}
+
+static void
+top_add(struct report *r, const struct longest *c)
+{
+	int i = r->ntop < REPORT_LONGEST ? r->ntop++ : REPORT_LONGEST;
+
+	if (i == REPORT_LONGEST) {
+		/* Full: replace the last when c is longer (ties: the earlier issue stays). */
+		if (c->wait_s <= r->top[REPORT_LONGEST - 1].wait_s)
+			return;
+		i = REPORT_LONGEST - 1;
+	}
+	while (i > 0 && r->top[i - 1].wait_s < c->wait_s) {
+		r->top[i] = r->top[i - 1];
+		i--;
+	}
+	r->top[i] = *c;
+}
+
+/* Count ticket (its last leg l, first leg o, legs in the chain) in groups gs[0..n). */
+static void
+count_ticket(struct report *r, struct group **gs, int n, const struct report_leg *l,
+    int nlegs, int64_t close, const struct date *date)
+{
+	const struct config *cfg = r->cfg;
+	int64_t thr = l->service >= 0 ? cfg->services[l->service].overtime_s : 0;
+	struct longest c = { .date = *date, .service = l->service, .category = l->category,
+	    .issued_at = l->issued_at, .called_at = l->called_at, .counter = l->counter,
+	    .status = l->status };
+	bool listed = false;
+
+	snprintf(c.number, sizeof(c.number), "%s", l->number);
+	for (int i = 0; i < n; i++) {
+		struct group *g = gs[i];
+
+		g->issued++;
+		if (nlegs > 1)
+			g->transferred++;
+		if (l->status == TS_WAITING) {
+			g->waiting++;
+			c.wait_s = close - l->issued_at;
+			c.waiting = true;
+			c.overtime = thr > 0 && c.wait_s > thr;
+			if (c.overtime) {
+				g->overtime++;
+				g->overtime_waiting++;
+			}
+			listed = true;
+		} else if (l->called_at == 0) {
+			g->cancelled++;
+		} else {
+			c.wait_s = l->called_at - l->issued_at;
+			c.overtime = thr > 0 && c.wait_s > thr;
+			g->called++;
+			group_wait(r, g, c.wait_s);
+			if (c.overtime)
+				g->overtime++;
+			if (l->status == TS_SERVED)
+				g->served++;
+			else if (l->status == TS_NO_SHOW)
+				g->no_show++;
+			listed = true;
+		}
+	}
+	if (listed)
+		top_add(r, &c);
+}
+
+int
+report_add_day(struct report *r, const struct report_day *day)
+{
+	const struct config *cfg = r->cfg;
+	struct report_leg *legs = NULL;
+	struct day_total *dt;
+	int n = 0;
+
+	if (r->ndays == r->capdays) {
+		int ncap = r->capdays ? r->capdays * 2 : 8;
+		struct day_total *nd = realloc(r->days, (size_t)ncap * sizeof(*nd));
+		if (nd == NULL)
+			return -1;
+		r->days = nd;
+		r->capdays = ncap;
+	}
+	dt = &r->days[r->ndays++];
+	memset(dt, 0, sizeof(*dt));
+	dt->date = day->date;
+	dt->g.target = r->branch_target;
+	r->last_close = day->close;
+
+	if (day->nlegs > 0 && (legs = malloc((size_t)day->nlegs * sizeof(*legs))) == NULL)
+		return -1;
+	/* Legs begun after close (a transfer after close) are not there yet. */
+	for (int i = 0; i < day->nlegs; i++) {
+		if (day->legs[i].created_at > day->close)
+			continue;
+		legs[n] = day->legs[i];
+		leg_at_close(&legs[n], day->close);
+		n++;
+	}
+	if (n > 1)
+		qsort(legs, (size_t)n, sizeof(*legs), cmp_leg_id);
+
+	for (int i = 0; i < n; i++) {
+		const struct report_leg *o = &legs[i], *l = o;
+		struct group *gs[6];
+		int ng = 0, chain = 1, ci;
+
+		/* Counter work: every leg at the counter that called it. */
+		if (o->counter > 0 && o->called_at && (ci = config_counter_index(cfg, o->counter)) >= 0) {
+			r->counters[ci].calls++;
+			if (o->status == TS_SERVED) {
+				r->counters[ci].served++;
+				r->counters[ci].service_sum_s += o->ended_at - o->called_at;
+			}
+		}
+		if (o->id != o->origin_id)
+			continue;
+		while (l->status == TS_TRANSFERRED && l->transferred_to != 0 && chain <= n) {
+			const struct report_leg *next = leg_find(legs, n, l->transferred_to);
+			if (next == NULL)
+				break;
+			l = next;
+			chain++;
+		}
+		gs[ng++] = &r->g[G_TOTAL];
+		gs[ng++] = &dt->g;
+		if (l->service >= 0)
+			gs[ng++] = &r->g[G_SERVICE + l->service];
+		gs[ng++] = &r->g[G_CATEGORY + l->category];
+		gs[ng++] = &r->g[category_green(l->category) ? G_GREEN : G_NORMAL];
+		gs[ng++] = &r->g[G_HOUR + local_hour(l->issued_at, day->utc_offset_s)];
+		count_ticket(r, gs, ng, l, chain, day->close, &day->date);
+		if (l->called_at)
+			r->g[G_HOUR + local_hour(l->called_at, day->utc_offset_s)].calls++;
+	}
+
+	{
+		struct report_day d = *day;
+		int64_t idle[MAX_COUNTERS], pause[MAX_COUNTERS];
+
+		d.legs = legs;
+		d.nlegs = n;
+		if (sweep_day(cfg, &d, idle, pause) != 0) {
+			free(legs);
+			return -1;
+		}
+		for (int ci = 0; ci < cfg->ncounters; ci++) {
+			r->counters[ci].idle_s += idle[ci];
+			r->counters[ci].pause_s += pause[ci];
+		}
+	}
+	free(legs);
+	return r->oom ? -1 : 0;
+}
+
+/* A change at one instant of the sweep. */
+struct sweep_ev {
+	int64_t t;
+	int seq;                         /* input order, for pauses at the same second */
+	int kind;                        /* SW_WAIT, SW_BUSY or SW_PAUSE */
+	int idx;                         /* service index (SW_WAIT), counter index (the others) */
+	int value;                       /* +1/-1; for SW_PAUSE 1 paused, 0 open */
+};
+
+enum { SW_WAIT, SW_BUSY, SW_PAUSE };
+
+static int
+cmp_sweep(const void *a, const void *b)
+{
+	const struct sweep_ev *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->seq - y->seq;
+}
+
+static void
+sweep_push(struct sweep_ev *ev, int *n, int64_t t, int kind, int idx, int value)
+{
+	ev[*n] = (struct sweep_ev){ .t = t, .seq = *n, .kind = kind, .idx = idx, .value = value };
+	(*n)++;
+}
+
+static int64_t
+clamp(int64_t t, int64_t lo, int64_t hi)
+{
+	return t < lo ? lo : t > hi ? hi : t;
+}
+
+/*
+ * One sweep over the day for every counter at once: idle[ci] and pause[ci]
+ * get the seconds of counter index ci (see report_idle_s). Events are
+ * sorted once per day, not once per counter. -1 when out of memory.
+ */
+static int
+sweep_day(const struct config *cfg, const struct report_day *day, int64_t *idle, int64_t *pause)
+{
+	int64_t lo = day->start, hi = day->close, prev = lo;
+	int waiting[MAX_SERVICES] = { 0 }, busy[MAX_COUNTERS] = { 0 };
+	bool paused[MAX_COUNTERS];
+	struct sweep_ev *ev;
+	int n = 0;
+
+	ev = malloc(((size_t)day->nlegs * 4 + (size_t)day->npauses + 1) * sizeof(*ev));
+	if (ev == NULL)
+		return -1;
+	for (int ci = 0; ci < cfg->ncounters; ci++) {
+		paused[ci] = day->paused_at_start != NULL && day->paused_at_start[ci];
+		idle[ci] = pause[ci] = 0;
+	}
+	for (int i = 0; i < day->nlegs; i++) {
+		const struct report_leg *l = &day->legs[i];
+		int ci = l->counter > 0 && l->called_at ? config_counter_index(cfg, l->counter) : -1;
+		int64_t a, b;
+
+		if (l->service >= 0) {
+			/* Waiting from the leg's start to its first call, its end, or close. */
+			a = clamp(l->created_at, lo, hi);
+			b = clamp(l->called_at ? l->called_at : l->ended_at ? l->ended_at : hi, lo, hi);
+			if (b > a) {
+				sweep_push(ev, &n, a, SW_WAIT, l->service, 1);
+				sweep_push(ev, &n, b, SW_WAIT, l->service, -1);
+			}
+		}
+		if (ci >= 0) {
+			/* The counter's current ticket from its call to its end (or close). */
+			a = clamp(l->called_at, lo, hi);
+			b = clamp(l->ended_at ? l->ended_at : hi, lo, hi);
+			if (b > a) {
+				sweep_push(ev, &n, a, SW_BUSY, ci, 1);
+				sweep_push(ev, &n, b, SW_BUSY, ci, -1);
+			}
+		}
+	}
+	for (int i = 0; i < day->npauses; i++) {
+		int ci = config_counter_index(cfg, day->pauses[i].counter);
+		if (ci >= 0)
+			sweep_push(ev, &n, clamp(day->pauses[i].at, lo, hi), SW_PAUSE, ci,
+			    day->pauses[i].paused ? 1 : 0);
+	}
+	if (n > 1)
+		qsort(ev, (size_t)n, sizeof(*ev), cmp_sweep);
+	for (int i = 0; i <= n; i++) {
+		int64_t t = i < n ? ev[i].t : hi;
+
+		if (t > prev) {
+			for (int ci = 0; ci < cfg->ncounters; ci++) {
+				const struct counter_conf *cc = &cfg->counters[ci];
+				bool someone = false;
+
+				if (paused[ci]) {
+					pause[ci] += t - prev;
+					continue;
+				}
+				for (int j = 0; j < cc->nservices && !someone; j++)
+					someone = waiting[cc->services[j]] > 0;
+				if (someone && busy[ci] == 0)
+					idle[ci] += t - prev;
+			}
+			prev = t;
+		}
+		if (i == n)
+			break;
+		switch (ev[i].kind) {
+		case SW_WAIT: waiting[ev[i].idx] += ev[i].value; break;
+		case SW_BUSY: busy[ev[i].idx] += ev[i].value; break;
+		default: paused[ev[i].idx] = ev[i].value == 1; break;
+		}
+	}
+	free(ev);
+	return 0;
+}
+
+int64_t
+report_idle_s(const struct config *cfg, int ci, const struct report_day *day, int64_t *pause_s)
+{
+	int64_t idle[MAX_COUNTERS], pause[MAX_COUNTERS];
+
+	if (sweep_day(cfg, day, idle, pause) != 0)
+		return -1;
+	*pause_s = pause[ci];
+	return idle[ci];
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static json_t *
+time_json(int64_t t)
+{
+	char iso[32];
+
+	if (t == 0)
+		return json_null();
+	time_iso8601(t, iso);
+	return json_string(iso);
+}
+
+static json_t *
+date_json(struct date d)
+{
+	char s[11];
+
+	date_format(d, s);
+	return json_string(s);
+}
+
+/* sum / n (both >= 0, n > 0) to a tenth, halves rounded up, in integers. */
+static double
+tenths(int64_t sum, int64_t n)
+{
+	return (double)((sum * 20 + n) / (2 * n)) / 10.0;
+}
+
+/* The figures of group g, added to o. Sorts g's waits. */
+static json_t *
+figures(json_t *o, struct group *g)
+{
+	int base = g->called + g->overtime_waiting;
+	int64_t sum = 0;
+
+	if (g->nwaits > 1)
+		qsort(g->waits, (size_t)g->nwaits, sizeof(*g->waits), cmp_i64);
+	for (int i = 0; i < g->nwaits; i++)
+		sum += g->waits[i];
+	json_object_set_new(o, "issued", json_integer(g->issued));
+	json_object_set_new(o, "called", json_integer(g->called));
+	json_object_set_new(o, "served", json_integer(g->served));
+	json_object_set_new(o, "no_show", json_integer(g->no_show));
+	json_object_set_new(o, "cancelled", json_integer(g->cancelled));
+	json_object_set_new(o, "waiting_at_close", json_integer(g->waiting));
+	json_object_set_new(o, "transferred", json_integer(g->transferred));
+	if (g->nwaits > 0) {
+		json_object_set_new(o, "wait_avg_s", json_real(tenths(sum, g->nwaits)));
+		json_object_set_new(o, "wait_p50_s", json_integer(report_percentile(g->waits,
+		    g->nwaits, 50)));
+		json_object_set_new(o, "wait_p90_s", json_integer(report_percentile(g->waits,
+		    g->nwaits, 90)));
+		json_object_set_new(o, "wait_max_s", json_integer(g->waits[g->nwaits - 1]));
+	} else {
+		json_object_set_new(o, "wait_avg_s", json_null());
+		json_object_set_new(o, "wait_p50_s", json_null());
+		json_object_set_new(o, "wait_p90_s", json_null());
+		json_object_set_new(o, "wait_max_s", json_null());
+	}
+	json_object_set_new(o, "overtime", json_integer(g->overtime));
+	json_object_set_new(o, "overtime_waiting", json_integer(g->overtime_waiting));
+	json_object_set_new(o, "overtime_base", json_integer(base));
+	json_object_set_new(o, "overtime_share", base > 0 ?
+	    json_real((double)g->overtime / base) : json_null());
+	json_object_set_new(o, "target_share", json_real(g->target));
+	/* Met when overtime ≤ target × base; the epsilon absorbs 5 % not being exact in binary. */
+	json_object_set_new(o, "target_met", json_boolean(base == 0 ||
+	    (double)g->overtime <= g->target * base + 1e-9));
+	return o;
+}
+
+/*
+ * How many measured waits fall in each REPORT_BIN_S-wide bin [from, to),
+ * the last bin open-ended (to null), for the page's histogram.
+ */
+static json_t *
+distribution(const struct group *g)
+{
+	int count[REPORT_BINS] = { 0 };
+	json_t *bins = json_array();
+
+	for (int i = 0; i < g->nwaits; i++) {
+		int64_t b = g->waits[i] / REPORT_BIN_S;
+		count[b < REPORT_BINS - 1 ? b : REPORT_BINS - 1]++;
+	}
+	for (int b = 0; b < REPORT_BINS; b++)
+		json_array_append_new(bins, json_pack("{s:i,s:o,s:i}", "from_s", b * REPORT_BIN_S,
+		    "to_s", b < REPORT_BINS - 1 ? json_integer((b + 1) * REPORT_BIN_S) : json_null(),
+		    "count", count[b]));
+	return json_pack("{s:i,s:o}", "bin_s", REPORT_BIN_S, "bins", bins);
+}
+
+static json_t *
+service_names(json_t *o, const struct config *cfg, int s)
+{
+	if (s < 0) {
+		json_object_set_new(o, "service", json_null());
+		return o;
+	}
+	json_object_set_new(o, "service", json_string(cfg->services[s].id));
+	json_object_set_new(o, "name_zh", json_string(cfg->services[s].name_zh));
+	json_object_set_new(o, "name_en", json_string(cfg->services[s].name_en));
+	return o;
+}
+
+static const char *
+outcome_name(const struct longest *l)
+{
+	if (l->waiting)
+		return "waiting";
+	switch (l->status) {
+	case TS_SERVED: return "served";
+	case TS_NO_SHOW: return "no_show";
+	default: return "at_counter";
+	}
+}
+
+json_t *
+report_json(struct report *r, struct date from, struct date to, int64_t now)
+{
+	const struct config *cfg = r->cfg;
+	json_t *o = json_object(), *a;
+	int reset_h = cfg->day_reset_min / 60;
+
+	if (o == NULL)
+		return NULL;
+	if (date_cmp(from, to) == 0) {
+		json_object_set_new(o, "date", date_json(from));
+	} else {
+		json_object_set_new(o, "from", date_json(from));
+		json_object_set_new(o, "to", date_json(to));
+	}
+	json_object_set_new(o, "generated_at", time_json(now));
+	json_object_set_new(o, "close_at", time_json(r->last_close));
+	json_object_set_new(o, "so_far", json_boolean(r->last_close == now));
+	json_object_set_new(o, "branch", json_pack("{s:s,s:s}", "name_zh", cfg->name_zh,
+	    "name_en", cfg->name_en));
+	json_object_set_new(o, "totals", figures(json_object(), &r->g[G_TOTAL]));
+	json_object_set_new(o, "wait_distribution", distribution(&r->g[G_TOTAL]));
+
+	a = json_array();
+	for (int s = 0; s < cfg->nservices; s++) {
+		json_t *row = service_names(json_object(), cfg, s);
+		json_object_set_new(row, "overtime_threshold_s",
+		    json_integer(cfg->services[s].overtime_s));
+		json_array_append_new(a, figures(row, &r->g[G_SERVICE + s]));
+	}
+	json_object_set_new(o, "by_service", a);
+
+	a = json_array();
+	for (int c = 0; c < CAT_COUNT; c++) {
+		json_t *row = json_pack("{s:s,s:b}", "category", category_name((enum category)c),
+		    "green", category_green((enum category)c));
+		json_array_append_new(a, figures(row, &r->g[G_CATEGORY + c]));
+	}
+	json_object_set_new(o, "by_category", a);
+	json_object_set_new(o, "green_vs_normal", json_pack("{s:o,s:o}",
+	    "green", figures(json_object(), &r->g[G_GREEN]),
+	    "normal", figures(json_object(), &r->g[G_NORMAL])));
+
+	/* Hours in the order of the business day, from the reset hour; only hours with activity. */
+	a = json_array();
+	for (int k = 0; k < HOURS; k++) {
+		int h = (reset_h + k) % HOURS;
+		struct group *g = &r->g[G_HOUR + h];
+		if (g->issued == 0 && g->calls == 0)
+			continue;
+		json_t *row = json_pack("{s:i,s:i}", "hour", h, "calls", g->calls);
+		json_array_append_new(a, figures(row, g));
+	}
+	json_object_set_new(o, "by_hour", a);
+
+	a = json_array();
+	for (int ci = 0; ci < cfg->ncounters; ci++) {
+		const struct counter_fig *f = &r->counters[ci];
+		json_array_append_new(a, json_pack("{s:i,s:i,s:i,s:o,s:I,s:I}",
+		    "counter", cfg->counters[ci].number, "calls", f->calls, "served", f->served,
+		    "service_avg_s", f->served ? json_real(tenths(f->service_sum_s, f->served)) :
+		    json_null(),
+		    "pause_s", (json_int_t)f->pause_s, "idle_waiting_s", (json_int_t)f->idle_s));
+	}
+	json_object_set_new(o, "by_counter", a);
+
+	a = json_array();
+	for (int i = 0; i < r->ntop; i++) {
+		const struct longest *l = &r->top[i];
+		json_t *row = json_pack("{s:o,s:s}", "date", date_json(l->date), "number", l->number);
+		service_names(row, cfg, l->service);
+		json_object_set_new(row, "category", json_string(category_name(l->category)));
+		json_object_set_new(row, "issued_at", time_json(l->issued_at));
+		json_object_set_new(row, "called_at", time_json(l->called_at));
+		json_object_set_new(row, "wait_s", json_integer(l->wait_s));
+		json_object_set_new(row, "overtime", json_boolean(l->overtime));
+		json_object_set_new(row, "outcome", json_string(outcome_name(l)));
+		json_object_set_new(row, "counter", l->counter && !l->waiting ?
+		    json_integer(l->counter) : json_null());
+		json_array_append_new(a, row);
+	}
+	json_object_set_new(o, "longest_waits", a);
+
+	if (date_cmp(from, to) != 0) {
+		a = json_array();
+		for (int i = 0; i < r->ndays; i++) {
+			json_t *row = json_pack("{s:o}", "date", date_json(r->days[i].date));
+			json_array_append_new(a, figures(row, &r->days[i].g));
+		}
+		json_object_set_new(o, "by_day", a);
+	}
+	return o;
+}
+
+char *
+report_dumps(const json_t *report)
+{
+	return json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(6));
+}
+
+/* ---------------------------------------------------------------- loader */
+
+static int
+days_in_month(int y, int m)
+{
+	static const int dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dim[m - 1];
+}
+
+static struct date
+date_next(struct date d)
+{
+	if (++d.d > days_in_month(d.y, d.m)) {
+		d.d = 1;
+		if (++d.m > 12) {
+			d.m = 1;
+			d.y++;
+		}
+	}
+	return d;
+}
+
+struct loaded {
+	struct report_leg *legs;
+	char (*bday)[11];
+	int n, cap;
+};
+
+static int
+load_legs(sqlite3 *db, const char *from, const char *to, const struct config *cfg,
+    struct loaded *L)
+{
+	static const char sql[] = "SELECT id, origin_id, number, service, category, status, "
+	    "issued_at, created_at, called_at, ended_at, counter, transferred_to, bday "
+	    "FROM tickets WHERE bday BETWEEN ?1 AND ?2 ORDER BY bday";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct report_leg *l;
+		const char *t;
+		int v;
+
+		if (L->n == L->cap) {
+			int ncap = L->cap ? L->cap * 2 : 1024;
+			struct report_leg *nl = realloc(L->legs, (size_t)ncap * sizeof(*nl));
+			char (*nb)[11];
+			if (nl == NULL)
+				break;
+			L->legs = nl;
+			if ((nb = realloc(L->bday, (size_t)ncap * sizeof(*nb))) == NULL)
+				break;
+			L->bday = nb;
+			L->cap = ncap;
+		}
+		l = &L->legs[L->n];
+		memset(l, 0, sizeof(*l));
+		l->id = sqlite3_column_int64(st, 0);
+		l->origin_id = sqlite3_column_int64(st, 1);
+		t = (const char *)sqlite3_column_text(st, 2);
+		snprintf(l->number, sizeof(l->number), "%s", t ? t : "");
+		t = (const char *)sqlite3_column_text(st, 3);
+		l->service = t ? config_service_index(cfg, t) : -1;
+		v = category_parse((const char *)sqlite3_column_text(st, 4));
+		l->category = v < 0 ? CAT_NORMAL : (enum category)v;
+		v = status_parse((const char *)sqlite3_column_text(st, 5));
+		l->status = v < 0 ? TS_CANCELLED : (enum ticket_status)v;
+		l->issued_at = sqlite3_column_int64(st, 6);
+		l->created_at = sqlite3_column_int64(st, 7);
+		l->called_at = sqlite3_column_int64(st, 8);
+		l->ended_at = sqlite3_column_int64(st, 9);
+		l->counter = sqlite3_column_int(st, 10);
+		l->transferred_to = sqlite3_column_int64(st, 11);
+		t = (const char *)sqlite3_column_text(st, 12);
+		snprintf(L->bday[L->n], sizeof(L->bday[0]), "%s", t ? t : "");
+		L->n++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Counter pauses: the state of every configured counter at `from` (its
+ * newest pause or resume before), then the events in [from, to], in order.
+ */
+static int
+load_pauses(sqlite3 *db, const struct config *cfg, int64_t from, int64_t to, bool *state,
+    struct report_pause **out, int *nout)
+{
+	static const char last_sql[] = "SELECT at, id FROM events WHERE type = ?1 AND counter = ?2 "
+	    "AND at < ?3 ORDER BY at DESC, id DESC LIMIT 1";
+	static const char range_sql[] = "SELECT at, counter, type = 'counter.paused' FROM events "
+	    "WHERE type IN ('counter.paused', 'counter.resumed') AND counter = ?1 "
+	    "AND at >= ?2 AND at <= ?3 ORDER BY at, id";
+	sqlite3_stmt *last = NULL, *range = NULL;
+	struct report_pause *v = NULL;
+	int n = 0, cap = 0, ok = -1;
+
+	if (sqlite3_prepare_v2(db, last_sql, -1, &last, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, range_sql, -1, &range, NULL) != SQLITE_OK)
+		goto out;
+	for (int ci = 0; ci < cfg->ncounters; ci++) {
+		int64_t at[2] = { -1, -1 }, id[2] = { 0, 0 };
+		static const char *const types[2] = { "counter.paused", "counter.resumed" };
+
+		for (int k = 0; k < 2; k++) {
+			sqlite3_reset(last);
+			sqlite3_bind_text(last, 1, types[k], -1, SQLITE_STATIC);
+			sqlite3_bind_int(last, 2, cfg->counters[ci].number);
+			sqlite3_bind_int64(last, 3, from);
+			if (sqlite3_step(last) == SQLITE_ROW) {
+				at[k] = sqlite3_column_int64(last, 0);
+				id[k] = sqlite3_column_int64(last, 1);
+			}
+		}
+		state[ci] = at[0] > at[1] || (at[0] == at[1] && id[0] > id[1]);
+		sqlite3_reset(range);
+		sqlite3_bind_int(range, 1, cfg->counters[ci].number);
+		sqlite3_bind_int64(range, 2, from);
+		sqlite3_bind_int64(range, 3, to);
+		int rc;
+		while ((rc = sqlite3_step(range)) == SQLITE_ROW) {
+			if (n == cap) {
+				int ncap = cap ? cap * 2 : 64;
+				struct report_pause *nv = realloc(v, (size_t)ncap * sizeof(*nv));
+				if (nv == NULL)
+					goto out;
+				v = nv;
+				cap = ncap;
+			}
+			v[n].at = sqlite3_column_int64(range, 0);
+			v[n].counter = sqlite3_column_int(range, 1);
+			v[n].paused = sqlite3_column_int(range, 2) != 0;
+			n++;
+		}
+		if (rc != SQLITE_DONE)
+			goto out;
+	}
+	ok = 0;
+out:
+	sqlite3_finalize(last);
+	sqlite3_finalize(range);
+	if (ok != 0) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+enum bq_err
+report_build(sqlite3 *db, const struct config *cfg, struct date from, struct date to,
+    int64_t now, json_t **out, char *why, size_t whylen)
+{
+	struct date today = bday_of(now, cfg->day_reset_min), d;
+	struct loaded L = { 0 };
+	struct report_pause *pauses = NULL, *daypauses = NULL;
+	struct report *r = NULL;
+	bool state[MAX_COUNTERS] = { false };
+	char sfrom[11], sto[11];
+	int npauses = 0, ndays = 1, li = 0;
+	int64_t range_start, range_end;
+	enum bq_err e = BQ_ERR_INTERNAL;
+
+	*out = NULL;
+	if (date_cmp(from, to) > 0) {
+		snprintf(why, whylen, "from is after to");
+		return BQ_ERR_INVALID_QUERY;
+	}
+	if (date_cmp(to, today) > 0) {
+		snprintf(why, whylen, "the date is after today's business day; a report covers days "
+		    "that have begun");
+		return BQ_ERR_INVALID_QUERY;
+	}
+	for (d = from; date_cmp(d, to) < 0 && ndays <= REPORT_RANGE_MAX_DAYS; d = date_next(d))
+		ndays++;
+	if (ndays > REPORT_RANGE_MAX_DAYS) {
+		snprintf(why, whylen, "a range covers at most %d days", REPORT_RANGE_MAX_DAYS);
+		return BQ_ERR_INVALID_QUERY;
+	}
+	date_format(from, sfrom);
+	date_format(to, sto);
+	range_start = bday_start(from, cfg->day_reset_min);
+	range_end = date_cmp(to, today) == 0 ? now : bday_start(date_next(to), cfg->day_reset_min);
+	if (load_legs(db, sfrom, sto, cfg, &L) != 0 ||
+	    load_pauses(db, cfg, range_start, range_end, state, &pauses, &npauses) != 0) {
+		log_warnx("report: reading the database: %s", sqlite3_errmsg(db));
+		e = BQ_ERR_STORAGE;
+		goto out;
+	}
+	if (npauses > 0 && (daypauses = malloc((size_t)npauses * sizeof(*daypauses))) == NULL)
+		goto out;
+	if ((r = report_new(cfg)) == NULL)
+		goto out;
+	for (d = from; ; d = date_next(d)) {
+		struct report_day day = { .date = d, .paused_at_start = state };
+		char sd[11];
+		struct tm tm;
+		time_t t0;
+		int first;
+
+		date_format(d, sd);
+		day.start = bday_start(d, cfg->day_reset_min);
+		day.close = date_cmp(d, today) == 0 ? now : bday_start(date_next(d), cfg->day_reset_min);
+		t0 = (time_t)day.start;
+		day.utc_offset_s = localtime_r(&t0, &tm) != NULL ? (int)tm.tm_gmtoff : 0;
+		/* Rows come in bday order; skip days before (cannot happen) and take this day's. */
+		while (li < L.n && strcmp(L.bday[li], sd) < 0)
+			li++;
+		first = li;
+		while (li < L.n && strcmp(L.bday[li], sd) == 0)
+			li++;
+		day.legs = L.legs + first;
+		day.nlegs = li - first;
+		/* The day's pauses, each counter's in order (they are loaded counter by counter). */
+		day.pauses = daypauses;
+		for (int k = 0; k < npauses; k++)
+			if (pauses[k].at >= day.start && pauses[k].at < day.close)
+				daypauses[day.npauses++] = pauses[k];
+		if (report_add_day(r, &day) != 0)
+			goto out;
+		/* Carry each counter's state into the next day. */
+		for (int k = 0; k < day.npauses; k++) {
+			int ci = config_counter_index(cfg, day.pauses[k].counter);
+			if (ci >= 0)
+				state[ci] = day.pauses[k].paused;
+		}
+		if (date_cmp(d, to) == 0)
+			break;
+	}
+	if ((*out = report_json(r, from, to, now)) != NULL)
+		e = BQ_OK;
+out:
+	report_free(r);
+	free(pauses);
+	free(daypauses);
+	free(L.legs);
+	free(L.bday);
+	return e;
+}
+
+/* ---------------------------------------------------------------- CSV and HTML */
+
+static const char *const FIGURE_COLS[] = {
+	"issued", "called", "served", "no_show", "cancelled", "waiting_at_close", "transferred",
+	"wait_avg_s", "wait_p50_s", "wait_p90_s", "wait_max_s", "overtime", "overtime_waiting",
+	"overtime_base", "overtime_share", "target_share", "target_met", NULL
+};
+
+/* One table of the report: its rows, the key columns, and whether the figures follow. */
+struct table {
+	const char *name;
+	const char *title;
+	const char *const *keys;
+	bool figures;
+	json_t *rows;                    /* a new reference */
+};
+
+#define NTABLES 8
+
+/* The report's tables, in the order the CSV and HTML show them. Caller decrefs rows. */
+static int
+tables_of(const json_t *rep, struct table *t)
+{
+	static const char *const k_scope[] = { "scope", NULL };
+	static const char *const k_service[] = { "service", "name_zh", "name_en",
+	    "overtime_threshold_s", NULL };
+	static const char *const k_category[] = { "category", "green", NULL };
+	static const char *const k_group[] = { "group", NULL };
+	static const char *const k_hour[] = { "hour", "calls", NULL };
+	static const char *const k_day[] = { "date", NULL };
+	static const char *const k_counter[] = { "counter", "calls", "served", "service_avg_s",
+	    "pause_s", "idle_waiting_s", NULL };
+	static const char *const k_longest[] = { "date", "number", "service", "category",
+	    "issued_at", "called_at", "wait_s", "overtime", "outcome", "counter", NULL };
+	json_t *totals = json_deep_copy(json_object_get(rep, "totals"));
+	json_t *gvn = json_object_get(rep, "green_vs_normal");
+	json_t *green = json_deep_copy(json_object_get(gvn, "green"));
+	json_t *normal = json_deep_copy(json_object_get(gvn, "normal"));
+	int n = 0;
+
+	json_object_set_new(totals, "scope", json_string("totals"));
+	json_object_set_new(green, "group", json_string("green"));
+	json_object_set_new(normal, "group", json_string("normal"));
+	t[n++] = (struct table){ "totals", "总计 Totals", k_scope, true, json_pack("[o]", totals) };
+	t[n++] = (struct table){ "by_service", "按业务 By service", k_service, true,
+	    json_incref(json_object_get(rep, "by_service")) };
+	t[n++] = (struct table){ "by_category", "按客户类别 By category", k_category, true,
+	    json_incref(json_object_get(rep, "by_category")) };
+	t[n++] = (struct table){ "green_vs_normal", "绿色通道与普通 Green against normal", k_group,
+	    true, json_pack("[o,o]", green, normal) };
+	t[n++] = (struct table){ "by_hour", "按时段 By hour (figures by hour of issue; calls made "
+	    "in the hour)", k_hour, true, json_incref(json_object_get(rep, "by_hour")) };
+	t[n++] = (struct table){ "by_counter", "按窗口 By counter", k_counter, false,
+	    json_incref(json_object_get(rep, "by_counter")) };
+	t[n++] = (struct table){ "longest_waits", "最长等候 Longest waits", k_longest, false,
+	    json_incref(json_object_get(rep, "longest_waits")) };
+	if (json_object_get(rep, "by_day") != NULL)
+		t[n++] = (struct table){ "by_day", "按日 By day", k_day, true,
+		    json_incref(json_object_get(rep, "by_day")) };
+	return n;
+}
+
+/* A cell's text: "" for null or absent. Writes into buf (256 bytes) or returns a JSON string's own. */
+static const char *
+cell_text(const json_t *v, char buf[256])
+{
+	if (v == NULL || json_is_null(v))
+		return "";
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_true(v))
+		return "true";
+	if (json_is_false(v))
+		return "false";
+	if (json_is_integer(v))
+		snprintf(buf, 256, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, 256, "%.6g", json_real_value(v));
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
+static void
+csv_cell(FILE *f, const char *s, bool first)
+{
+	if (!first)
+		fputc(',', f);
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void
+header_lines(const json_t *rep, void (*line)(void *arg, const char *k, const char *v), void *arg)
+{
+	char buf[256];
+	const char *v;
+
+	if ((v = json_string_value(json_object_get(rep, "date"))) != NULL) {
+		line(arg, "date", v);
+	} else {
+		line(arg, "from", cell_text(json_object_get(rep, "from"), buf));
+		line(arg, "to", cell_text(json_object_get(rep, "to"), buf));
+	}
+	line(arg, "branch", cell_text(json_object_get(json_object_get(rep, "branch"), "name_zh"), buf));
+	line(arg, "generated_at", cell_text(json_object_get(rep, "generated_at"), buf));
+	line(arg, "close_at", cell_text(json_object_get(rep, "close_at"), buf));
+	line(arg, "so_far", cell_text(json_object_get(rep, "so_far"), buf));
+}
+
+static void
+csv_header_line(void *arg, const char *k, const char *v)
+{
+	csv_cell(arg, k, true);
+	csv_cell(arg, v, false);
+	fputs("\r\n", arg);
+}
+
+char *
+report_csv(const json_t *rep, size_t *len)
+{
+	struct table t[NTABLES];
+	char *buf = NULL, cb[256];
+	FILE *f = open_memstream(&buf, len);
+	int n;
+
+	if (f == NULL)
+		return NULL;
+	fputs("\xEF\xBB\xBF", f);
+	csv_cell(f, "branchq report 营业报表", true);
+	fputs("\r\n", f);
+	header_lines(rep, csv_header_line, f);
+	n = tables_of(rep, t);
+	for (int i = 0; i < n; i++) {
+		size_t r;
+		json_t *row;
+
+		fputs("\r\n", f);
+		csv_cell(f, t[i].name, true);
+		csv_cell(f, t[i].title, false);
+		fputs("\r\n", f);
+		for (int k = 0; t[i].keys[k]; k++)
+			csv_cell(f, t[i].keys[k], k == 0);
+		for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++)
+			csv_cell(f, FIGURE_COLS[k], false);
+		fputs("\r\n", f);
+		json_array_foreach(t[i].rows, r, row) {
+			for (int k = 0; t[i].keys[k]; k++)
+				csv_cell(f, cell_text(json_object_get(row, t[i].keys[k]), cb), k == 0);
+			for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++)
+				csv_cell(f, cell_text(json_object_get(row, FIGURE_COLS[k]), cb), false);
+			fputs("\r\n", f);
+		}
+		json_decref(t[i].rows);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void
+html_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static void
+html_header_line(void *arg, const char *k, const char *v)
+{
+	fputs("<tr><th>", arg);
+	html_text(arg, k);
+	fputs("</th><td>", arg);
+	html_text(arg, v);
+	fputs("</td></tr>\n", arg);
+}
+
+char *
+report_html(const json_t *rep, size_t *len)
+{
+	struct table t[NTABLES];
+	const json_t *tot = json_object_get(rep, "totals");
+	char *buf = NULL, cb[256];
+	FILE *f = open_memstream(&buf, len);
+	int n;
+
+	if (f == NULL)
+		return NULL;
+	fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\n"
+	    "<title>营业报表 Branch report</title>\n<style>\n"
+	    "body{font-family:\"Noto Sans CJK SC\",sans-serif;margin:1.5em;color:#111}\n"
+	    "table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:12px}\n"
+	    "th,td{border:1px solid #999;padding:2px 6px;text-align:right}\n"
+	    "th{background:#eee}.met{color:#0a6b2d}.missed{color:#b00020}\n"
+	    "@page{size:A4;margin:12mm}\n</style></head><body>\n", f);
+	fputs("<h1>营业报表 Branch report: ", f);
+	html_text(f, json_string_value(json_object_get(json_object_get(rep, "branch"), "name_zh")));
+	fputs("</h1>\n", f);
+	if (json_is_real(json_object_get(tot, "overtime_share"))) {
+		bool met = json_is_true(json_object_get(tot, "target_met"));
+		fprintf(f, "<p class=\"%s\"><strong>超时等候占比 Overtime share %.2f%%</strong> "
+		    "(目标 target ≤ %.2f%%): %s</p>\n", met ? "met" : "missed",
+		    json_real_value(json_object_get(tot, "overtime_share")) * 100.0,
+		    json_real_value(json_object_get(tot, "target_share")) * 100.0,
+		    met ? "达标 met" : "未达标 missed");
+	}
+	fputs("<table>\n", f);
+	header_lines(rep, html_header_line, f);
+	fputs("</table>\n", f);
+	n = tables_of(rep, t);
+	for (int i = 0; i < n; i++) {
+		size_t r;
+		json_t *row;
+
+		fputs("<h2>", f);
+		html_text(f, t[i].title);
+		fputs("</h2>\n<table>\n<tr>", f);
+		for (int k = 0; t[i].keys[k]; k++)
+			fprintf(f, "<th>%s</th>", t[i].keys[k]);
+		for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++)
+			fprintf(f, "<th>%s</th>", FIGURE_COLS[k]);
+		fputs("</tr>\n", f);
+		json_array_foreach(t[i].rows, r, row) {
+			fputs("<tr>", f);
+			for (int k = 0; t[i].keys[k]; k++) {
+				fputs("<td>", f);
+				html_text(f, cell_text(json_object_get(row, t[i].keys[k]), cb));
+				fputs("</td>", f);
+			}
+			for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++) {
+				fputs("<td>", f);
+				html_text(f, cell_text(json_object_get(row, FIGURE_COLS[k]), cb));
+				fputs("</td>", f);
+			}
+			fputs("</tr>\n", f);
+		}
+		fputs("</table>\n", f);
+		json_decref(t[i].rows);
+	}
+	fputs("<p>Definitions: docs/reports.md. 定义见 docs/reports.md。</p>\n</body></html>\n", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

@@ -1,0 +1,259 @@
+// reports.js: the branch head's report page. Reads GET /api/v1/reports/daily
+// (?date=YYYY-MM-DD, or today so far without one), and draws the headline,
+// three SVG charts and the tables. Every figure is the API's; the page
+// computes nothing but positions. Definitions: docs/reports.md.
+'use strict';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const W = 640, H = 240, PAD = { l: 44, r: 12, t: 14, b: 34 };
+
+const LABELS = {
+  issued: '取号 Issued', called: '叫号 Called', served: '办结 Served', no_show: '过号 No-show',
+  cancelled: '取消 Cancelled', waiting_at_close: '仍在等候 Waiting at close',
+  transferred: '转移 Transferred', wait_avg_s: '平均等候 Avg wait', wait_p50_s: '中位数 Median',
+  wait_p90_s: '90% 分位 P90', wait_max_s: '最长 Max', overtime: '超时 Overtime',
+  overtime_waiting: '超时仍等候 Overtime waiting', overtime_base: '基数 Base',
+  overtime_share: '超时占比 Share', target_share: '目标 Target', target_met: '达标 Met',
+  service: '业务 Service', category: '类别 Category', group: '组 Group', hour: '时段 Hour',
+  calls: '叫号数 Calls', counter: '窗口 Counter', service_avg_s: '平均办理 Avg service',
+  pause_s: '暂停 Paused', idle_waiting_s: '有人等候时空闲 Idle while waiting',
+  number: '号码 Number', issued_at: '取号时间 Issued', called_at: '叫号时间 Called',
+  wait_s: '等候 Wait', outcome: '结果 Outcome', date: '日期 Date',
+  overtime_threshold_s: '超时阈值 Threshold',
+};
+const CATEGORY = { normal: '普通 normal', elderly: '老年 elderly', disabled: '残障 disabled',
+  pregnant: '孕妇 pregnant', military: '军人 military', foreign: '外籍 foreign' };
+const OUTCOME = { served: '办结 served', no_show: '过号 no-show', waiting: '仍在等候 waiting',
+  at_counter: '在窗口 at counter' };
+const FIGS = ['issued', 'called', 'served', 'no_show', 'cancelled', 'waiting_at_close', 'transferred',
+  'wait_avg_s', 'wait_p50_s', 'wait_p90_s', 'wait_max_s', 'overtime', 'overtime_waiting',
+  'overtime_base', 'overtime_share', 'target_share', 'target_met'];
+
+const $ = (id) => document.getElementById(id);
+
+function duration(s) {
+  if (s === null || s === undefined) return '–';
+  s = Math.round(s);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const p = (n) => String(n).padStart(2, '0');
+  return h ? `${h}:${p(m)}:${p(r)}` : `${m}:${p(r)}`;
+}
+const pct = (v) => (v === null || v === undefined ? '–' : (v * 100).toFixed(2) + '%');
+const clock = (iso) => (iso ? iso.slice(11, 19) : '–');
+
+function cell(key, v) {
+  if (v === null || v === undefined) return '–';
+  if (key === 'overtime_share' || key === 'target_share') return pct(v);
+  if (key === 'target_met') return v ? '达标 met' : '未达标 missed';
+  if (key.endsWith('_s') && key !== 'overtime_threshold_s') return duration(v);
+  if (key === 'overtime_threshold_s') return duration(v);
+  if (key === 'category') return CATEGORY[v] || v;
+  if (key === 'outcome') return OUTCOME[v] || v;
+  if (key === 'issued_at' || key === 'called_at') return clock(v);
+  if (key === 'hour') return `${String(v).padStart(2, '0')}:00`;
+  if (typeof v === 'boolean') return v ? '是 yes' : '否 no';
+  return String(v);
+}
+
+function el(tag, attrs = {}, text) {
+  const e = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// ---------------------------------------------------------------- headline
+
+function headline(rep) {
+  const t = rep.totals;
+  const box = $('headline');
+  box.classList.remove('met', 'missed');
+  box.classList.add(t.target_met ? 'met' : 'missed');
+  const share = $('headline-share');
+  share.textContent = pct(t.overtime_share);
+  share.dataset.share = t.overtime_share === null ? '' : String(t.overtime_share);
+  $('headline-target').textContent = `目标 target ≤ ${pct(t.target_share)} · ` +
+    (t.target_met ? '达标 met' : '未达标 missed') + ` · ${t.overtime} / ${t.overtime_base}`;
+  const dl = $('headline-counts');
+  dl.replaceChildren();
+  for (const k of ['issued', 'called', 'served', 'no_show', 'cancelled', 'waiting_at_close',
+    'wait_avg_s', 'wait_p50_s', 'wait_p90_s', 'wait_max_s']) {
+    const d = el('div');
+    d.append(el('dt', {}, LABELS[k]), el('dd', { 'data-key': k }, cell(k, t[k])));
+    dl.append(d);
+  }
+  const day = rep.date || `${rep.from} – ${rep.to}`;
+  $('headline-when').textContent = `${rep.branch.name_zh} · ${day} · ` +
+    (rep.so_far ? `截至 so far, ${clock(rep.close_at)}` : '全天 whole day') +
+    ` · 生成 generated ${rep.generated_at}`;
+}
+
+// ---------------------------------------------------------------- charts
+
+// Axes and a y scale for values 0..max; returns y(v) and the plot's x range.
+function frame(svg, max, fmt) {
+  svg.replaceChildren();
+  const y = (v) => H - PAD.b - (max > 0 ? (v / max) * (H - PAD.t - PAD.b) : 0);
+  svg.append(el('svg:line', { class: 'axis', x1: PAD.l, x2: W - PAD.r, y1: H - PAD.b, y2: H - PAD.b }));
+  svg.append(el('svg:line', { class: 'axis', x1: PAD.l, x2: PAD.l, y1: PAD.t, y2: H - PAD.b }));
+  for (const f of [0, 0.5, 1]) {
+    svg.append(el('svg:text', { x: PAD.l - 4, y: y(max * f) + 4, 'text-anchor': 'end' }, fmt(max * f)));
+  }
+  return y;
+}
+
+function empty(svg) {
+  svg.replaceChildren(el('svg:text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }, '暂无数据 No data'));
+}
+
+function chartHourly(rep) {
+  const svg = $('chart-hourly'), hours = rep.by_hour;
+  if (!hours.length) return empty(svg);
+  const max = Math.max(1, ...hours.map((h) => Math.max(h.issued, h.calls)));
+  const y = frame(svg, max, (v) => String(Math.round(v)));
+  const slot = (W - PAD.l - PAD.r) / hours.length, bw = Math.max(2, slot * 0.38);
+  hours.forEach((h, i) => {
+    const x = PAD.l + i * slot + slot * 0.1;
+    for (const [k, cls, dx] of [['issued', 'bar-issued', 0], ['calls', 'bar-calls', bw]]) {
+      svg.append(el('svg:rect', { class: `bar ${cls}`, x: x + dx, y: y(h[k]), width: bw,
+        height: H - PAD.b - y(h[k]), 'data-hour': h.hour, 'data-value': h[k] }));
+    }
+    svg.append(el('svg:text', { x: x + bw, y: H - PAD.b + 14, 'text-anchor': 'middle' }, `${h.hour}`));
+  });
+  svg.append(el('svg:rect', { class: 'bar-issued', x: W - PAD.r - 90, y: PAD.t - 8, width: 9, height: 9 }));
+  svg.append(el('svg:text', { x: W - PAD.r - 78, y: PAD.t }, '取号 issued'));
+  svg.append(el('svg:rect', { class: 'bar-calls', x: W - PAD.r - 90, y: PAD.t + 6, width: 9, height: 9 }));
+  svg.append(el('svg:text', { x: W - PAD.r - 78, y: PAD.t + 14 }, '叫号 calls'));
+}
+
+function chartWaits(rep) {
+  const svg = $('chart-waits'), d = rep.wait_distribution, bins = d.bins;
+  const thresholds = [...new Set(rep.by_service.map((s) => s.overtime_threshold_s))];
+  const max = Math.max(1, ...bins.map((b) => b.count));
+  const y = frame(svg, max, (v) => String(Math.round(v)));
+  const slot = (W - PAD.l - PAD.r) / bins.length;
+  const minThr = Math.min(...thresholds);
+  bins.forEach((b, i) => {
+    const over = b.from_s >= minThr;
+    svg.append(el('svg:rect', { class: `bar bar-wait${over ? ' over' : ''}`, x: PAD.l + i * slot + 1,
+      y: y(b.count), width: slot - 2, height: H - PAD.b - y(b.count), 'data-from': b.from_s,
+      'data-value': b.count }));
+    svg.append(el('svg:text', { x: PAD.l + i * slot, y: H - PAD.b + 14, 'text-anchor': 'middle' },
+      `${b.from_s / 60}`));
+  });
+  svg.append(el('svg:text', { x: W - PAD.r, y: H - PAD.b + 14, 'text-anchor': 'end' }, '+'));
+  svg.append(el('svg:text', { x: W - PAD.r, y: H - 4, 'text-anchor': 'end' }, '分钟 minutes'));
+  for (const t of thresholds) {
+    const x = PAD.l + Math.min(bins.length, t / d.bin_s) * slot;
+    svg.append(el('svg:line', { class: 'threshold', x1: x, x2: x, y1: PAD.t, y2: H - PAD.b,
+      'data-threshold': t }));
+    svg.append(el('svg:text', { x: x + 3, y: PAD.t + 10 }, `超时 ${t / 60} min`));
+  }
+}
+
+function chartOvertime(rep) {
+  const svg = $('chart-overtime'), hours = rep.by_hour;
+  if (!hours.length) return empty(svg);
+  const target = rep.totals.target_share;
+  const max = Math.max(target * 2, ...hours.map((h) => h.overtime_share || 0), 0.01);
+  const y = frame(svg, max, (v) => `${(v * 100).toFixed(0)}%`);
+  const slot = (W - PAD.l - PAD.r) / hours.length;
+  hours.forEach((h, i) => {
+    const v = h.overtime_share;
+    if (v !== null) {
+      svg.append(el('svg:rect', { class: `bar bar-share${h.target_met ? '' : ' over'}`,
+        x: PAD.l + i * slot + slot * 0.2, y: y(v), width: slot * 0.6, height: H - PAD.b - y(v),
+        'data-hour': h.hour, 'data-value': v }));
+    }
+    svg.append(el('svg:text', { x: PAD.l + i * slot + slot / 2, y: H - PAD.b + 14, 'text-anchor': 'middle' },
+      `${h.hour}`));
+  });
+  svg.append(el('svg:line', { class: 'target', x1: PAD.l, x2: W - PAD.r, y1: y(target), y2: y(target),
+    'data-target': target }));
+  svg.append(el('svg:text', { x: W - PAD.r, y: y(target) - 4, 'text-anchor': 'end' },
+    `目标 target ${pct(target)}`));
+}
+
+// ---------------------------------------------------------------- tables
+
+function table(title, rows, keys, withFigures, id) {
+  const wrap = el('div', { class: 'table-wrap' });
+  const tbl = el('table', { id });
+  const cols = withFigures ? keys.concat(FIGS) : keys;
+  const head = el('tr');
+  for (const k of cols) head.append(el('th', { class: 'text' }, LABELS[k] || k));
+  tbl.append(head);
+  for (const r of rows) {
+    const tr = el('tr');
+    for (const k of cols) {
+      const td = el('td', {}, cell(k, r[k]));
+      if (k === 'target_met') td.className = r[k] ? 'met' : 'missed';
+      if (typeof r[k] === 'string' && k !== 'issued_at' && k !== 'called_at') td.classList.add('text');
+      tr.append(td);
+    }
+    tbl.append(tr);
+  }
+  wrap.append(tbl);
+  return [el('h2', {}, title), wrap];
+}
+
+function tables(rep) {
+  const box = $('tables');
+  box.replaceChildren();
+  const svc = rep.by_service.map((s) => ({ ...s, service: `${s.service} ${s.name_zh} ${s.name_en}` }));
+  const gvn = [{ group: '绿色通道 green', ...rep.green_vs_normal.green },
+    { group: '普通 normal', ...rep.green_vs_normal.normal }];
+  const parts = [
+    table('总计 Totals', [rep.totals], [], true, 'table-totals'),
+    table('按业务 By service', svc, ['service', 'overtime_threshold_s'], true, 'table-service'),
+    table('按客户类别 By category', rep.by_category, ['category'], true, 'table-category'),
+    table('绿色通道与普通 Green against normal', gvn, ['group'], true, 'table-green'),
+    table('按时段（按取号时间；叫号数按叫号时间）By hour of issue (calls: in the hour made)',
+      rep.by_hour, ['hour', 'calls'], true, 'table-hour'),
+    table('按窗口 By counter', rep.by_counter,
+      ['counter', 'calls', 'served', 'service_avg_s', 'pause_s', 'idle_waiting_s'], false, 'table-counter'),
+    table('最长等候 Longest waits', rep.longest_waits,
+      ['number', 'service', 'category', 'issued_at', 'called_at', 'wait_s', 'overtime', 'outcome', 'counter'],
+      false, 'table-longest'),
+  ];
+  if (rep.by_day) parts.push(table('按日 By day', rep.by_day, ['date'], true, 'table-day'));
+  for (const p of parts) box.append(...p);
+}
+
+// ---------------------------------------------------------------- page
+
+function render(rep) {
+  headline(rep);
+  chartHourly(rep);
+  chartWaits(rep);
+  chartOvertime(rep);
+  tables(rep);
+  $('report').hidden = false;
+  document.body.dataset.ready = '1';
+}
+
+async function load() {
+  const date = new URLSearchParams(location.search).get('date');
+  const q = date ? `date=${encodeURIComponent(date)}` : '';
+  $('csv').href = `/api/v1/reports/daily?${q}${q ? '&' : ''}format=csv`;
+  if (date) $('date').value = date;
+  try {
+    const r = await fetch(`/api/v1/reports/daily${q ? '?' + q : ''}`);
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
+    if (!date) $('date').value = body.date;
+    render(body);
+  } catch (e) {
+    $('error').textContent = `无法读取报表 The report could not be read: ${e.message}`;
+    $('error').hidden = false;
+    document.body.dataset.ready = 'error';
+  }
+}
+
+$('date').addEventListener('change', () => {
+  const v = $('date').value;
+  location.search = v ? `?date=${v}` : '';
+});
+$('today').addEventListener('click', () => { location.search = ''; });
+$('print').addEventListener('click', () => window.print());
+load();
