@@ -8,7 +8,7 @@
 # and build/san (AddressSanitizer + UBSan, for every test).
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo
+PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo fontconfig
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -g -Idaemon -Iprinter
 # libcups2-dev ships no cups.pc: cups-config gives its flags.
