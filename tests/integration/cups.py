@@ -148,6 +148,8 @@ class Cupsd:
             if shutil.which(tool) is None and not os.path.exists("/usr/sbin/" + tool):
                 raise Skip("%s is not installed (Debian packages cups, cups-client)" % tool)
         self.dir = os.path.join(parent_dir, "cups")
+        # The backend runs as lp and must reach the spool: let others through (not list) the test's directory.
+        os.chmod(parent_dir, 0o711)
         self.port = free_port()
         self.server = "127.0.0.1:%d" % self.port
         self.proc = None
@@ -185,7 +187,7 @@ class Cupsd:
     def run(self, *argv):
         """Run a CUPS client command against this scheduler; fail when it fails."""
         argv = list(argv)
-        if argv[0] in ("lpadmin", "lpstat", "cancel", "lpinfo"):
+        if argv[0] in ("lpadmin", "lpstat", "cancel", "lpinfo", "cupsenable", "cupsdisable"):
             argv[1:1] = ["-h", self.server]
         r = subprocess.run(argv, capture_output=True, text=True, env=self.env())
         check(r.returncode == 0, "%s failed (%d): %s%s" % (" ".join(argv), r.returncode,

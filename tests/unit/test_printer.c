@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cairo.h>
+
 #include "escpos.h"
 #include "layout.h"
 #include "preview.h"
@@ -217,6 +219,82 @@ test_preview_png(void **state)
 	free(png);
 }
 
+struct pngread {
+	const unsigned char *p;
+	size_t n, off;
+};
+
+static cairo_status_t
+png_read(void *arg, unsigned char *data, unsigned int n)
+{
+	struct pngread *r = arg;
+
+	if (r->off + n > r->n)
+		return CAIRO_STATUS_READ_ERROR;
+	memcpy(data, r->p + r->off, n);
+	r->off += n;
+	return CAIRO_STATUS_SUCCESS;
+}
+
+/* One line of text drawn by the preview, decoded back to pixels; *dark counts the inked ones. */
+static unsigned char *
+draw_line(const char *text, size_t *len, int *dark)
+{
+	struct layout l = { .width_dots = LAYOUT_DOTS_80MM, .n = 1 };
+	struct pngread r = { 0 };
+	cairo_surface_t *s;
+	unsigned char *png, *pix;
+	int stride, h;
+
+	l.line[0].kind = LK_TEXT;
+	l.line[0].size = LS_LARGE;
+	l.line[0].align = LA_LEFT;
+	snprintf(l.line[0].text, sizeof(l.line[0].text), "%s", text);
+	assert_int_equal(preview_png(&l, &png, &r.n), 0);
+	r.p = png;
+	s = cairo_image_surface_create_from_png_stream(png_read, &r);
+	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+	stride = cairo_image_surface_get_stride(s);
+	h = cairo_image_surface_get_height(s);
+	*len = (size_t)stride * (size_t)h;
+	pix = malloc(*len);
+	assert_non_null(pix);
+	memcpy(pix, cairo_image_surface_get_data(s), *len);
+	*dark = 0;
+	for (size_t i = 0; i + 4 <= *len; i += 4)
+		*dark += pix[i] < 128;
+	cairo_surface_destroy(s);
+	free(png);
+	return pix;
+}
+
+/*
+ * Chinese is drawn with real glyphs, not the font's missing-glyph box: if
+ * every character came out as the same box, the same four characters in
+ * another order would make the same picture, and so would four characters
+ * no font has (U+10FFFD, private use).
+ */
+static void
+test_preview_draws_chinese_glyphs(void **state)
+{
+	size_t la, lb, lc;
+	int da, db, dc;
+	unsigned char *a = draw_line("个人业务", &la, &da);
+	unsigned char *b = draw_line("务业人个", &lb, &db);
+	unsigned char *c = draw_line("\xf4\x8f\xbf\xbd\xf4\x8f\xbf\xbd\xf4\x8f\xbf\xbd\xf4\x8f\xbf\xbd", &lc, &dc);
+
+	(void)state;
+	assert_true(da > 500);
+	assert_int_equal(da, db);           /* the same glyphs, in another order */
+	assert_int_equal(la, lb);
+	assert_true(memcmp(a, b, la) != 0);
+	assert_true(la != lc || memcmp(a, c, la) != 0);
+	assert_true(da != dc);
+	free(a);
+	free(b);
+	free(c);
+}
+
 int
 main(void)
 {
@@ -228,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_huge_scale),
 		cmocka_unit_test(test_escpos_bytes),
 		cmocka_unit_test(test_preview_png),
+		cmocka_unit_test(test_preview_draws_chinese_glyphs),
 	};
 
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
