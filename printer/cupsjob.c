@@ -166,7 +166,6 @@ job_state(http_t *http, const char *queue, int job, char *reasons, size_t rlen)
 {
 	static const char *const want[] = { "job-state", "job-state-reasons" };
 	ipp_t *req = ippNewRequest(IPP_OP_GET_JOB_ATTRIBUTES), *resp;
-	ipp_attribute_t *a;
 	char uri[HTTP_MAX_URI];
 	int state = 0;
 
@@ -176,6 +175,8 @@ job_state(http_t *http, const char *queue, int job, char *reasons, size_t rlen)
 	ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 2, NULL, want);
 	resp = cupsDoRequest(http, req, "/");
 	if (resp != NULL && cupsLastError() <= IPP_STATUS_OK_CONFLICTING) {
+		ipp_attribute_t *a;
+
 		if ((a = ippFindAttribute(resp, "job-state", IPP_TAG_ENUM)) != NULL)
 			state = ippGetInteger(a, 0);
 		if ((a = ippFindAttribute(resp, "job-state-reasons", IPP_TAG_KEYWORD)) != NULL)

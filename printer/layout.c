@@ -65,8 +65,7 @@ pair(struct layout *l, const struct layout_ticket *t, const char *zh, const char
 void
 layout_build(const struct layout_ticket *t, struct layout *l)
 {
-	char zh[LAYOUT_TEXT_MAX], en[LAYOUT_TEXT_MAX];
-	struct layout_line *ln;
+	char zh[LAYOUT_TEXT_MAX];
 
 	memset(l, 0, sizeof(*l));
 	l->width_dots = t->width_dots == LAYOUT_DOTS_58MM ? LAYOUT_DOTS_58MM : LAYOUT_DOTS_80MM;
@@ -77,7 +76,7 @@ layout_build(const struct layout_ticket *t, struct layout *l)
 	text(l, LS_HUGE, true, t->number);
 
 	if (has(t->category_zh) || has(t->category_en)) {
-		ln = layout_add(l, LK_TEXT, LS_LARGE, LA_CENTER, true,
+		struct layout_line *ln = layout_add(l, LK_TEXT, LS_LARGE, LA_CENTER, true,
 		    t->english_first ? "Green Channel 绿色通道" : "绿色通道 Green Channel");
 		if (ln != NULL)
 			ln->inverse = true;
@@ -87,6 +86,8 @@ layout_build(const struct layout_ticket *t, struct layout *l)
 	}
 
 	if (t->ahead >= 0) {
+		char en[LAYOUT_TEXT_MAX];
+
 		snprintf(zh, sizeof(zh), "前面还有 %d 位", t->ahead);
 		snprintf(en, sizeof(en), "%d %s ahead of you", t->ahead,
 		    t->ahead == 1 ? "person" : "people");
