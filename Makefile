@@ -138,7 +138,11 @@ fuzz: deps-test $(FUZZ_BIN)
 		echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$(basename $$f) tests/fuzz/seeds || exit 1; done
 
-bench: deps build/release/branchqd
+# The print path's cost on the loop, measured apart from HTTP.
+build/release/bench_printer: tests/bench/bench_printer.c build/release/libbranchq.a
+	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libbranchq.a $(PKG_LIBS) -o $@
+
+bench: deps build/release/branchqd build/release/bench_printer
 	@tests/bench/run
 
 clean:
