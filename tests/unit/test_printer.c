@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cairo.h>
 
+#include "config.h"
 #include "escpos.h"
 #include "layout.h"
 #include "preview.h"
@@ -219,6 +221,56 @@ test_preview_png(void **state)
 	free(png);
 }
 
+/* Load a config of a minimal branch plus extra; the error count, messages in errs. */
+static int
+load_with(const char *extra, struct config *cfg, char *errs, size_t errlen)
+{
+	char path[] = "/tmp/branchq-printer-conf-XXXXXX";
+	int fd = mkstemp(path), n;
+	FILE *f = fdopen(fd, "w"), *e = fmemopen(errs, errlen, "w");
+
+	assert_non_null(f);
+	assert_non_null(e);
+	fprintf(f, "[branch]\nname_zh = 测试\nname_en = Test\ntimezone = Asia/Shanghai\n"
+	    "[service A]\nname_zh = 个人业务\nname_en = Personal\n[counter 1]\nservices = A\n%s", extra);
+	fclose(f);
+	memset(errs, 0, errlen);
+	n = config_load(path, cfg, e);
+	fclose(e);
+	unlink(path);
+	return n;
+}
+
+static void
+test_config_printer_section(void **state)
+{
+	static struct config cfg;
+	char errs[1024];
+
+	(void)state;
+	/* No [printer]: no queue, and the defaults. */
+	assert_int_equal(load_with("", &cfg, errs, sizeof(errs)), 0);
+	assert_string_equal(cfg.printer.queue, "");
+	assert_string_equal(cfg.printer.server, "");
+	assert_int_equal(cfg.printer.paper_mm, 80);
+	assert_int_equal(cfg.printer.timeout_s, 20);
+	assert_string_equal(cfg.printer.footer, "");
+	assert_int_equal(load_with("[printer]\nqueue = ticket\nserver = 127.0.0.1:631\npaper = 58mm\n"
+	    "footer = 投诉热线 95588\ntimeout = 45s\n", &cfg, errs, sizeof(errs)), 0);
+	assert_string_equal(cfg.printer.queue, "ticket");
+	assert_string_equal(cfg.printer.server, "127.0.0.1:631");
+	assert_int_equal(cfg.printer.paper_mm, 58);
+	assert_string_equal(cfg.printer.footer, "投诉热线 95588");
+	assert_int_equal(cfg.printer.timeout_s, 45);
+	/* Every problem, each with its line. */
+	assert_int_equal(load_with("[printer]\npaper = 60mm\ntimeout = 1s\ncolour = red\n[printer]\n",
+	    &cfg, errs, sizeof(errs)), 4);
+	assert_non_null(strstr(errs, ":11: paper: \"60mm\" is not 80mm or 58mm"));
+	assert_non_null(strstr(errs, ":12: timeout: 1s is out of range 2s..5m"));
+	assert_non_null(strstr(errs, ":13: unknown key colour in [printer]"));
+	assert_non_null(strstr(errs, ":14: [printer] appears twice (first at line 10)"));
+}
+
 struct pngread {
 	const unsigned char *p;
 	size_t n, off;
@@ -307,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_escpos_bytes),
 		cmocka_unit_test(test_preview_png),
 		cmocka_unit_test(test_preview_draws_chinese_glyphs),
+		cmocka_unit_test(test_config_printer_section),
 	};
 
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
