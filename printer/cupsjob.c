@@ -12,7 +12,6 @@
  * job is then cancelled, because the retry will send the ticket again and
  * a customer should not get two.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +63,13 @@ cupsjob_connect(const char *server, char *err, size_t errlen)
 		cupsSetServer(server);
 	http = httpConnect2(host, port, NULL, AF_UNSPEC, HTTP_ENCRYPTION_IF_REQUESTED, 1,
 	    CUPSJOB_CONNECT_MS, NULL);
+	/*
+	 * errno is gone by now (httpConnect2 closes its socket on failure) and
+	 * libcups says "Host is down" for a refused connection: say what to check.
+	 */
 	if (http == NULL)
-		snprintf(err, errlen, "cannot reach the CUPS server %s: %s",
-		    server[0] != '\0' ? server : host, errno ? strerror(errno) : "no answer");
+		snprintf(err, errlen, "cannot reach the CUPS server %s (is cupsd running there? "
+		    "is [printer] server right?)", server[0] != '\0' ? server : host);
 	return http;
 }
 

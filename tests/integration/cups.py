@@ -143,14 +143,14 @@ Printcap {dir}/printcap
 class Cupsd:
     """A private cupsd on 127.0.0.1:port, configured and spooling under dir."""
 
-    def __init__(self, parent_dir):
+    def __init__(self, parent_dir, port=None):
         for tool in ("cupsd", "lpadmin", "lpstat", "cupsdisable", "cupsenable"):
             if shutil.which(tool) is None and not os.path.exists("/usr/sbin/" + tool):
                 raise Skip("%s is not installed (Debian packages cups, cups-client)" % tool)
         self.dir = os.path.join(parent_dir, "cups")
         # The backend runs as lp and must reach the spool: let others through (not list) the test's directory.
         os.chmod(parent_dir, 0o711)
-        self.port = free_port()
+        self.port = port or free_port()
         self.server = "127.0.0.1:%d" % self.port
         self.proc = None
         for sub in ("spool", "tmp", "cache", "state", "log", "ppd"):

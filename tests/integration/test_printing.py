@@ -195,3 +195,23 @@ def test_queue_missing_or_stopped_then_recovers(env):
     check_eq(escpos.parse(printer.jobs[1]).line("A002")["size"], 0x77, "the second ticket printed")
     printer.stop()
     cupsd.stop()
+
+
+def test_cups_unreachable_then_started(env):
+    port = cups.free_port()
+    conf = make_config() + "\n[printer]\nqueue = tk\nserver = 127.0.0.1:%d\ntimeout = %s\n" % (port, TIMEOUT)
+    d = env.daemon(conf)
+    t = d.issue("V")
+    p = wait_print(d, t["id"], "failed")
+    check(p["error"].startswith("cannot reach the CUPS server 127.0.0.1:%d" % port),
+          "unreachable server reason: %r" % p["error"])
+    check_eq(d.get("/healthz")[2]["printer"]["state"], "failing", "healthz while CUPS is down")
+    cupsd = cups.Cupsd(env.dir, port=port)
+    cupsd.start()
+    env.procs.append(cupsd.proc)
+    printer = cups.Printer().start()
+    cupsd.add_raw_queue("tk", printer.port)
+    check(escpos.parse(printer.wait_jobs(1, timeout=20)[0]).line("V001"), "printed once CUPS is up")
+    wait_print(d, t["id"], "printed")
+    printer.stop()
+    cupsd.stop()
