@@ -53,6 +53,7 @@ struct note {
 	int64_t ticket_id;
 	bool quiet;
 	bool started;                    /* the job went to CUPS; else it ended */
+	bool dropped;                    /* ended unsent: a retry before it failed */
 	bool printed;
 	char error[PRINT_ERROR_MAX];
 	struct note *next;
@@ -96,7 +97,8 @@ job_free(struct job *j)
 
 /* Worker: hand a note to the loop and wake it. */
 static void
-worker_tell(struct printer *p, const struct job *j, bool started, bool printed, const char *error)
+worker_tell(struct printer *p, const struct job *j, bool started, bool dropped, bool printed,
+    const char *error)
 {
 	struct note *n = calloc(1, sizeof(*n));
 	uint64_t one = 1;
@@ -106,6 +108,7 @@ worker_tell(struct printer *p, const struct job *j, bool started, bool printed, 
 	n->ticket_id = j->ticket_id;
 	n->quiet = j->quiet;
 	n->started = started;
+	n->dropped = dropped;
 	n->printed = printed;
 	snprintf(n->error, sizeof(n->error), "%s", error != NULL ? error : "");
 	pthread_mutex_lock(&p->mu);
@@ -137,7 +140,7 @@ worker_drop_retries(struct printer *p, const char *error)
 	pthread_mutex_unlock(&p->mu);
 	while ((j = drop) != NULL) {
 		drop = j->next;
-		worker_tell(p, j, false, false, error);
+		worker_tell(p, j, false, true, false, error);
 		job_free(j);
 	}
 }
@@ -164,14 +167,14 @@ worker_main(void *arg)
 			p->todo_tail = &p->todo;
 		pthread_mutex_unlock(&p->mu);
 
-		worker_tell(p, j, true, false, NULL);
+		worker_tell(p, j, true, false, false, NULL);
 		rc = cupsjob_print(j->server, j->queue, j->title, j->data, j->len, j->timeout_s,
 		    &p->stop, err, sizeof(err));
 		if (atomic_load(&p->stop)) {
 			job_free(j);
 			return NULL;
 		}
-		worker_tell(p, j, false, rc == 0, rc == 0 ? NULL : err);
+		worker_tell(p, j, false, false, rc == 0, rc == 0 ? NULL : err);
 		if (rc != 0 && j->quiet)
 			worker_drop_retries(p, err);
 		job_free(j);
@@ -397,12 +400,17 @@ printer_note(struct printer *p, const struct note *n)
 		printer_record(p, n->ticket_id, PS_PRINTED, NULL);
 		return;
 	}
-	if (!p->failing || strcmp(p->error, n->error) != 0)
-		log_warnx("printer: ticket %lld not printed: %s", (long long)n->ticket_id, n->error);
-	p->failing = true;
-	snprintf(p->error, sizeof(p->error), "%s", n->error);
-	p->retry_at_ms = mono_ms() + (int64_t)p->backoff_s * 1000;
-	p->backoff_s = p->backoff_s * 2 > PRINTER_RETRY_MAX_S ? PRINTER_RETRY_MAX_S : p->backoff_s * 2;
+	if (!n->dropped) {
+		/* One attempt, one step of backoff: the retries dropped with it are not attempts. */
+		if (!p->failing || strcmp(p->error, n->error) != 0)
+			log_warnx("printer: ticket %lld not printed: %s", (long long)n->ticket_id,
+			    n->error);
+		p->failing = true;
+		snprintf(p->error, sizeof(p->error), "%s", n->error);
+		p->retry_at_ms = mono_ms() + (int64_t)p->backoff_s * 1000;
+		p->backoff_s = p->backoff_s * 2 > PRINTER_RETRY_MAX_S ? PRINTER_RETRY_MAX_S :
+		    p->backoff_s * 2;
+	}
 	/* A quiet retry that failed as before changes nothing a client could see. */
 	if (n->quiet && store_ticket_get(p->q->store, n->ticket_id, &t) == BQ_OK &&
 	    t.print_state == PS_FAILED && strcmp(t.print_error, n->error) == 0)

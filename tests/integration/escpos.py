@@ -40,6 +40,13 @@ class Ticket:
                 return ln
         raise Failure("no printed line %r in %r" % (text, self.texts()))
 
+    def number(self):
+        """The ticket's number: the first line printed at 8 times (GS ! 0x77)."""
+        for ln in self.lines:
+            if ln["size"] == 0x77:
+                return ln["text"]
+        raise Failure("no line at 8 times in %r" % self.texts())
+
     def index(self, text):
         self.line(text)
         return self.texts().index(text)

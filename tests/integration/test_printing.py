@@ -153,23 +153,27 @@ def test_printer_off_then_back_then_reprint(env):
     check("not printed within 3 s" in p["error"], "the reason says what happened: %r" % p["error"])
     h = d.get("/healthz")[2]["printer"]
     check_eq((h["state"], h["error"]), ("failing", p["error"]), "healthz says the printer fails")
-    check_eq(d.queue()["services"][0]["waiting"], 1, "the ticket waits in line all the same")
+    t2 = d.issue("A")
+    wait_print(d, t2["id"], "failed")
+    check_eq(d.queue()["services"][0]["waiting"], 2, "the tickets wait in line all the same")
 
-    printer.start()                         # switched on again: the retry prints it
-    jobs = printer.wait_jobs(1, timeout=20)
+    printer.start()                         # switched on again: the retries print the backlog
+    jobs = printer.wait_jobs(2, timeout=20)
     check_eq(print_events(stream, t["id"], "printed")[-1], ("printed", None), "printed event")
     wait_print(d, t["id"], "printed")
-    check(escpos.parse(jobs[0]).line("A001"), "the retry printed the ticket")
+    wait_print(d, t2["id"], "printed")
+    check_eq([escpos.parse(j).number() for j in jobs], ["A001", "A002"],
+             "the backlog printed oldest first")
     check_eq(d.get("/healthz")[2]["printer"]["state"], "ok", "healthz after the printer came back")
 
     st, _, j = d.post("/api/v1/tickets/%d/reprint" % t["id"])
     check_eq(st, 202, "reprint status (%r)" % (j,))
     check_eq(j["ticket"]["print"]["state"], "queued", "reprint queues the ticket")
-    jobs = printer.wait_jobs(2)
-    check_eq(escpos.parse(jobs[1]).texts(), escpos.parse(jobs[0]).texts(), "the reprint is the same ticket")
+    jobs = printer.wait_jobs(3)
+    check_eq(escpos.parse(jobs[2]).texts(), escpos.parse(jobs[0]).texts(), "the reprint is the same ticket")
     wait_print(d, t["id"], "printed")
     time.sleep(0.5)
-    check_eq(len(printer.jobs), 2, "each print reached the printer once")
+    check_eq(len(printer.jobs), 3, "each print reached the printer once")
     printer.stop()
     cupsd.stop()
 
