@@ -151,6 +151,7 @@ def test_printer_off_then_back_then_reprint(env):
     check_eq(seen[0], ("printing", None), "it was tried")
     p = wait_print(d, t["id"], "failed")
     check("not printed within 3 s" in p["error"], "the reason says what happened: %r" % p["error"])
+    check_eq(seen[-1], ("failed", p["error"]), "the ticket.print event carries the reason")
     h = d.get("/healthz")[2]["printer"]
     check_eq((h["state"], h["error"]), ("failing", p["error"]), "healthz says the printer fails")
     t2 = d.issue("A")
