@@ -8,7 +8,7 @@
 # and build/san (AddressSanitizer + UBSan, for every test).
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo
+PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo fontconfig
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -g -Idaemon -Iprinter
 # libcups2-dev ships no cups.pc: cups-config gives its flags.
@@ -138,7 +138,11 @@ fuzz: deps-test $(FUZZ_BIN)
 		echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$(basename $$f) tests/fuzz/seeds || exit 1; done
 
-bench: deps build/release/branchqd
+# The print path's cost on the loop, measured apart from HTTP.
+build/release/bench_printer: tests/bench/bench_printer.c build/release/libbranchq.a
+	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libbranchq.a $(PKG_LIBS) -o $@
+
+bench: deps build/release/branchqd build/release/bench_printer
 	@tests/bench/run
 
 clean:

@@ -326,6 +326,35 @@ post_ticket_action(struct route_ctx *r, int64_t id, const char *action)
 		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
+static void
+post_reprint(struct route_ctx *r, int64_t id)
+{
+	static const char *const no_fields[] = { NULL };
+	struct ticket t;
+	json_t *o;
+
+	if ((o = body_object(r, no_fields)) == NULL)
+		return;
+	json_decref(o);
+	if (!fail(r, printer_reprint(r->a->printer, id, r->req->now, &t)))
+		reply_json(r->rep, 202, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
+}
+
+static void
+get_ticket_png(struct route_ctx *r, int64_t id)
+{
+	unsigned char *png;
+	size_t len;
+
+	if (fail(r, printer_png(r->a->printer, id, r->req->now, &png, &len)))
+		return;
+	r->rep->status = 200;
+	r->rep->raw = png;
+	r->rep->raw_len = len;
+	r->rep->raw_owned = true;
+	r->rep->content_type = "image/png";
+}
+
 /* Counter i of the config as it is now, into *out; on failure *out is untouched. */
 static enum bq_err
 counter_now(struct queue *q, int i, json_t **out)
@@ -608,6 +637,12 @@ route_tickets(struct route_ctx *r)
 	    strcmp(r->seg[4], "cancel") == 0)) {
 		if (method_is(r, "POST", "POST"))
 			post_ticket_action(r, id, r->seg[4]);
+	} else if (r->nseg == 5 && strcmp(r->seg[4], "reprint") == 0) {
+		if (method_is(r, "POST", "POST"))
+			post_reprint(r, id);
+	} else if (r->nseg == 5 && strcmp(r->seg[4], "ticket.png") == 0) {
+		if (method_is(r, "GET", "GET"))
+			get_ticket_png(r, id);
 	} else {
 		reply_error(r->rep, BQ_ERR_NOT_FOUND, NULL);
 	}
@@ -696,7 +731,8 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 	}
 	if (r.nseg == 1 && strcmp(r.seg[0], "healthz") == 0) {
 		if (method_is(&r, "GET", "GET"))
-			reply_json(rep, 200, json_pack("{s:s}", "status", "ok"));
+			reply_json(rep, 200, json_pack("{s:s,s:o}", "status", "ok", "printer",
+			    printer_health(a->printer)));
 	} else if (r.nseg >= 3 && strcmp(r.seg[0], "api") == 0 && strcmp(r.seg[1], "v1") == 0) {
 		const char *what = r.seg[2];
 		if (strcmp(what, "tickets") == 0) {

@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "pages.h"
+#include "printer.h"
 #include "queue.h"
 
 #define API_BODY_MAX (16 * 1024)
@@ -22,6 +23,7 @@
 struct api {
 	struct queue *queue;
 	const struct pages *pages;      /* the pages' static files; may be empty */
+	struct printer *printer;        /* paper tickets and their previews */
 };
 
 struct api_request {

@@ -9,6 +9,8 @@
  *  - answers HTTP requests (http_run), every one of which runs to completion;
  *  - reads signals: SIGHUP reloads the config, SIGTERM and SIGINT shut down;
  *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
+ *  - takes in the print worker's news (its eventfd) and starts print retries
+ *    that are due (printer_run): printing itself runs on that worker;
  *  - while shutting down, waits for requests in flight to finish (at most
  *    SHUTDOWN_GRACE_S), then closes the server and the database.
  */
@@ -33,6 +35,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "printer.h"
 #include "queue.h"
 #include "report.h"
 #include "sse.h"
@@ -58,6 +61,7 @@ struct daemon {
 	struct api api;
 	struct pages pages;          /* the pages' files; api.pages points here */
 	struct sse *sse;
+	struct printer *printer;
 	struct http *http;
 	int sigfd;
 	int lockfd;
@@ -191,19 +195,22 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
+			{ .fd = printer_fd(d->printer), .events = POLLIN },
 		};
 		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
 		if (t >= 0 && t < timeout)
 			timeout = t;
+		if ((t = printer_timeout_ms(d->printer)) >= 0 && t < timeout)
+			timeout = t;
 		if (stopping && timeout > 100)
 			timeout = 100;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 2, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 3, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -228,6 +235,7 @@ main_loop(struct daemon *d)
 				}
 			}
 		}
+		printer_run(d->printer);
 		if (now_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
 			next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;
@@ -329,6 +337,10 @@ main(int argc, char **argv)
 	if ((d.sse = sse_new(d.store)) == NULL)
 		fatalx("out of memory");
 	bus_subscribe(&d.bus, EV_ALL, sse_on_event, d.sse);
+	if ((d.printer = printer_new(&d.queue)) == NULL)
+		fatalx("cannot start the printer's worker");
+	d.api.printer = d.printer;
+	bus_subscribe(&d.bus, EV_TICKET_ISSUED, printer_on_event, d.printer);
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 
@@ -338,6 +350,7 @@ main(int argc, char **argv)
 
 	rc = main_loop(&d);
 	http_stop(d.http);
+	printer_free(d.printer);
 	sse_free(d.sse);
 	pages_free(&d.pages);
 	store_close(d.store);

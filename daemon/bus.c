@@ -19,6 +19,7 @@ static const struct {
 	{ EV_TICKET_GREEN, "ticket.green" },
 	{ EV_COUNTER_PAUSED, "counter.paused" },
 	{ EV_COUNTER_RESUMED, "counter.resumed" },
+	{ EV_TICKET_PRINT, "ticket.print" },
 };
 
 const char *

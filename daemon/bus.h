@@ -23,9 +23,10 @@ enum bus_type {
 	EV_TICKET_GREEN       = 1u << 8,
 	EV_COUNTER_PAUSED     = 1u << 9,
 	EV_COUNTER_RESUMED    = 1u << 10,
+	EV_TICKET_PRINT       = 1u << 11,   /* the paper ticket's print state changed */
 };
 
-#define EV_ALL 0x7ffu
+#define EV_ALL 0xfffu
 #define BUS_MAX_SUBSCRIBERS 8
 
 /* The wire name of an event type, "ticket.called". */

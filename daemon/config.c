@@ -54,6 +54,7 @@ enum opt_kind {
 	OPT_LISTEN,     /* IPv4 address, "localhost" or "*", ':', port */
 	OPT_URL,        /* http:// or https:// base, trailing '/' dropped */
 	OPT_SERVICES,   /* a counter's service prefixes, in order */
+	OPT_PAPER,      /* "80mm" or "58mm", stored as the width in mm */
 };
 
 struct option {
@@ -97,6 +98,14 @@ static const struct option green_options[] = {
 	BRANCH("foreign",     OPT_DURATION, 0,  CONFIG_DAY_S, boost_s[CAT_FOREIGN],  OPTIONAL, "5m"),
 };
 
+static const struct option printer_options[] = {
+	BRANCH("queue",   OPT_STRING,   0, 0,   printer.queue,     OPTIONAL, NULL),
+	BRANCH("server",  OPT_STRING,   0, 0,   printer.server,    OPTIONAL, NULL),
+	BRANCH("paper",   OPT_PAPER,    0, 0,   printer.paper_mm,  OPTIONAL, "80mm"),
+	BRANCH("footer",  OPT_STRING,   0, 0,   printer.footer,    OPTIONAL, NULL),
+	BRANCH("timeout", OPT_DURATION, 2, 300, printer.timeout_s, OPTIONAL, "20s"),
+};
+
 static const struct option service_options[] = {
 	SERVICE("name_zh",      OPT_STRING,   0, 0,            name_zh,        REQUIRED, NULL),
 	SERVICE("name_en",      OPT_STRING,   0, 0,            name_en,        REQUIRED, NULL),
@@ -115,6 +124,7 @@ static const struct option counter_options[] = {
 #define OPTS_MAX 32              /* bits in struct parse.seen */
 _Static_assert(NOPTS(branch_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(green_options) <= OPTS_MAX, "too many options for parse.seen");
+_Static_assert(NOPTS(printer_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(service_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(counter_options) <= OPTS_MAX, "too many options for parse.seen");
 
@@ -123,6 +133,7 @@ enum section {
 	SEC_SKIP,       /* a header already reported bad: its keys are ignored */
 	SEC_BRANCH,
 	SEC_GREEN,
+	SEC_PRINTER,
 	SEC_SERVICE,
 	SEC_COUNTER,
 };
@@ -147,6 +158,7 @@ struct parse {
 
 	int branch_line;         /* 0 until [branch] is seen */
 	int green_line;
+	int printer_line;
 	int services_line[MAX_COUNTERS]; /* line of each counter's services key */
 };
 
@@ -611,6 +623,14 @@ config_set(const struct option *o, const char *v, void *base, char *why, size_t 
 		field[len] = '\0';
 		return 0;
 	}
+	case OPT_PAPER:
+		assert(o->size == sizeof(int));
+		if (strcmp(v, "80mm") != 0 && strcmp(v, "58mm") != 0) {
+			snprintf(why, whylen, "\"%s\" is not 80mm or 58mm", config_quote(v, q));
+			return -1;
+		}
+		*(int *)(void *)field = v[0] == '8' ? 80 : 58;
+		return 0;
 	case OPT_SERVICES:
 		if (config_parse_services(v, base, why, whylen) != 0) {
 			/* An empty list tells config_resolve not to pile on. */
@@ -698,9 +718,10 @@ config_section_open(struct parse *p, const char *name, size_t len)
 		snprintf(arg, sizeof(arg), "%s", a);
 	}
 
-	if (strcmp(word, "branch") == 0 || strcmp(word, "green") == 0) {
-		bool branch = word[0] == 'b';
-		int *seen_at = branch ? &p->branch_line : &p->green_line;
+	if (strcmp(word, "branch") == 0 || strcmp(word, "green") == 0 ||
+	    strcmp(word, "printer") == 0) {
+		bool branch = word[0] == 'b', printer = word[0] == 'p';
+		int *seen_at = branch ? &p->branch_line : printer ? &p->printer_line : &p->green_line;
 
 		if (arg[0] != '\0') {
 			config_error(p, p->line, "[%s] takes no name: write [%s]",
@@ -712,9 +733,10 @@ config_section_open(struct parse *p, const char *name, size_t len)
 			return;
 		}
 		*seen_at = p->line;
-		p->sec = branch ? SEC_BRANCH : SEC_GREEN;
-		p->opts = branch ? branch_options : green_options;
-		p->nopts = branch ? NOPTS(branch_options) : NOPTS(green_options);
+		p->sec = branch ? SEC_BRANCH : printer ? SEC_PRINTER : SEC_GREEN;
+		p->opts = branch ? branch_options : printer ? printer_options : green_options;
+		p->nopts = branch ? NOPTS(branch_options) : printer ? NOPTS(printer_options) :
+		    NOPTS(green_options);
 		p->base = c;
 	} else if (strcmp(word, "service") == 0) {
 		struct service_conf *sv;
@@ -1004,6 +1026,7 @@ config_load(const char *path, struct config *out, FILE *errors)
 	memcpy(out->path, path, strlen(path) + 1);
 	config_defaults(branch_options, NOPTS(branch_options), out);
 	config_defaults(green_options, NOPTS(green_options), out);
+	config_defaults(printer_options, NOPTS(printer_options), out);
 
 	if ((p.file = fopen(path, "r")) == NULL) {
 		config_error(&p, 0, "cannot open: %s", strerror(errno));

@@ -38,6 +38,15 @@ struct counter_conf {
 	int line;
 };
 
+/* [printer]: the thermal printer behind a CUPS queue. No queue: tickets are issued without paper. */
+struct printer_conf {
+	char queue[CONFIG_NAME_MAX];     /* CUPS queue name; "" = no printer */
+	char server[CONFIG_URL_MAX];     /* CUPS server, HOST[:PORT] or a socket path; "" = CUPS's default */
+	int paper_mm;                    /* 80 or 58 */
+	char footer[CONFIG_NAME_MAX * 2];/* last line of every ticket, e.g. the complaint hotline */
+	int64_t timeout_s;               /* a job not printed by then has failed */
+};
+
 struct config {
 	char path[PATH_MAX];
 	char name_zh[CONFIG_NAME_MAX];
@@ -55,6 +64,7 @@ struct config {
 	int nservices;
 	struct counter_conf counters[MAX_COUNTERS];
 	int ncounters;
+	struct printer_conf printer;
 };
 
 /*

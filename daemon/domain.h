@@ -38,6 +38,9 @@ enum ticket_status {
 
 enum lang { LANG_ZH = 0, LANG_EN };
 
+/* Where a ticket's paper is: none (no printer), queued, printing, printed or failed. */
+enum print_state { PS_NONE = 0, PS_QUEUED, PS_PRINTING, PS_PRINTED, PS_FAILED, PS_COUNT };
+
 struct date {
 	int y, m, d;
 };
@@ -46,11 +49,13 @@ struct date {
 const char *category_name(enum category c);
 const char *status_name(enum ticket_status s);
 const char *lang_name(enum lang l);
+const char *print_state_name(enum print_state p);
 
 /* Parse an API name; return -1 when the name is unknown. */
 int category_parse(const char *s);
 int status_parse(const char *s);
 int lang_parse(const char *s);
+int print_state_parse(const char *s);
 
 static inline bool category_green(enum category c) { return c != CAT_NORMAL; }
 

@@ -31,6 +31,7 @@ static const struct {
 	    "whose numbers are issued again today: finish it and issue a new ticket" },
 	[BQ_ERR_COUNTER_CHANGED] = { "counter_changed", 409, "the counter's current ticket is not the "
 	    "one expected (another click or another client got there first); nothing was changed" },
+	[BQ_ERR_NO_PRINTER] = { "no_printer", 409, "no printer is configured ([printer] queue)" },
 	[BQ_ERR_BODY_TOO_LARGE] = { "body_too_large", 413, "the request body is over 16 KiB" },
 	[BQ_ERR_UNSUPPORTED_MEDIA] = { "unsupported_media_type", 415, "send application/json" },
 	[BQ_ERR_STORAGE_FULL] = { "storage_full", 507, "the disk is full; nothing was changed" },

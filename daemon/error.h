@@ -27,6 +27,7 @@ enum bq_err {
 	BQ_ERR_TICKET_NOT_WAITING,  /* 409 */
 	BQ_ERR_PREVIOUS_DAY,        /* 409: transfer of a ticket from an earlier business day */
 	BQ_ERR_COUNTER_CHANGED,     /* 409: the counter's ticket is not the one the client expected */
+	BQ_ERR_NO_PRINTER,          /* 409: reprint with no printer configured */
 	BQ_ERR_BODY_TOO_LARGE,      /* 413 */
 	BQ_ERR_UNSUPPORTED_MEDIA,   /* 415 */
 	BQ_ERR_STORAGE_FULL,        /* 507: the disk is full; nothing was changed */

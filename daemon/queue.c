@@ -257,6 +257,8 @@ queue_issue(struct queue *q, const struct issue_req *r, int64_t now, struct tick
 	t.category = category < 0 ? CAT_NORMAL : (enum category)category;
 	t.lang = r->lang >= 0 ? (enum lang)r->lang : t.category == CAT_FOREIGN ? LANG_EN : LANG_ZH;
 	t.status = TS_WAITING;
+	/* Queued with the ticket, in its transaction: a crash before printing still prints it at start. */
+	t.print_state = cfg->printer.queue[0] != '\0' ? PS_QUEUED : PS_NONE;
 	t.issued_at = t.created_at = now;
 	date_format(today, t.bday);
 	snprintf(t.service, sizeof(t.service), "%s", svc->id);
@@ -495,6 +497,21 @@ waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, stru
 				e = txn_emit(&x, EV_TICKET_GREEN, now, out, 0, NULL);
 		}
 	}
+	return txn_end(&x, e);
+}
+
+enum bq_err
+queue_set_print(struct queue *q, int64_t id, enum print_state st, const char *error, int64_t now,
+    struct ticket *out)
+{
+	struct txn x = { .q = q };
+	enum bq_err e;
+
+	if ((e = store_begin(q->store)) != BQ_OK)
+		return e;
+	if ((e = store_print_set(q->store, id, st, error)) == BQ_OK &&
+	    (e = store_ticket_get(q->store, id, out)) == BQ_OK)
+		e = txn_emit(&x, EV_TICKET_PRINT, now, out, 0, NULL);
 	return txn_end(&x, e);
 }
 

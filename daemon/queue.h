@@ -93,6 +93,13 @@ enum bq_err queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket
 enum bq_err queue_green(struct queue *q, int64_t id, int cat, int lang, int64_t now,
     struct ticket *out);
 
+/*
+ * Record ticket id's print state and error (NULL or "": none), and announce
+ * it as ticket.print; *out is the ticket as it is now.
+ */
+enum bq_err queue_set_print(struct queue *q, int64_t id, enum print_state st, const char *error,
+    int64_t now, struct ticket *out);
+
 /* The whole hall at one instant: what GET /api/v1/queue shows. */
 struct queue_view {
 	char bday[11];

@@ -56,6 +56,9 @@ render_ticket(const struct config *cfg, const struct ticket *t, const struct tic
 	json_object_set_new(o, "recalls", json_integer(t->recalls));
 	json_object_set_new(o, "origin_id", json_integer(t->origin_id));
 	json_object_set_new(o, "transferred_to", opt_int(t->transferred_to));
+	json_object_set_new(o, "print", json_pack("{s:s,s:o}", "state",
+	    print_state_name(t->print_state), "error",
+	    t->print_error[0] ? json_string(t->print_error) : json_null()));
 	if (with_token)
 		json_object_set_new(o, "token", json_string(t->token));
 	return o;

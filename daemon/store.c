@@ -69,13 +69,16 @@ static const char *const migrations[] = {
 	"CREATE INDEX tickets_token ON tickets(token);",
 	/* 2 -> 3: reports find each counter's pauses and resumes without reading the whole log. */
 	"CREATE INDEX events_counter_state ON events(type, counter, at);",
+	/* 3 -> 4: each ticket's paper: none, queued, printing, printed, failed, and why it failed. */
+	"ALTER TABLE tickets ADD COLUMN print_state TEXT NOT NULL DEFAULT 'none';"
+	"ALTER TABLE tickets ADD COLUMN print_error TEXT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define TICKET_COLS "id, origin_id, bday, number, service, category, lang, status, token, " \
 	"issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, " \
-	"transferred_to"
+	"transferred_to, print_state, print_error"
 
 enum stmt {
 	ST_BEGIN,
@@ -93,6 +96,8 @@ enum stmt {
 	ST_COUNTER_GET,
 	ST_COUNTER_PUT,
 	ST_EVENT_APPEND,
+	ST_PRINT_SET,
+	ST_PRINT_PENDING,
 	ST_LAST_EVENT,
 	ST_EVENTS_AFTER,
 	ST_COUNT
@@ -106,8 +111,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "ON CONFLICT(bday, service) DO UPDATE SET last = last + 1 RETURNING last",
 	[ST_TICKET_INSERT] = "INSERT INTO tickets(origin_id, bday, number, service, category, lang, "
 	    "status, token, issued_at, created_at, called_at, recalled_at, started_at, ended_at, "
-	    "counter, recalls, transferred_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING id",
+	    "counter, recalls, transferred_to, print_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
 	[ST_SET_ORIGIN] = "UPDATE tickets SET origin_id = id WHERE id = ?1",
 	[ST_TICKET_UPDATE] = "UPDATE tickets SET service = ?2, category = ?3, lang = ?4, status = ?5, "
 	    "called_at = ?6, recalled_at = ?7, started_at = ?8, ended_at = ?9, counter = ?10, "
@@ -128,6 +133,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "ticket_id = ?4",
 	[ST_EVENT_APPEND] = "INSERT INTO events(at, type, ticket_id, counter, data) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+	[ST_PRINT_SET] = "UPDATE tickets SET print_state = ?2, print_error = ?3 WHERE id = ?1",
+	[ST_PRINT_PENDING] = "SELECT " TICKET_COLS " FROM tickets WHERE bday = ?1 AND "
+	    "print_state = ?2 AND id = origin_id ORDER BY id",
 	[ST_LAST_EVENT] = "SELECT coalesce(max(id), 0) FROM events",
 	[ST_EVENTS_AFTER] = "SELECT id, type, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
 };
@@ -253,6 +261,9 @@ ticket_from_row(sqlite3_stmt *st, struct ticket *t)
 	t->counter = sqlite3_column_int(st, 15);
 	t->recalls = sqlite3_column_int(st, 16);
 	t->transferred_to = sqlite3_column_int64(st, 17);
+	v = print_state_parse((const char *)sqlite3_column_text(st, 18));
+	t->print_state = v < 0 ? PS_NONE : (enum print_state)v;
+	copy_text(t->print_error, sizeof(t->print_error), st, 19);
 }
 
 static int
@@ -425,6 +436,7 @@ store_ticket_insert(struct store *s, struct ticket *t)
 	bind_opt(st, 15, t->counter);
 	sqlite3_bind_int(st, 16, t->recalls);
 	bind_opt(st, 17, t->transferred_to);
+	sqlite3_bind_text(st, 18, print_state_name(t->print_state), -1, SQLITE_STATIC);
 	if ((e = stmt_int64(s, st, "insert ticket", &t->id)) != BQ_OK)
 		return e;
 	if (t->origin_id == 0) {
@@ -491,15 +503,14 @@ store_ticket_by_token(struct store *s, const char *token, struct ticket *t)
 	return ticket_one(s, st, t);
 }
 
-enum bq_err
-store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
+/* Every row of the bound statement st as tickets: a malloc'ed array in *out (NULL when 0). */
+static enum bq_err
+tickets_all(struct store *s, sqlite3_stmt *st, const char *what, struct ticket **out, int *n)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_WAITING);
 	struct ticket *v = NULL;
 	int len = 0, cap = 0, rc;
 	enum bq_err e;
 
-	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
 			int ncap = cap ? cap * 2 : 64;
@@ -514,13 +525,47 @@ store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
 		}
 		ticket_from_row(st, &v[len++]);
 	}
-	if ((e = stmt_end(s, st, rc, "read waiting tickets")) != BQ_OK) {
+	if ((e = stmt_end(s, st, rc, what)) != BQ_OK) {
 		free(v);
 		return e;
 	}
 	*out = v;
 	*n = len;
 	return BQ_OK;
+}
+
+enum bq_err
+store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_WAITING);
+
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	return tickets_all(s, st, "read waiting tickets", out, n);
+}
+
+enum bq_err
+store_print_pending(struct store *s, const char *bday, enum print_state ps, struct ticket **out,
+    int *n)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PRINT_PENDING);
+
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, print_state_name(ps), -1, SQLITE_STATIC);
+	return tickets_all(s, st, "read tickets to print", out, n);
+}
+
+enum bq_err
+store_print_set(struct store *s, int64_t id, enum print_state ps, const char *error)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PRINT_SET);
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, print_state_name(ps), -1, SQLITE_STATIC);
+	if (error != NULL && *error != '\0')
+		sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	return stmt_done(s, st, "set print state");
 }
 
 enum bq_err

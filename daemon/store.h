@@ -20,6 +20,7 @@
 
 #define TICKET_NUMBER_MAX 16
 #define TICKET_TOKEN_LEN 32          /* hex of 128 random bits */
+#define PRINT_ERROR_MAX 160
 
 /* One leg of a ticket: a transfer ends a leg and starts the next with the same number. */
 struct ticket {
@@ -41,6 +42,8 @@ struct ticket {
 	int counter;                     /* counter that called it; 0 = none */
 	int recalls;
 	int64_t transferred_to;          /* next leg; 0 = none */
+	enum print_state print_state;    /* the paper ticket; written by store_print_set only */
+	char print_error[PRINT_ERROR_MAX]; /* why the last print failed; "" when none */
 };
 
 struct counter_state {
@@ -122,6 +125,16 @@ enum bq_err store_last_event_id(struct store *s, int64_t *id);
  */
 enum bq_err store_events_after(struct store *s, int64_t after, int limit,
     int (*fn)(void *arg, int64_t id, const char *type, const char *data), void *arg);
+
+/* Set ticket id's print state and error ("" or NULL: none). In a transaction. */
+enum bq_err store_print_set(struct store *s, int64_t id, enum print_state st, const char *error);
+
+/*
+ * The first legs of business date bday whose print state is st, in issue
+ * order; *out is malloc'ed (NULL when 0) and the caller frees it.
+ */
+enum bq_err store_print_pending(struct store *s, const char *bday, enum print_state st,
+    struct ticket **out, int *n);
 
 /*
  * Limit the database to max_pages pages (PRAGMA max_page_count), so tests

@@ -70,7 +70,7 @@ def test_sighup_keeps_old_config_on_error_and_applies_a_good_one(env):
     check(any("%s:4:" % d.conf in l for l in log), "the reload logged the errors as file:line")
     check(d.running(), "daemon still running after a bad reload")
     st, _, body = d.get("/healthz")
-    check_eq((st, body), (200, {"status": "ok"}), "healthz after a bad reload")
+    check_eq((st, body.get("status")), (200, "ok"), "healthz after a bad reload")
     check_eq([c["number"] for c in d.get("/api/v1/counters")[2]["counters"]], [1, 2, 3, 4, 5],
              "counters unchanged after a bad reload")
     check_eq([s["id"] for s in d.get("/api/v1/services")[2]["services"]], ["A", "B", "V"],

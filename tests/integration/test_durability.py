@@ -99,7 +99,7 @@ def test_disk_full_refuses_cleanly(env):
 
     # Still running and serving; everything acknowledged is there, nothing more.
     st, _, body = d.get("/healthz")
-    check_eq((st, body), (200, {"status": "ok"}), "healthz after the failed write")
+    check_eq((st, body.get("status")), (200, "ok"), "healthz after the failed write")
     check(d.running(), "daemon still running")
     waiting = d.queue()["services"][0]
     check_eq(waiting["id"], "A", "first service")

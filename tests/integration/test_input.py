@@ -106,7 +106,7 @@ def test_bad_input_is_refused_and_changes_nothing(env):
 
     check_eq(_state(d), before, "queue, counters and event log unchanged by bad input")
     st, _, body = d.get("/healthz")
-    check_eq((st, body), (200, {"status": "ok"}), "healthz after bad input")
+    check_eq((st, body.get("status")), (200, "ok"), "healthz after bad input")
     check_eq(d.issue("A")["number"], "A003", "the next ticket gets the next number")
 
 
@@ -162,7 +162,7 @@ def test_endless_chunked_body_is_cut_off(env):
     check(cut, "64 MiB of body went in without the connection being cut")
     check(sent <= 32 * 1024 * 1024, "cut off soon after 1 MiB, not after %d bytes" % sent)
     st, _, body = d.get("/healthz")
-    check_eq((st, body), (200, {"status": "ok"}), "healthz after the endless body")
+    check_eq((st, body.get("status")), (200, "ok"), "healthz after the endless body")
     check_eq(d.queue()["services"][0]["waiting"], 0, "nothing issued")
 
 
@@ -177,4 +177,4 @@ def test_small_valid_bodies(env):
     d.issue("A")
     check_eq(d.post("/api/v1/counters/3/call", {})[0], 200, "call with {}")
     check_error(d.post("/api/v1/counters/3/finish", {"now": 1}), 400, "invalid_field", "finish with a field")
-    check_eq(json.dumps(d.get("/healthz")[2]), '{"status": "ok"}', "healthz body")
+    check_eq(d.get("/healthz")[2]["status"], "ok", "healthz body")

@@ -1,0 +1,70 @@
+/*
+ * printer.h: printing tickets without ever blocking the daemon's loop.
+ *
+ * The loop renders a ticket (layout, then ESC/POS bytes) and hands the
+ * bytes to one narrow worker thread through a queue, like Redis's bio.c;
+ * the worker alone talks to CUPS (cupsjob.c), which can take seconds, and
+ * tells the loop what happened through an eventfd the loop polls. The loop
+ * alone touches the store: it records each ticket's print state (queued,
+ * printing, printed, failed with the reason) and announces it as
+ * ticket.print, and it retries failed tickets on a timer with backoff.
+ *
+ * One struct printer owns the thread, both queues, the eventfd and every
+ * job in them: printer_new creates them, printer_free ends the thread and
+ * frees them.
+ */
+#ifndef BRANCHQ_PRINTER_H
+#define BRANCHQ_PRINTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bus.h"
+#include "error.h"
+#include "queue.h"
+
+#define PRINTER_RETRY_FIRST_S 2      /* first retry after a failure */
+#define PRINTER_RETRY_MAX_S 60       /* backoff doubles up to this */
+
+struct printer;
+
+/*
+ * Start the worker for the tickets of q (q->cfg->printer says where to
+ * print; read afresh for each ticket, so a reload applies). Tickets of
+ * today left queued or printing by a stop or a crash are sent again, and
+ * failed ones retried. NULL when out of memory or threads.
+ */
+struct printer *printer_new(struct queue *q);
+
+/* Stop the worker (a job in flight is cancelled and stays printing, to print at the next start) and free everything. */
+void printer_free(struct printer *p);
+
+/* The eventfd to poll for POLLIN; then call printer_run. */
+int printer_fd(const struct printer *p);
+
+/* Milliseconds until printer_run has a retry to do; -1 when none is due. */
+int64_t printer_timeout_ms(const struct printer *p);
+
+/* On the loop: take in the worker's news and start retries that are due. Never blocks. */
+void printer_run(struct printer *p);
+
+/* Bus subscriber (EV_TICKET_ISSUED): print the new ticket. */
+void printer_on_event(void *arg, const struct bus_event *ev);
+
+/*
+ * Print ticket id again (a customer lost it, or paper ran out). *out is the
+ * ticket with its print state queued; when a print of it is already queued
+ * or printing, nothing more is sent. BQ_ERR_NO_PRINTER without a printer.
+ */
+enum bq_err printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out);
+
+/* The ticket as a PNG image of the paper; *png is malloc'ed, the caller frees it. */
+enum bq_err printer_png(struct printer *p, int64_t id, int64_t now, unsigned char **png,
+    size_t *len);
+
+/* {"configured":…,"queue":…,"state":"none|unknown|ok|failing","error":…,"jobs":N,"last_printed_at":…} */
+json_t *printer_health(const struct printer *p);
+
+#endif

@@ -1,0 +1,222 @@
+"""
+Paper tickets through a real CUPS: a private cupsd with a raw queue whose
+device is the project's ESC/POS printer emulator (cups.py). What the
+emulator receives is read back (escpos.py): the number, the service, the
+people-ahead line in GB18030, the green mark, a cut, and the QR code,
+rasterised from its GS v 0 bits and decoded with zbarimg, must be the
+ticket's phone page. The PNG preview must decode to the same link.
+
+Faults: the printer switched off, the queue missing, the queue stopped. The
+ticket is always issued; its print state says failed with a reason (in the
+API and as a ticket.print event), and it prints once the fault is gone.
+"""
+import time
+
+import cups
+import escpos
+from harness import check, check_eq, check_error, make_config
+
+TIMEOUT = "3s"     # the daemon's job deadline; the emulator answers in milliseconds
+
+
+def printing_env(env, queue="tk", add_queue=True, footer="投诉热线 95588 Complaint hotline"):
+    """A private cupsd, the emulator, the raw queue and a daemon printing to it."""
+    cupsd = cups.Cupsd(env.dir)
+    cupsd.start()
+    env.procs.append(cupsd.proc)
+    printer = cups.Printer().start()
+    if add_queue:
+        cupsd.add_raw_queue(queue, printer.port)
+    conf = make_config() + ("\n[printer]\nqueue = %s\nserver = %s\npaper = 80mm\ntimeout = %s\n"
+                            "footer = %s\n" % (queue, cupsd.server, TIMEOUT, footer))
+    return cupsd, printer, env.daemon(conf)
+
+
+def wait_print(d, tid, state, timeout=15):
+    """Poll the ticket until its print state is state; return its print object."""
+    deadline = time.monotonic() + timeout
+    while True:
+        p = d.ticket(tid)["print"]
+        if p["state"] == state:
+            return p
+        check(time.monotonic() < deadline, "ticket %d: print state %r, expected %r within %d s"
+              % (tid, p, state, timeout))
+        time.sleep(0.05)
+
+
+def print_events(stream, tid, until, timeout=15):
+    """ticket.print events of ticket tid, up to the first whose state is until."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        check(left > 0, "no ticket.print %s for ticket %d; saw %r" % (until, tid, seen))
+        ev = stream.take(1, timeout=left)[0]["data"]
+        if ev["type"] == "ticket.print" and ev["ticket"]["id"] == tid:
+            seen.append((ev["ticket"]["print"]["state"], ev["ticket"]["print"]["error"]))
+            if seen[-1][0] == until:
+                return seen
+
+
+def decode_qr(ticket, name):
+    check_eq(len(ticket.images), 1, "raster images on the ticket")
+    path = escpos.save_artifact(name + ".pbm", escpos.pbm(ticket.images[0]))
+    png_path = escpos.save_artifact(name + ".png", escpos.png(ticket.images[0]))
+    check_eq(escpos.zbar(png_path), escpos.zbar(path), "the QR code reads the same as PNG and PBM")
+    return escpos.zbar(path)
+
+
+def test_ticket_prints_through_cups(env):
+    cupsd, printer, d = printing_env(env)
+    stream = d.sse()
+    stream.wait_hello()
+    began = time.monotonic()
+    t = d.issue("A", category="elderly")
+    answered = time.monotonic() - began
+    check(answered < 0.5, "issuing waited %.3f s for the printer" % answered)
+    check_eq(t["print"], {"state": "queued", "error": None}, "print state when issued")
+    jobs = printer.wait_jobs(1, timeout=10)
+    printed_in = time.monotonic() - began
+    check_eq(print_events(stream, t["id"], "printed"), [("printing", None), ("printed", None)],
+             "ticket.print events")
+    check_eq(wait_print(d, t["id"], "printed")["error"], None, "no error once printed")
+
+    escpos.save_artifact("ticket-80mm.escpos", jobs[0])
+    tk = escpos.parse(jobs[0])
+    check(tk.init and tk.chinese_mode, "ESC @ then FS & come first")
+    check(jobs[0].startswith(b"\x1b@"), "the job starts by initialising the printer")
+    check(tk.cut and jobs[0].endswith(b"\x1dV\x42\x00"), "the paper is cut at the end")
+    num = tk.line("A001")
+    check_eq(num["size"], 0x77, "the number at 8 times (GS ! 0x77)")
+    check(num["bold"], "the number is bold")
+    check(tk.index("测试支行") < tk.index("Test Branch") < tk.index("A001"),
+          "the branch heads the ticket")
+    check(tk.index("个人业务") < tk.index("Personal banking") < tk.index("A001"),
+          "service in Chinese, then English, above the number")
+    mark = tk.line("绿色通道 Green Channel")
+    check(mark["inverse"], "the green mark is white on black")
+    tk.line("老年人 Senior")
+    check(tk.index("前面还有 0 位") < tk.index("0 people ahead of you"), "people ahead, Chinese first")
+    check(any(s.startswith("取号时间 Issued 20") for s in tk.texts()), "time of issue: %r" % tk.texts())
+    tk.line("投诉热线 95588 Complaint hotline")
+    url = decode_qr(tk, "ticket-80mm-qr")
+    token = t["token"]
+    check_eq(url, "http://127.0.0.1:8080/t/%s" % token, "the QR code is the phone page")
+    check(printed_in < 5, "printed within 5 s (took %.2f s)" % printed_in)
+
+    # An English ticket: English first. A second service ticket waits behind nobody.
+    t2 = d.issue("A", lang="en")
+    tk2 = escpos.parse(printer.wait_jobs(2)[1])
+    check(tk2.index("Test Branch") < tk2.index("测试支行"), "English branch name first")
+    check(tk2.index("Personal banking") < tk2.index("个人业务"), "English service first")
+    check(tk2.index("1 person ahead of you") < tk2.index("前面还有 1 位"), "English place first")
+    check("绿色通道 Green Channel" not in tk2.texts(), "a normal ticket has no green mark")
+    wait_print(d, t2["id"], "printed")
+    st, _, h = d.get("/healthz")
+    check_eq((st, h["status"]), (200, "ok"), "healthz")
+    check_eq((h["printer"]["configured"], h["printer"]["queue"], h["printer"]["state"],
+              h["printer"]["error"]), (True, "tk", "ok", None), "healthz printer")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_ticket_png_preview_without_printer(env):
+    d = env.daemon()      # the demo has no [printer]: tickets are issued without paper
+    t = d.issue("B", category="disabled")
+    check_eq(t["print"], {"state": "none", "error": None}, "print state without a printer")
+    st, hdrs, png = d.fetch("GET", "/api/v1/tickets/%d/ticket.png" % t["id"])
+    check_eq(st, 200, "ticket.png status")
+    check_eq(hdrs.get("content-type"), "image/png", "ticket.png content type")
+    check(png.startswith(b"\x89PNG\r\n\x1a\n"), "a PNG file")
+    check_eq(int.from_bytes(png[16:20], "big"), 576, "as wide as 80 mm paper at 203 dpi")
+    path = escpos.save_artifact("ticket-preview.png", png)
+    check_eq(escpos.zbar(path), "http://127.0.0.1:8080/t/%s" % t["token"], "the QR code in the PNG")
+    check_error(d.post("/api/v1/tickets/%d/reprint" % t["id"]), 409, "no_printer",
+                "reprint without a printer")
+    check_error(d.get("/api/v1/tickets/999/ticket.png"), 404, "unknown_ticket", "PNG of no ticket")
+    check_error(d.post("/api/v1/tickets/%d/ticket.png" % t["id"]), 405, "method_not_allowed",
+                "POST to a PNG")
+    h = d.get("/healthz")[2]["printer"]
+    check_eq((h["configured"], h["state"]), (False, "none"), "healthz without a printer")
+
+
+def test_printer_off_then_back_then_reprint(env):
+    cupsd, printer, d = printing_env(env)
+    printer.stop()                          # switched off
+    stream = d.sse()
+    stream.wait_hello()
+    t = d.issue("A")
+    check_eq(t["number"], "A001", "the ticket is issued with the printer off")
+    seen = print_events(stream, t["id"], "failed")
+    check_eq(seen[0], ("printing", None), "it was tried")
+    p = wait_print(d, t["id"], "failed")
+    check("not printed within 3 s" in p["error"], "the reason says what happened: %r" % p["error"])
+    check_eq(seen[-1], ("failed", p["error"]), "the ticket.print event carries the reason")
+    h = d.get("/healthz")[2]["printer"]
+    check_eq((h["state"], h["error"]), ("failing", p["error"]), "healthz says the printer fails")
+    t2 = d.issue("A")
+    wait_print(d, t2["id"], "failed")
+    check_eq(d.queue()["services"][0]["waiting"], 2, "the tickets wait in line all the same")
+
+    printer.start()                         # switched on again: the retries print the backlog
+    jobs = printer.wait_jobs(2, timeout=20)
+    check_eq(print_events(stream, t["id"], "printed")[-1], ("printed", None), "printed event")
+    wait_print(d, t["id"], "printed")
+    wait_print(d, t2["id"], "printed")
+    check_eq([escpos.parse(j).number() for j in jobs], ["A001", "A002"],
+             "the backlog printed oldest first")
+    check_eq(d.get("/healthz")[2]["printer"]["state"], "ok", "healthz after the printer came back")
+
+    st, _, j = d.post("/api/v1/tickets/%d/reprint" % t["id"])
+    check_eq(st, 202, "reprint status (%r)" % (j,))
+    check_eq(j["ticket"]["print"]["state"], "queued", "reprint queues the ticket")
+    jobs = printer.wait_jobs(3)
+    check_eq(escpos.parse(jobs[2]).texts(), escpos.parse(jobs[0]).texts(), "the reprint is the same ticket")
+    wait_print(d, t["id"], "printed")
+    time.sleep(0.5)
+    check_eq(len(printer.jobs), 3, "each print reached the printer once")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_queue_missing_or_stopped_then_recovers(env):
+    cupsd, printer, d = printing_env(env, queue="kiosk", add_queue=False)
+    t = d.issue("A")
+    p = wait_print(d, t["id"], "failed")
+    check_eq(p["error"], 'no CUPS queue "kiosk" (add it with lpadmin)', "missing queue reason")
+    cupsd.add_raw_queue("kiosk", printer.port)
+    printer.wait_jobs(1, timeout=20)
+    wait_print(d, t["id"], "printed")
+
+    cupsd.run("cupsdisable", "-r", "paper jam", "kiosk")
+    t2 = d.issue("A")
+    p = wait_print(d, t2["id"], "failed")
+    check(p["error"].startswith('CUPS queue "kiosk" is stopped (paper jam)'),
+          "stopped queue reason: %r" % p["error"])
+    check_eq(len(printer.jobs), 1, "nothing printed while stopped")
+    cupsd.run("cupsenable", "kiosk")
+    printer.wait_jobs(2, timeout=20)
+    wait_print(d, t2["id"], "printed")
+    check_eq(escpos.parse(printer.jobs[1]).line("A002")["size"], 0x77, "the second ticket printed")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_cups_unreachable_then_started(env):
+    port = cups.free_port()
+    conf = make_config() + "\n[printer]\nqueue = tk\nserver = 127.0.0.1:%d\ntimeout = %s\n" % (port, TIMEOUT)
+    d = env.daemon(conf)
+    t = d.issue("V")
+    p = wait_print(d, t["id"], "failed")
+    check(p["error"].startswith("cannot reach the CUPS server 127.0.0.1:%d" % port),
+          "unreachable server reason: %r" % p["error"])
+    check_eq(d.get("/healthz")[2]["printer"]["state"], "failing", "healthz while CUPS is down")
+    cupsd = cups.Cupsd(env.dir, port=port)
+    cupsd.start()
+    env.procs.append(cupsd.proc)
+    printer = cups.Printer().start()
+    cupsd.add_raw_queue("tk", printer.port)
+    check(escpos.parse(printer.wait_jobs(1, timeout=20)[0]).line("V001"), "printed once CUPS is up")
+    wait_print(d, t["id"], "printed")
+    printer.stop()
+    cupsd.stop()
