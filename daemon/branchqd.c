@@ -7,6 +7,7 @@
  * descriptor and a signalfd, and owns all periodic work. Each turn it
  *  - answers HTTP requests (http_run), every one of which runs to completion;
  *  - reads signals: SIGHUP reloads the config, SIGTERM and SIGINT shut down;
+ *  - when the voice worker finished a call, retries the requests that waited;
  *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
  *  - while shutting down, waits for requests in flight to finish (at most
  *    SHUTDOWN_GRACE_S), then closes the server and the database.
@@ -35,6 +36,7 @@
 #include "queue.h"
 #include "sse.h"
 #include "store.h"
+#include "voice.h"
 
 #define SHUTDOWN_GRACE_S 5
 #define DEFAULT_CONFIG "/etc/branchq/branchq.conf"
@@ -56,6 +58,7 @@ struct daemon {
 	struct api api;
 	struct pages pages;          /* the pages' files; api.pages points here */
 	struct sse *sse;
+	struct voice *voice;         /* api.voice points here */
 	struct http *http;
 	int sigfd;
 	int lockfd;
@@ -187,9 +190,10 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
+			{ .fd = d->voice != NULL ? voice_fd(d->voice) : -1, .events = POLLIN },
 		};
 		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -199,7 +203,7 @@ main_loop(struct daemon *d)
 			timeout = 100;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 2, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 3, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -223,6 +227,10 @@ main_loop(struct daemon *d)
 					sse_close_all(d->sse);
 				}
 			}
+		}
+		if (pfd[2].revents & POLLIN) {
+			voice_collect(d->voice);
+			http_wake_pending(d->http);
 		}
 		if (now_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
@@ -323,6 +331,9 @@ main(int argc, char **argv)
 	if ((d.sse = sse_new(d.store)) == NULL)
 		fatalx("out of memory");
 	bus_subscribe(&d.bus, EV_ALL, sse_on_event, d.sse);
+	if ((d.voice = voice_new()) == NULL)
+		log_warnx("voice: cannot start the worker; calls are not spoken");
+	d.api.voice = d.voice;
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 
@@ -332,6 +343,7 @@ main(int argc, char **argv)
 
 	rc = main_loop(&d);
 	http_stop(d.http);
+	voice_free(d.voice);
 	sse_free(d.sse);
 	pages_free(&d.pages);
 	store_close(d.store);
