@@ -201,6 +201,8 @@ main_loop(struct daemon *d)
 			timeout = t;
 		if (stopping && timeout > 100)
 			timeout = 100;
+		if (sse_take_resumed(d->sse))
+			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
 		if (poll(pfd, 3, (int)timeout) < 0 && errno != EINTR) {
