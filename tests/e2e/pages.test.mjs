@@ -1,0 +1,134 @@
+// The staff and customer pages in a real browser, clicked through as people
+// would: the lobby issues a green ticket, the kiosk one for an elderly
+// customer, the counter page calls and finishes it (buttons and keys), and
+// the phone page follows one ticket until it is called.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, browser, shot } from './harness.mjs';
+
+let d, b, kioskNumber;
+before(async () => { d = await new Daemon().start(); b = await browser(); });
+after(async () => { await b?.close(); await d?.stop(); });
+
+const T = { timeout: 3000 };
+
+test('the lobby issues a green ticket in two taps and upgrades and cancels', async () => {
+  const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(d.url + '/lobby');
+  await page.locator('#services button[data-service="B"]').click(T);
+  await page.locator('#categories button[data-category="pregnant"]').click(T);
+  await page.locator('#issued-number').getByText('B001').waitFor(T);
+  const t = (await d.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'B').tickets[0];
+  assert.equal(t.number, 'B001');
+  assert.equal(t.category, 'pregnant');
+  assert.equal(t.green, true);
+  // It shows in the live queue with the green mark.
+  const row = page.locator('#queue tr[data-number="B001"]');
+  await row.waitFor(T);
+  assert.match(await row.innerText(), /绿色通道/);
+  // A normal ticket from elsewhere appears, is upgraded from the page, then cancelled.
+  const n = await d.issue('B');
+  const nrow = page.locator(`#queue tr[data-number="${n.number}"]`);
+  await nrow.waitFor(T);
+  assert.equal(await nrow.locator('.green-mark').count(), 0);
+  await nrow.locator('select').selectOption('military');
+  await page.locator(`#queue tr[data-number="${n.number}"] .green-mark`).waitFor(T);
+  assert.equal((await d.api('GET', `/api/v1/tickets/${n.id}`)).body.ticket.category, 'military');
+  await page.locator(`#queue tr[data-number="${n.number}"] button[data-cancel]`).click(T);
+  await nrow.waitFor({ state: 'detached', ...T });
+  assert.equal((await d.api('GET', `/api/v1/tickets/${n.id}`)).body.ticket.status, 'cancelled');
+  // Without a print field or a reports endpoint, neither shows.
+  assert.equal(await page.locator('[data-reprint]').count(), 0);
+  assert.equal(await page.locator('#st-report').isHidden(), true);
+  await page.locator('#counters tr[data-counter="5"]').waitFor(T);
+  await shot(page, 'lobby');
+  await page.close();
+});
+
+test('the kiosk gives an elderly customer a green ticket with people ahead', async () => {
+  const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
+  await d.issue('A');
+  await page.goto(d.url + '/kiosk');
+  await page.locator('#services button[data-service="A"]').click(T);
+  await page.locator('#who button[data-category="elderly"]').click(T);
+  await page.locator('#ticket-number').waitFor(T);
+  const number = await page.locator('#ticket-number').innerText();
+  assert.match(number, /^A\d{3}$/);
+  kioskNumber = number;
+  assert.match(await page.locator('#ticket').innerText(), /绿色通道/);
+  assert.match(await page.locator('#ticket').innerText(), /前面还有/);
+  const q = (await d.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'A').tickets;
+  const t = q.find((x) => x.number === number);
+  assert.equal(t.category, 'elderly');
+  assert.equal(await page.locator('#ticket-ahead').innerText(), String(t.ahead));
+  await shot(page, 'kiosk');
+  await page.locator('#done').click();
+  await page.locator('#services button[data-service="A"]').waitFor(T);
+  await page.close();
+});
+
+test('the counter page calls and finishes with buttons and keys, once per click', async () => {
+  const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
+  // Counter 5 takes the lobby's green B001, so the green counter 1 gets the kiosk's ticket.
+  assert.equal((await d.counter(5, 'call')).ticket.number, 'B001');
+  await page.goto(d.url + '/counter/1');
+  await page.locator('#state').getByText('空闲').waitFor(T);
+  // Counter 1 is the green counter: it calls the kiosk's elderly ticket first.
+  await page.locator('button[data-action="call"]').dblclick();
+  await page.locator('#state').getByText('已叫号').waitFor(T);
+  const number = await page.locator('#number').innerText();
+  const c1 = (await d.api('GET', '/api/v1/counters/1')).body.counter;
+  assert.equal(c1.ticket.number, number);
+  assert.equal(number, kioskNumber);
+  assert.equal(c1.ticket.category, 'elderly');
+  assert.match(await page.locator('#facts').innerText(), /绿色通道/);
+  // The double click called one customer, not two: the next in line still waits.
+  await new Promise((r) => setTimeout(r, 300));
+  const waitingA = (await d.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'A').tickets;
+  assert.deepEqual(waitingA.map((t) => t.number), ['A001']);
+  assert.equal((await d.api('GET', '/api/v1/counters/1')).body.counter.ticket.number, number);
+  await page.keyboard.press('s');
+  await page.locator('#state').getByText('办理中').waitFor(T);
+  await page.keyboard.press('f');
+  await page.locator('#state').getByText('空闲').waitFor(T);
+  assert.equal((await d.api('GET', `/api/v1/tickets/${c1.ticket.id}`)).body.ticket.status, 'served');
+  assert.equal(await page.locator('#number').innerText(), '—');
+  // Pause with P: the call button is disabled, the daemon knows.
+  await page.keyboard.press('p');
+  await page.locator('#state').getByText('暂停').waitFor(T);
+  assert.equal((await d.api('GET', '/api/v1/counters/1')).body.counter.paused, true);
+  assert.equal(await page.locator('button[data-action="call"]').isDisabled(), true);
+  await shot(page, 'counter');
+  await page.keyboard.press('p');
+  await page.locator('#state').getByText('空闲').waitFor(T);
+  await page.close();
+});
+
+test('the phone page shows the place and then the counter, and nothing of others', async () => {
+  const page = await b.newPage({ viewport: { width: 390, height: 844 } });
+  const mine = await d.issue('V');
+  await d.issue('V');
+  await page.goto(`${d.url}/t/${mine.token}`);
+  await page.locator('#number').getByText(mine.number).waitFor(T);
+  assert.equal(await page.locator('#ahead').innerText(), '0');
+  const before = await page.locator('body').innerText();
+  assert.doesNotMatch(before, /V002/);
+  await d.counter(5, 'call');
+  await page.locator('#status').getByText('请到 5 号窗口').waitFor(T);
+  assert.match(await page.locator('#status').innerText(), /Please go to counter 5/);
+  assert.doesNotMatch(await page.locator('body').innerText(), /V002/);
+  await shot(page, 'phone');
+  await page.goto(`${d.url}/t/${'0'.repeat(32)}`);
+  await page.locator('#status').getByText('找不到此号票').waitFor(T);
+  await page.close();
+});
+
+test('every page says what to do without JavaScript', async () => {
+  const ctx = await b.newContext({ javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  for (const path of ['/display', '/lobby', '/kiosk', '/counter/2', `/t/${'a'.repeat(32)}`]) {
+    await page.goto(d.url + path);
+    assert.match(await page.locator('noscript').first().innerText(), /JavaScript|大堂/, path);
+  }
+  await ctx.close();
+});
