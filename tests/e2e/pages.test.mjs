@@ -132,3 +132,38 @@ test('every page says what to do without JavaScript', async () => {
   }
   await ctx.close();
 });
+
+// The printing and report endpoints come from work merged separately: until
+// then the daemon's answers are given the fields their contracts promise.
+test('the lobby shows print states, reprints, and today\'s overtime share when the daemon has them', async () => {
+  const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
+  const t = await d.issue('V');
+  const reprints = [];
+  await page.route('**/api/v1/queue', async (route) => {
+    const r = await route.fetch();
+    const q = await r.json();
+    for (const s of q.services)
+      for (const x of s.tickets) x.print = x.id === t.id ? { state: 'failed', error: 'paper out' } : { state: 'printed', error: null };
+    await route.fulfill({ response: r, json: q });
+  });
+  await page.route('**/api/v1/reports/daily', (route) =>
+    route.fulfill({ json: { totals: { overtime_share: 0.04, target_share: 0.05, target_met: true } } }));
+  await page.route(`**/api/v1/tickets/${t.id}/reprint`, (route) => {
+    reprints.push(route.request().method());
+    return route.fulfill({ status: 202, json: { ticket: { ...t, print: { state: 'queued', error: null } } } });
+  });
+  await page.goto(d.url + '/lobby');
+  const row = page.locator(`#queue tr[data-ticket="${t.id}"]`);
+  await row.locator('[data-print="failed"]').waitFor(T);
+  assert.match(await row.innerText(), /打印失败/);
+  assert.equal(await row.locator('[data-print]').getAttribute('title'), 'paper out');
+  assert.equal(await row.locator(`a[href="/api/v1/tickets/${t.id}/ticket.png"]`).count(), 1);
+  await row.locator('button[data-reprint]').click();
+  for (let i = 0; i < 30 && reprints.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(reprints, ['POST'], 'one reprint request');
+  await page.locator('#st-report').waitFor({ state: 'visible', ...T });
+  assert.equal(await page.locator('#st-share').innerText(), '4.0%');
+  assert.match(await page.locator('#st-report').innerText(), /≤ 5\.0%/);
+  assert.match(await page.locator('#st-share').getAttribute('class'), /good/);
+  await page.close();
+});
