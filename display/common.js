@@ -10,11 +10,14 @@
 // onEvent(); most pages just ask for a reload, which is debounced, and
 // loads never overlap. A slow full reload every 30 s guards against
 // anything the stream could not say. BQ.now() is the daemon's clock, as
-// learnt from the last answer that carried one.
+// learnt from the last answer that carried one, and BQ.timeOf() shows a
+// moment in the branch's time zone (the offset of the daemon's ISO times),
+// whatever zone the screen's computer is set to.
 'use strict';
 
 const BQ = (() => {
-  let skew = 0; // server time minus local time, ms
+  let skew = 0;      // server time minus local time, ms
+  let offsetMin = 480; // the branch's UTC offset, from the daemon's ISO times (+08:00 until told)
 
   async function api(method, path, body) {
     const init = { method, headers: {}, cache: 'no-store' };
@@ -33,7 +36,18 @@ const BQ = (() => {
   function sync(iso) {
     const t = Date.parse(iso);
     if (!Number.isNaN(t)) skew = t - Date.now();
+    zoneFrom(iso);
   }
+
+  // Learn only the branch's UTC offset from any ISO time the daemon sent.
+  function zoneFrom(iso) {
+    const m = /([+-])(\d\d):(\d\d)$/.exec(iso || '');
+    if (m) offsetMin = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  }
+
+  // A moment (ms) as the branch's wall clock: a Date to format in UTC.
+  const wall = (ms) => new Date(ms + offsetMin * 60000);
+  const timeOf = (ms) => wall(ms).toLocaleTimeString('zh-CN', { timeZone: 'UTC', hour12: false });
   const now = () => Date.now() + skew;
 
   function esc(s) {
@@ -70,11 +84,10 @@ const BQ = (() => {
     '<span class="green-mark" title="绿色通道 Green Channel">绿色通道 <span lang="en">Green Channel</span></span>';
 
   // A clock element updated every second with the daemon's time in the branch's zone.
-  function clock(el, zone = 'Asia/Shanghai') {
+  function clock(el) {
     const tick = () => {
-      const d = new Date(now());
-      const time = d.toLocaleTimeString('zh-CN', { timeZone: zone, hour12: false });
-      const date = d.toLocaleDateString('zh-CN', { timeZone: zone, month: 'long', day: 'numeric', weekday: 'long' });
+      const time = timeOf(now());
+      const date = wall(now()).toLocaleDateString('zh-CN', { timeZone: 'UTC', month: 'long', day: 'numeric', weekday: 'long' });
       el.innerHTML = `<span class="clock-time">${esc(time)}</span><span class="clock-date">${esc(date)}</span>`;
     };
     tick();
@@ -146,5 +159,5 @@ const BQ = (() => {
     return { reload: soon };
   }
 
-  return { api, sync, now, esc, since, dur, CATEGORY, greenMark, clock, live };
+  return { api, sync, zoneFrom, now, timeOf, esc, since, dur, CATEGORY, greenMark, clock, live };
 })();

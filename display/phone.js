@@ -21,6 +21,7 @@
 
   function render(body) {
     const t = body.ticket;
+    BQ.zoneFrom(t.issued_at);
     if (body.branch) $('branch').innerHTML = `${esc(body.branch.name_zh)}<span class="en">${esc(body.branch.name_en)}</span>`;
     let html = `<div class="number" id="number">${esc(t.number)}</div>` +
       `<div style="text-align:center">${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` +
@@ -38,8 +39,7 @@
       html += `<div class="state" id="status">${esc(z)}<span class="en">${esc(e)}</span></div>`;
     }
     $('card').innerHTML = html;
-    const d = new Date(BQ.now());
-    $('updated').textContent = `更新于 Updated ${d.toLocaleTimeString('zh-CN', { hour12: false })}`;
+    $('updated').textContent = `更新于 Updated ${BQ.timeOf(BQ.now())}`;
   }
 
   async function load() {
