@@ -101,11 +101,25 @@ test('the counter page calls and finishes with buttons and keys, once per click'
   await shot(page, 'counter');
   await page.keyboard.press('p');
   await page.locator('#state').getByText('空闲').waitFor(T);
+  // N calls A001; T then 1 moves it to the first other service (B), keeping its number.
+  await page.keyboard.press('n');
+  await page.locator('#number').getByText('A001').waitFor(T);
+  await page.keyboard.press('r');
+  await page.locator('#facts').getByText(/重呼 1 次/).waitFor(T);
+  await page.keyboard.press('t');
+  await page.locator('#transfer button[data-service="B"]').waitFor(T);
+  await page.keyboard.press('1');
+  await page.locator('#state').getByText('空闲').waitFor(T);
+  const inB = (await d.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'B').tickets;
+  assert.ok(inB.some((t) => t.number === 'A001' && t.service === 'B'), 'A001 waits in service B');
   await page.close();
 });
 
 test('the phone page shows the place and then the counter, and nothing of others', async () => {
   const page = await b.newPage({ viewport: { width: 390, height: 844 } });
+  // Counter 5 serves the ticket transferred to B before it reaches service V.
+  assert.equal((await d.counter(5, 'call')).ticket.number, 'A001');
+  await d.counter(5, 'finish');
   const mine = await d.issue('V');
   await d.issue('V');
   await page.goto(`${d.url}/t/${mine.token}`);
