@@ -14,13 +14,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -31,6 +34,7 @@
 #define VOICE_CHIME_MS 1100
 #define VOICE_SPEED_ZH "150"
 #define VOICE_SPEED_EN "145"
+#define VOICE_TIMEOUT_S 10
 
 extern char **environ;
 
@@ -268,6 +272,7 @@ synth(const char *voice, const char *speed, const char *text, uint8_t **out, siz
 	size_t n = 0, cap = 0;
 	int fds[2], status;
 	pid_t pid;
+	time_t deadline;
 	bool ok = false;
 
 	if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -286,8 +291,18 @@ synth(const char *voice, const char *speed, const char *text, uint8_t **out, siz
 		close(fds[0]);
 		return false;
 	}
+	deadline = time(NULL) + VOICE_TIMEOUT_S;
 	for (;;) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
 		ssize_t r;
+		/* A synthesiser that hangs must not hold the calls waiting behind it forever. */
+		if (poll(&pfd, 1, 1000) == 0) {
+			if (time(NULL) < deadline)
+				continue;
+			log_warnx("voice: %s took over %d s; killed", VOICE_PROGRAM, VOICE_TIMEOUT_S);
+			kill(pid, SIGKILL);
+			break;
+		}
 		if (n == cap) {
 			uint8_t *nb;
 			if (cap >= VOICE_WAV_MAX || (nb = realloc(buf, cap ? cap * 2 : 65536)) == NULL)
@@ -351,8 +366,8 @@ worker(void *arg)
 			if (en[0] != '\0')
 				n = synth(VOICE_EN, VOICE_SPEED_EN, en, &parts[1], &lens[1]) ? 2 : 0;
 		}
-		if (n > 0)
-			wav = voice_assemble((const uint8_t *const *)parts, lens, n, &len);
+		if (n > 0 && (wav = voice_assemble((const uint8_t *const *)parts, lens, n, &len)) == NULL)
+			log_warnx("voice: %s wrote no WAV of 16-bit mono at %d Hz", VOICE_PROGRAM, VOICE_RATE);
 		free(parts[0]);
 		free(parts[1]);
 

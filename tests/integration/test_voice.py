@@ -3,8 +3,10 @@ The spoken calls as the hall display fetches them: a valid WAV of a
 plausible length and loudness (chime, then Mandarin; English after it for
 an English ticket), Mandarin phonemes with no switch to English, clear 4xx
 answers for bad URLs, the cache answering the same bytes, and the event
-loop answering other requests while calls are being synthesised.
+loop answering other requests while calls are being synthesised; a
+synthesiser that fails gives 503 voice_unavailable and a log line.
 """
+import os
 import re
 import struct
 import subprocess
@@ -134,3 +136,29 @@ def test_voice_cache_and_loop_never_blocked(env):
     check_eq(sorted(results.values()), [200] * 12, "every call synthesised")
     check(slowest < 0.25, "the queue answered within %.3f s while calls were synthesised" % slowest)
     print("voice: slowest /api/v1/queue during 12 syntheses %.1f ms" % (slowest * 1000))
+
+
+def test_voice_unavailable_when_espeak_fails(env):
+    """A synthesiser that fails or writes no WAV gives 503, and the daemon stays well."""
+    fake = os.path.join(env.dir, "bin")
+    os.makedirs(fake)
+    script = os.path.join(fake, "espeak-ng")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\ncase \"$*\" in *'ling2 ling2 yi1'*) exit 1;; esac\n"
+                "echo 'not a wav file at all, but long enough to pass for one'\n")
+    os.chmod(script, 0o755)
+    base = env.child_env
+
+    def child_env():
+        e = base()
+        e["PATH"] = fake + os.pathsep + e.get("PATH", "")
+        return e
+    env.child_env = child_env
+    d = env.daemon()
+    check_error(d.get("/api/v1/voice/A001/1.wav"), 503, "voice_unavailable", "espeak-ng exits 1")
+    check_error(d.get("/api/v1/voice/A001/1.wav"), 503, "voice_unavailable", "and again: it retries")
+    check_error(d.get("/api/v1/voice/B002/1.wav"), 503, "voice_unavailable", "output that is no WAV")
+    st, _, _ = d.get("/api/v1/queue")
+    check_eq(st, 200, "the daemon answers as before")
+    d.wait_log("voice: espeak-ng -v cmn-latn-pinyin failed", timeout=5)
+    d.wait_log("voice: espeak-ng wrote no WAV", timeout=5)
