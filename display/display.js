@@ -8,7 +8,8 @@
 // called at that counter, so nothing stale is ever shown or spoken as
 // current. Announcements play one at a time, in order, from
 // /api/v1/voice/{number}/{counter}.wav (chime, Mandarin, English for an
-// English ticket); window.bqSpoken lists what was played, for tests.
+// English ticket); window.bqSpoken and bqPlayed list what was played and
+// when, for tests.
 'use strict';
 
 (() => {
@@ -20,7 +21,8 @@
   const toAnnounce = [];        // {id, counter, at} from events, checked against the next state
   const voiceQueue = [];
   let playing = false;
-  window.bqSpoken = [];
+  window.bqSpoken = [];          // URLs in the order they were played
+  window.bqPlayed = [];          // {url, start, end} (performance.now() ms), for tests
 
   BQ.clock($('clock'));
 
@@ -38,7 +40,10 @@
     const audio = $('voice');
     playing = true;
     window.bqSpoken.push(url);
+    const log = { url, start: performance.now(), end: null };
+    window.bqPlayed.push(log);
     const done = () => {
+      log.end = performance.now();
       audio.onended = audio.onerror = null;
       playing = false;
       playNext();

@@ -70,3 +70,25 @@ test('after kill -9 and a restart the display reconnects and shows the truth', a
   await page.locator('#calls li[data-number="A002"]').waitFor({ state: 'detached', timeout: 1000 });
   assert.notEqual(await text('#now-number'), 'A002');
 });
+
+test('two calls at once are spoken one after the other, in the order they were made', async () => {
+  // A fresh page: calls still queued from the tests above would play first.
+  await page.reload();
+  await page.locator('.tile[data-service="A"]').waitFor({ timeout: 3000 });
+  const before = await page.evaluate(() => window.bqPlayed.length);
+  await d.issue('A');
+  await d.issue('A', { category: 'foreign' });   // English voice too, at the English counter 2
+  const first = (await d.counter(3, 'call')).ticket;
+  const second = (await d.counter(2, 'call')).ticket;
+  assert.equal(second.lang, 'en');
+  await page.waitForFunction((n) => window.bqPlayed.length >= n + 2 &&
+    window.bqPlayed[n + 1].end !== null, before, { timeout: 30000 });
+  const played = (await page.evaluate(() => window.bqPlayed)).slice(before);
+  assert.deepEqual(played.map((p) => p.url), [
+    `/api/v1/voice/${first.number}/3.wav?lang=${first.lang}`,
+    `/api/v1/voice/${second.number}/2.wav?lang=en`,
+  ]);
+  assert.ok(played[1].start >= played[0].end, 'the second starts after the first ended');
+  // The Mandarin call lasts several seconds: it really played rather than failed at once.
+  assert.ok(played[0].end - played[0].start > 3000, `first call played ${played[0].end - played[0].start} ms`);
+});
