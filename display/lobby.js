@@ -197,6 +197,6 @@
   });
 
   const live = BQ.live({ load, onLink(up) { $('link').classList.toggle('hidden', up); } });
-  // Waits grow while nothing happens: redraw them every 15 s.
-  setInterval(() => { if (state) render(state); }, 15000);
+  // Waits grow while nothing happens: redraw them every 5 s.
+  setInterval(() => { if (state) render(state); }, 5000);
 })();

@@ -4,7 +4,7 @@
 // the phone page follows one ticket until it is called.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, browser, shot } from './harness.mjs';
+import { Daemon, browser, shot, demoConfig } from './harness.mjs';
 
 let d, b, kioskNumber;
 before(async () => { d = await new Daemon().start(); b = await browser(); });
@@ -180,4 +180,26 @@ test('the lobby shows print states, reprints, and today\'s overtime share when t
   assert.match(await page.locator('#st-report').innerText(), /≤ 5\.0%/);
   assert.match(await page.locator('#st-share').getAttribute('class'), /good/);
   await page.close();
+});
+
+test('the lobby marks tickets waiting past their service\'s overtime threshold', async () => {
+  // Service V with a one-second threshold, on a daemon of its own.
+  const conf = demoConfig().replace(/(\[service V\][^[]*?)overtime = 20m/, '$1overtime = 1s');
+  assert.match(conf, /overtime = 1s/);
+  const d2 = await new Daemon(conf).start();
+  try {
+    const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
+    const late = await d2.issue('V');
+    await page.goto(d2.url + '/lobby');
+    await page.locator(`#queue tr[data-number="${late.number}"]`).waitFor(T);
+    await new Promise((r) => setTimeout(r, 3200));   // whole-second times: over 2 s for sure
+    const fresh = await d2.issue('V');    // an event: the page redraws
+    await page.locator(`#queue tr[data-number="${fresh.number}"]`).waitFor(T);
+    assert.match(await page.locator(`#queue tr[data-number="${late.number}"]`).getAttribute('class'), /overtime/);
+    assert.doesNotMatch(await page.locator(`#queue tr[data-number="${fresh.number}"]`).getAttribute('class'), /overtime/);
+    assert.equal(await page.locator('#st-over').innerText(), '1');
+    await page.close();
+  } finally {
+    await d2.stop();
+  }
 });
