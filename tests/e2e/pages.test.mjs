@@ -12,6 +12,14 @@ after(async () => { await b?.close(); await d?.stop(); });
 
 const T = { timeout: 3000 };
 
+// A resident ID number with its ISO 7064 MOD 11-2 check character.
+function idNumber(area, birth, seq) {
+  const body = area + birth + seq;
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...body].reduce((a, c, i) => a + Number(c) * w[i], 0);
+  return body + '10X98765432'[sum % 11];
+}
+
 test('the lobby issues a green ticket in two taps and upgrades and cancels', async () => {
   const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(d.url + '/lobby');
@@ -63,7 +71,17 @@ test('the kiosk gives an elderly customer a green ticket with people ahead', asy
   assert.equal(await page.locator('#ticket-ahead').innerText(), String(t.ahead));
   await shot(page, 'kiosk');
   await page.locator('#done').click();
-  await page.locator('#services button[data-service="A"]').waitFor(T);
+  // The keypad: an ID number of someone born in 1950 makes an elderly ticket without saying so.
+  await page.locator('#services button[data-service="B"]').click(T);
+  await page.locator('#who button[data-category="id"]').click(T);
+  for (const ch of idNumber('110101', '19500307', '123')) await page.locator('#pad button', { hasText: new RegExp(`^${ch}$`) }).click();
+  assert.match(await page.locator('#idbox').innerText(), /^•{14}\d{3}[\dX]$/);
+  await page.locator('#id-ok').click();
+  await page.locator('#ticket-number').getByText(/^B\d{3}$/).waitFor(T);
+  const byId = await page.locator('#ticket-number').innerText();
+  const tb = (await d.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'B').tickets.find((x) => x.number === byId);
+  assert.equal(tb.category, 'elderly');
+  await d.api('POST', `/api/v1/tickets/${tb.id}/cancel`);   // out of the way of the tests below
   await page.close();
 });
 
