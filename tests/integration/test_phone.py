@@ -1,12 +1,9 @@
 """
 The phone page's API, GET /api/v1/t/{token}: the customer's own ticket and
 nothing of anyone else's; tokens that are malformed or unknown are 404
-alike. And events reach a stream at once when the change came on a
-kept-alive connection (as a browser's requests do).
+alike.
 """
-import http.client
 import json
-import time
 
 from harness import check, check_eq, check_error
 
@@ -46,23 +43,3 @@ def test_phone_bad_tokens(env):
         check_error(d.get("/api/v1/t/%s" % bad), 404, "unknown_ticket", "token %r" % bad)
     check_error(d.get("/api/v1/t/%s/x" % tok), 404, "not_found", "a longer path")
     check_error(d.post("/api/v1/t/%s" % tok), 405, "method_not_allowed", "POST")
-
-
-def test_events_on_a_kept_alive_connection_arrive_at_once(env):
-    d = env.daemon()
-    s = d.sse()
-    s.wait_hello()
-    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
-    try:
-        for n in range(2):
-            a = time.monotonic()
-            conn.request("POST", "/api/v1/tickets", body=json.dumps({"service": "A"}),
-                         headers={"Content-Type": "application/json"})
-            r = conn.getresponse()
-            r.read()
-            check_eq(r.status, 201, "issue on a kept-alive connection")
-            ev = s.take(1, timeout=1.0)
-            check_eq(len(ev), 1, "the event arrives within a second")
-            print("event %d after %.1f ms" % (n + 1, (time.monotonic() - a) * 1000))
-    finally:
-        conn.close()
