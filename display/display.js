@@ -69,8 +69,10 @@
     const current = q.counters.filter((c) => c.ticket).sort(newestFirst);
     const called = current.filter((c) => c.state === 'called');
 
-    // Announce what the events said, if it is still true.
-    while (toAnnounce.length) {
+    // Announce what the events said, if it is still true. An event newer
+    // than this state (it came while the state was being fetched) waits for
+    // the next load, which it has asked for.
+    while (toAnnounce.length && toAnnounce[0].event <= q.last_event_id) {
       const a = toAnnounce.shift();
       const c = called.find((k) => k.number === a.counter && k.ticket.id === a.id);
       if (c) {
@@ -126,7 +128,7 @@
     everyMs: 20000,
     onEvent(ev, id) {
       if ((ev.type === 'ticket.called' || ev.type === 'ticket.recalled') && ev.ticket) {
-        toAnnounce.push({ id: ev.ticket.id, counter: ev.counter ?? ev.ticket.counter });
+        toAnnounce.push({ id: ev.ticket.id, counter: ev.counter ?? ev.ticket.counter, event: id });
         callSeq.set(ev.ticket.id, id);
       }
       return true;
