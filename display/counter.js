@@ -49,8 +49,14 @@
   }
 
   function render(q) {
-    counter = q.counters.find((c) => c.number === n);
+    counter = q.counters.find((c) => c.number === n) || null;
     services = q.services;
+    if (!counter) {
+      // Removed from the config by a reload while this page was open.
+      say(`${n} 号窗口未配置 Counter ${n} is not configured`, 'error');
+      buttons();
+      return;
+    }
     const mine = services.filter((s) => counter.services.includes(s.id));
     $('waiting').textContent = mine.reduce((a, s) => a + s.waiting, 0);
     const st = $('state');
