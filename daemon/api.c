@@ -648,6 +648,111 @@ route_tickets(struct route_ctx *r)
 	}
 }
 
+/*
+ * GET /api/v1/voice/{number}/{counter}.wav?lang=zh|en: the spoken call. The
+ * .txt form answers the phrases espeak-ng is given, one "voice: text" a line.
+ * The number must look like a ticket number and the counter must exist, so
+ * a client cannot make the daemon synthesise arbitrary text.
+ */
+static void
+get_voice(struct route_ctx *r)
+{
+	const char *lang = r->req->query != NULL ? r->req->query(r->req->query_ctx, "lang") : NULL;
+	const char *number = r->seg[3], *file = r->seg[4], *dot = strchr(file, '.');
+	char digits[8];
+	const uint8_t *wav;
+	size_t len;
+	int64_t n;
+	bool en = false;
+
+	if (!voice_number_valid(number)) {
+		reply_error(r->rep, BQ_ERR_NOT_FOUND, "\"%s\" is not a ticket number (a letter and 3 or "
+		    "4 digits)", echo(number, 8));
+		return;
+	}
+	if (dot == NULL || (strcmp(dot, ".wav") != 0 && strcmp(dot, ".txt") != 0) ||
+	    (size_t)(dot - file) >= sizeof(digits)) {
+		reply_error(r->rep, BQ_ERR_NOT_FOUND, "ask for {counter}.wav or {counter}.txt");
+		return;
+	}
+	memcpy(digits, file, (size_t)(dot - file));
+	digits[dot - file] = '\0';
+	if (!parse_id(digits, MAX_COUNTER_NUMBER, &n) ||
+	    config_counter_index(r->a->queue->cfg, (int)n) < 0) {
+		reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s", echo(digits, 8));
+		return;
+	}
+	if (lang != NULL) {
+		en = strcmp(lang, "en") == 0;
+		if (!en && strcmp(lang, "zh") != 0) {
+			reply_error(r->rep, BQ_ERR_INVALID_LANG, NULL);
+			return;
+		}
+	}
+	if (strcmp(dot, ".txt") == 0) {
+		char zh[VOICE_TEXT_MAX], eng[VOICE_TEXT_MAX], text[2 * VOICE_TEXT_MAX + 64];
+		int k;
+		voice_text_zh(number, (int)n, zh, sizeof(zh));
+		voice_text_en(number, (int)n, eng, sizeof(eng));
+		k = snprintf(text, sizeof(text), "%s: %s\n%s%s%s%s", VOICE_ZH, zh, en ? VOICE_EN : "",
+		    en ? ": " : "", en ? eng : "", en ? "\n" : "");
+		if ((r->rep->raw = strdup(text)) == NULL) {
+			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+			return;
+		}
+		r->rep->raw_owned = true;
+		r->rep->raw_len = (size_t)k;
+		r->rep->content_type = "text/plain; charset=utf-8";
+		r->rep->status = 200;
+		return;
+	}
+	if (r->a->voice == NULL) {
+		reply_error(r->rep, BQ_ERR_VOICE_UNAVAILABLE, NULL);
+		return;
+	}
+	switch (voice_lookup(r->a->voice, number, (int)n, en, &wav, &len)) {
+	case VOICE_READY:
+		r->rep->status = 200;
+		r->rep->raw = wav;
+		r->rep->raw_len = len;
+		r->rep->content_type = "audio/wav";
+		break;
+	case VOICE_PENDING:
+		r->rep->pending = true;
+		r->rep->status = 200;
+		break;
+	case VOICE_FAILED:
+		reply_error(r->rep, BQ_ERR_VOICE_UNAVAILABLE, NULL);
+		break;
+	}
+}
+
+/*
+ * GET /api/v1/t/{token}: the customer's own ticket for the phone page, and
+ * the branch's name: nothing about any other customer. The token is exactly
+ * 32 lowercase hex digits; anything else is as unknown as a token nobody has.
+ */
+static void
+get_by_token(struct route_ctx *r)
+{
+	const char *tok = r->seg[3];
+	const struct config *cfg = r->a->queue->cfg;
+	struct ticket t;
+	size_t i;
+
+	for (i = 0; tok[i] != '\0'; i++)
+		if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f')))
+			break;
+	if (tok[i] != '\0' || i != TICKET_TOKEN_LEN) {
+		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
+		return;
+	}
+	if (!fail(r, store_ticket_by_token(r->a->queue->store, tok, &t)))
+		reply_json(r->rep, 200, json_pack("{s:o,s:{s:s,s:s}}", "ticket",
+		    ticket_with_pos(r, &t, false), "branch", "name_zh", cfg->name_zh, "name_en",
+		    cfg->name_en));
+}
+
 /* Answer with the static file name (display/), or 404. */
 static void
 reply_page(struct route_ctx *r, const char *name)
@@ -752,6 +857,12 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 		    (strcmp(r.seg[3], "daily") == 0 || strcmp(r.seg[3], "range") == 0)) {
 			if (method_is(&r, "GET", "GET"))
 				get_report(&r, strcmp(r.seg[3], "range") == 0);
+		} else if (r.nseg == 5 && strcmp(what, "voice") == 0) {
+			if (method_is(&r, "GET", "GET"))
+				get_voice(&r);
+		} else if (r.nseg == 4 && strcmp(what, "t") == 0) {
+			if (method_is(&r, "GET", "GET"))
+				get_by_token(&r);
 		} else {
 			reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
 		}

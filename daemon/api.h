@@ -17,6 +17,7 @@
 #include "pages.h"
 #include "printer.h"
 #include "queue.h"
+#include "voice.h"
 
 #define API_BODY_MAX (16 * 1024)
 
@@ -24,6 +25,7 @@ struct api {
 	struct queue *queue;
 	const struct pages *pages;      /* the pages' static files; may be empty */
 	struct printer *printer;        /* paper tickets and their previews */
+	struct voice *voice;            /* the spoken calls; NULL: none */
 };
 
 struct api_request {
@@ -54,6 +56,12 @@ struct api_reply {
 	const char *allow;              /* Allow header for 405 */
 	bool sse;                       /* open an event stream instead */
 	int64_t sse_from;               /* events after this id; -1: only new ones */
+	/*
+	 * Not ready yet (a voice call being synthesised): http.c suspends the
+	 * connection and hands the request to api_handle again once voice_fd
+	 * says a job ended.
+	 */
+	bool pending;
 };
 
 /* Route and answer req into *rep. The caller frees it with api_reply_free. */

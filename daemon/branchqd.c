@@ -8,6 +8,7 @@
  * descriptor and a signalfd, and owns all periodic work. Each turn it
  *  - answers HTTP requests (http_run), every one of which runs to completion;
  *  - reads signals: SIGHUP reloads the config, SIGTERM and SIGINT shut down;
+ *  - when the voice worker finished a call, retries the requests that waited;
  *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
  *  - takes in the print worker's news (its eventfd) and starts print retries
  *    that are due (printer_run): printing itself runs on that worker;
@@ -40,6 +41,7 @@
 #include "report.h"
 #include "sse.h"
 #include "store.h"
+#include "voice.h"
 
 #define SHUTDOWN_GRACE_S 5
 #define DEFAULT_CONFIG "/etc/branchq/branchq.conf"
@@ -62,6 +64,7 @@ struct daemon {
 	struct pages pages;          /* the pages' files; api.pages points here */
 	struct sse *sse;
 	struct printer *printer;
+	struct voice *voice;         /* api.voice points here */
 	struct http *http;
 	int sigfd;
 	int lockfd;
@@ -195,10 +198,11 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
+			{ .fd = d->voice != NULL ? voice_fd(d->voice) : -1, .events = POLLIN },
 		};
 		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -208,9 +212,11 @@ main_loop(struct daemon *d)
 			timeout = t;
 		if (stopping && timeout > 100)
 			timeout = 100;
+		if (sse_take_resumed(d->sse))
+			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 3, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 4, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -236,6 +242,10 @@ main_loop(struct daemon *d)
 			}
 		}
 		printer_run(d->printer);
+		if (pfd[3].revents & POLLIN) {
+			voice_collect(d->voice);
+			http_wake_pending(d->http);
+		}
 		if (now_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
 			next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;
@@ -341,6 +351,9 @@ main(int argc, char **argv)
 		fatalx("cannot start the printer's worker");
 	d.api.printer = d.printer;
 	bus_subscribe(&d.bus, EV_TICKET_ISSUED, printer_on_event, d.printer);
+	if ((d.voice = voice_new()) == NULL)
+		log_warnx("voice: cannot start the worker; calls are not spoken");
+	d.api.voice = d.voice;
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 
@@ -351,6 +364,7 @@ main(int argc, char **argv)
 	rc = main_loop(&d);
 	http_stop(d.http);
 	printer_free(d.printer);
+	voice_free(d.voice);
 	sse_free(d.sse);
 	pages_free(&d.pages);
 	store_close(d.store);

@@ -37,6 +37,8 @@ static const struct {
 	[BQ_ERR_STORAGE_FULL] = { "storage_full", 507, "the disk is full; nothing was changed" },
 	[BQ_ERR_STORAGE] = { "storage_error", 500, "the database failed; nothing was changed" },
 	[BQ_ERR_SHUTTING_DOWN] = { "shutting_down", 503, "the server is shutting down" },
+	[BQ_ERR_VOICE_UNAVAILABLE] = { "voice_unavailable", 503, "the call could not be "
+	    "synthesised (espeak-ng failed or is busy); try again" },
 	[BQ_ERR_INTERNAL] = { "internal_error", 500, "internal error" },
 };
 

@@ -33,6 +33,7 @@ enum bq_err {
 	BQ_ERR_STORAGE_FULL,        /* 507: the disk is full; nothing was changed */
 	BQ_ERR_STORAGE,             /* 500: the database failed; nothing was changed */
 	BQ_ERR_SHUTTING_DOWN,       /* 503 */
+	BQ_ERR_VOICE_UNAVAILABLE,   /* 503: the call could not be synthesised now */
 	BQ_ERR_INTERNAL,            /* 500 */
 	BQ_ERR_COUNT
 };

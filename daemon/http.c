@@ -32,6 +32,7 @@ struct http {
 	struct sse *sse;
 	unsigned active;
 	bool stopping;
+	struct request *pending;     /* suspended until a voice job ends (http_wake_pending) */
 };
 
 /* An oversized body whose length was not announced is read and dropped up to this much, then cut. */
@@ -44,6 +45,8 @@ struct request {
 	bool too_large;
 	bool answered;       /* a response is queued already (413 mid-upload) */
 	bool late;           /* began after shutdown started */
+	struct MHD_Connection *conn;
+	struct request *next_pending;
 };
 
 static enum MHD_Result
@@ -181,6 +184,19 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 	enum MHD_Result ret;
 
 	api_handle(h->api, &req, &rep);
+	if (rep.pending && h->stopping) {
+		api_reply_free(&rep);
+		return http_send_error(c, BQ_ERR_SHUTTING_DOWN, NULL, NULL);
+	}
+	if (rep.pending) {
+		/* Asked again from the top when woken: the reply is then ready or an error. */
+		r->conn = c;
+		r->next_pending = h->pending;
+		h->pending = r;
+		MHD_suspend_connection(c);
+		api_reply_free(&rep);
+		return MHD_YES;
+	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		log_request(method, url, rep.status);
 	if (rep.sse)
@@ -407,6 +423,20 @@ http_quiesce(struct http *h)
 	h->stopping = true;
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	http_wake_pending(h);
+}
+
+void
+http_wake_pending(struct http *h)
+{
+	struct request *r = h->pending, *next;
+
+	h->pending = NULL;
+	for (; r != NULL; r = next) {
+		next = r->next_pending;
+		r->next_pending = NULL;
+		MHD_resume_connection(r->conn);
+	}
 }
 
 void

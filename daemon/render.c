@@ -127,6 +127,8 @@ render_queue(const struct config *cfg, const struct queue_view *v)
 	for (int i = 0; i < cfg->ncounters; i++)
 		json_array_append_new(counters, render_counter(cfg, i, &v->counters[i],
 		    v->counters[i].ticket_id ? &v->current[i] : NULL));
+	json_object_set_new(o, "branch", json_pack("{s:s,s:s}", "name_zh", cfg->name_zh, "name_en",
+	    cfg->name_en));
 	json_object_set_new(o, "business_day", json_string(v->bday));
 	json_object_set_new(o, "at", render_time(v->at));
 	json_object_set_new(o, "last_event_id", json_integer(v->last_event_id));

@@ -33,6 +33,7 @@ struct sse {
 	struct store *store;
 	struct sse_stream *head;
 	bool closing;
+	bool resumed;                /* a stream was resumed since sse_take_resumed */
 };
 
 struct sse *
@@ -95,6 +96,7 @@ stream_resume(struct sse_stream *st)
 {
 	if (st->suspended) {
 		st->suspended = false;
+		st->owner->resumed = true;
 		MHD_resume_connection(st->conn);
 	}
 }
@@ -216,4 +218,13 @@ sse_close_all(struct sse *s)
 		st->closing = true;
 		stream_resume(st);
 	}
+}
+
+bool
+sse_take_resumed(struct sse *s)
+{
+	bool r = s->resumed;
+
+	s->resumed = false;
+	return r;
 }

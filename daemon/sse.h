@@ -10,6 +10,7 @@
 #ifndef BRANCHQ_SSE_H
 #define BRANCHQ_SSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <microhttpd.h>
@@ -34,6 +35,14 @@ void sse_on_event(void *arg, const struct bus_event *ev);
 
 /* Send a keep-alive comment on every stream (also finds clients that left). */
 void sse_keepalive(struct sse *s);
+
+/*
+ * Whether a stream was resumed since the last call (and forget it). A stream
+ * resumed while libmicrohttpd runs (an event published by a request on a
+ * kept-alive connection) is picked up only by its next run, and nothing
+ * wakes poll for it: the loop then polls without waiting.
+ */
+bool sse_take_resumed(struct sse *s);
 
 /* End every stream (shutdown): each finishes what it was sending and closes. */
 void sse_close_all(struct sse *s);

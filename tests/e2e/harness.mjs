@@ -12,6 +12,7 @@
 // which downloads no browser of its own. shot() saves a screenshot into
 // tests/artifacts/ for a person to look at.
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -61,6 +62,8 @@ export class Daemon {
     const argv = ['-d', '-f', this.conf, '--listen', `127.0.0.1:${this.port}`, '--db', this.db];
     const proc = spawn(DAEMON, argv, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
+    // Only this run's output counts: the log still holds the last run's "ready".
+    const mark = this.log.length;
     return new Promise((ok, fail) => {
       let ready = false;
       const timer = setTimeout(() => fail(new Error(`branchqd not ready in 10 s:\n${this.log}`)), 10e3);
@@ -68,7 +71,7 @@ export class Daemon {
         const s = chunk.toString();
         this.log += s;
         appendFileSync(this.logfile, s);
-        const m = !ready && this.log.match(READY_RE);
+        const m = !ready && this.log.slice(mark).match(READY_RE);
         if (m) {
           ready = true;
           clearTimeout(timer);
@@ -115,17 +118,30 @@ export class Daemon {
     return this.start();
   }
 
-  // One API call; resolves with { status, body } (body parsed when JSON).
-  async api(method, path, body) {
-    const r = await fetch(this.url + path, {
-      method,
-      headers: body !== undefined ? { 'Content-Type': 'application/json' } : {},
-      body: body !== undefined ? JSON.stringify(body) : undefined,
+  // One API call on a connection of its own (a pooled one could be a
+  // socket of a daemon killed since); resolves with { status, headers, body } (body
+  // parsed when JSON).
+  api(method, path, body) {
+    const data = body !== undefined ? Buffer.from(JSON.stringify(body)) : null;
+    return new Promise((ok, fail) => {
+      const req = httpRequest(this.url + path, {
+        method,
+        agent: false,
+        headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {},
+      }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed = text;
+          try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+          ok({ status: res.statusCode, headers: res.headers, body: parsed });
+        });
+        res.on('error', fail);
+      });
+      req.on('error', fail);
+      req.end(data ?? undefined);
     });
-    const text = await r.text();
-    let parsed = text;
-    try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-    return { status: r.status, body: parsed };
   }
 
   async issue(service = 'A', fields = {}) {

@@ -1,0 +1,163 @@
+// common.js: what every branchq page shares.
+//
+// BQ.api() calls the JSON API and never throws on an HTTP error: it returns
+// { status, body }. BQ.live() keeps a page true to the daemon: it loads the
+// whole state first, then follows /api/v1/events from the state's
+// last_event_id; whenever the stream opens again (a dropped connection, a
+// daemon restart) it loads the whole state again, so a page never shows
+// what it missed while away. A page's load() does the fetching and drawing
+// and returns the last_event_id it reflects (or null). Every event goes to
+// onEvent(); most pages just ask for a reload, which is debounced, and
+// loads never overlap. A slow full reload every 30 s guards against
+// anything the stream could not say. BQ.now() is the daemon's clock, as
+// learnt from the last answer that carried one, and BQ.timeOf() shows a
+// moment in the branch's time zone (the offset of the daemon's ISO times),
+// whatever zone the screen's computer is set to.
+'use strict';
+
+const BQ = (() => {
+  let skew = 0;      // server time minus local time, ms
+  let offsetMin = 480; // the branch's UTC offset, from the daemon's ISO times (+08:00 until told)
+
+  async function api(method, path, body) {
+    const init = { method, headers: {}, cache: 'no-store' };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const r = await fetch(path, init);
+    const text = await r.text();
+    let parsed = null;
+    try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
+    return { status: r.status, body: parsed };
+  }
+
+  // Learn the daemon's clock from an ISO time it just sent.
+  function sync(iso) {
+    const t = Date.parse(iso);
+    if (!Number.isNaN(t)) skew = t - Date.now();
+    zoneFrom(iso);
+  }
+
+  // Learn only the branch's UTC offset from any ISO time the daemon sent.
+  function zoneFrom(iso) {
+    const m = /([+-])(\d\d):(\d\d)$/.exec(iso || '');
+    if (m) offsetMin = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  }
+
+  // A moment (ms) as the branch's wall clock: a Date to format in UTC.
+  const wall = (ms) => new Date(ms + offsetMin * 60000);
+  const timeOf = (ms) => wall(ms).toLocaleTimeString('zh-CN', { timeZone: 'UTC', hour12: false });
+  const now = () => Date.now() + skew;
+
+  function esc(s) {
+    return String(s ?? '').replace(/[&<>"']/g, (c) =>
+      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  }
+
+  // Seconds since an ISO time, by the daemon's clock.
+  function since(iso) {
+    const t = Date.parse(iso);
+    return Number.isNaN(t) ? 0 : Math.max(0, Math.round((now() - t) / 1000));
+  }
+
+  // "12 分钟" / "12 min" style durations: [zh, en].
+  function dur(s) {
+    if (s == null) return ['—', '—'];
+    if (s < 60) return [`${s} 秒`, `${s} s`];
+    const m = Math.round(s / 60);
+    if (m < 60) return [`${m} 分钟`, `${m} min`];
+    const h = Math.floor(m / 60), r = m % 60;
+    return [`${h} 小时 ${r} 分`, `${h} h ${r} min`];
+  }
+
+  const CATEGORY = {
+    normal: ['普通', 'Regular'],
+    elderly: ['老年客户', 'Elderly'],
+    disabled: ['残障客户', 'Disabled'],
+    pregnant: ['孕妇', 'Pregnant'],
+    military: ['军人', 'Military'],
+    foreign: ['外籍客户', 'Foreign'],
+  };
+
+  const greenMark = () =>
+    '<span class="green-mark" title="绿色通道 Green Channel">绿色通道 <span lang="en">Green Channel</span></span>';
+
+  // A clock element updated every second with the daemon's time in the branch's zone.
+  function clock(el) {
+    const tick = () => {
+      const time = timeOf(now());
+      const date = wall(now()).toLocaleDateString('zh-CN', { timeZone: 'UTC', month: 'long', day: 'numeric', weekday: 'long' });
+      el.innerHTML = `<span class="clock-time">${esc(time)}</span><span class="clock-date">${esc(date)}</span>`;
+    };
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  function live({ load, onEvent = () => true, onLink = () => {}, everyMs = 30000 }) {
+    let es = null, lastId = null, loading = null, again = false, timer = null;
+
+    async function reload() {
+      if (loading) { again = true; return loading; }
+      loading = (async () => {
+        do {
+          again = false;
+          try {
+            const id = await load();
+            if (id != null) lastId = id;
+          } catch (e) {
+            onLink(false);
+            throw e;
+          }
+        } while (again);
+      })();
+      try { await loading; } finally { loading = null; }
+    }
+
+    // Events arrive in bursts (a call finishes one ticket and calls the next): reload once.
+    function soon() {
+      clearTimeout(timer);
+      timer = setTimeout(() => reload().catch(() => {}), 60);
+    }
+
+    function connect() {
+      if (es) es.close();
+      es = new EventSource('/api/v1/events' + (lastId != null ? `?last_event_id=${lastId}` : ''));
+      let opened = false;
+      es.onopen = () => {
+        onLink(true);
+        // The first open follows the load that came just before; any later one is a reconnect.
+        if (opened) soon();
+        opened = true;
+      };
+      es.onmessage = (m) => {
+        let ev;
+        try { ev = JSON.parse(m.data); } catch { return; }
+        if (m.lastEventId) lastId = Number(m.lastEventId);
+        if (ev.at) sync(ev.at);
+        if (onEvent(ev, Number(m.lastEventId) || 0) !== false) soon();
+      };
+      es.onerror = () => {
+        onLink(false);
+        // CLOSED: the browser gave up (an error status); start over after a pause.
+        if (es.readyState === EventSource.CLOSED) setTimeout(start, 2000);
+      };
+    }
+
+    async function start() {
+      try {
+        await reload();
+      } catch {
+        setTimeout(start, 2000);
+        return;
+      }
+      connect();
+    }
+
+    start();
+    setInterval(() => reload().catch(() => {}), everyMs);
+    return { reload: soon };
+  }
+
+  return { api, sync, zoneFrom, now, timeOf, esc, since, dur, CATEGORY, greenMark, clock, live };
+})();
