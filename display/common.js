@@ -71,6 +71,12 @@ const BQ = (() => {
     return [`${h} 小时 ${r} 分`, `${h} h ${r} min`];
   }
 
+  // An estimate, as the paper ticket words it: under a minute is "under 1 min", not "0 s".
+  function estimate(s) {
+    if (s != null && s < 60) return ['不到 1 分钟', 'under 1 min'];
+    return dur(s);
+  }
+
   const CATEGORY = {
     normal: ['普通', 'Regular'],
     elderly: ['老年客户', 'Elderly'],
@@ -159,5 +165,5 @@ const BQ = (() => {
     return { reload: soon };
   }
 
-  return { api, sync, zoneFrom, now, timeOf, esc, since, dur, CATEGORY, greenMark, clock, live };
+  return { api, sync, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, clock, live };
 })();

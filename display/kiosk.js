@@ -39,7 +39,7 @@
   }
 
   function showTicket(t) {
-    const [wz, we] = BQ.dur(t.estimated_wait_s);
+    const [wz, we] = BQ.estimate(t.estimated_wait_s);
     $('ticket').innerHTML =
       `<div>${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span></div>` +
       `<div class="number" id="ticket-number">${esc(t.number)}</div>` +

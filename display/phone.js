@@ -27,7 +27,7 @@
       `<div style="text-align:center">${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` +
       `${t.green ? ' ' + BQ.greenMark() : ''}</div>`;
     if (t.status === 'waiting') {
-      const [wz, we] = BQ.dur(t.estimated_wait_s);
+      const [wz, we] = BQ.estimate(t.estimated_wait_s);
       html += `<div class="state" id="status">前面还有 <span id="ahead">${t.ahead ?? '–'}</span> 位` +
         `<span class="en">${t.ahead ?? '–'} ahead of you</span></div>` +
         `<dl><dt>预计等候 <span class="en">Estimated wait</span></dt><dd>${esc(wz)} <span class="en">${esc(we)}</span></dd></dl>`;

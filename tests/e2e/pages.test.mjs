@@ -76,6 +76,8 @@ test('the kiosk gives an elderly customer a green ticket with people ahead', asy
   const t = q.find((x) => x.number === number);
   assert.equal(t.category, 'elderly');
   assert.equal(await page.locator('#ticket-ahead').innerText(), String(t.ahead));
+  // Worded as on the paper: an estimate under a minute is "under 1 min", never "0 s".
+  assert.match(await page.locator('#ticket').innerText(), t.estimated_wait_s < 60 ? /不到 1 分钟/ : /分钟/);
   await shot(page, 'kiosk');
   await page.locator('#done').click();
   // The keypad: an ID number of someone born in 1950 makes an elderly ticket without saying so.
