@@ -34,6 +34,8 @@
   const newestFirst = (x, y) => callTime(y.ticket) - callTime(x.ticket) ||
     (callSeq.get(y.ticket.id) || 0) - (callSeq.get(x.ticket.id) || 0) || y.ticket.id - x.ticket.id;
 
+  let clips = 0;                 // numbers the clips, so a late word about an old one is ignored
+
   function playNext() {
     if (playing || voiceQueue.length === 0) return;
     const url = voiceQueue.shift();
@@ -42,12 +44,18 @@
     window.bqSpoken.push(url);
     const log = { url, start: performance.now(), end: null };
     window.bqPlayed.push(log);
+    // Once per clip: a failed clip reports through onerror and through
+    // play()'s rejection, and a superseded play() rejects late; only the
+    // first word about the clip now playing may start the next one.
     const done = () => {
+      if (log.end !== null || audio.dataset.clip !== String(clip)) return;
       log.end = performance.now();
       audio.onended = audio.onerror = null;
       playing = false;
       playNext();
     };
+    const clip = ++clips;
+    audio.dataset.clip = String(clip);
     audio.onended = done;
     audio.onerror = done;
     audio.src = url;

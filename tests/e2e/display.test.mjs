@@ -92,3 +92,24 @@ test('two calls at once are spoken one after the other, in the order they were m
   // The Mandarin call lasts several seconds: it really played rather than failed at once.
   assert.ok(played[0].end - played[0].start > 3000, `first call played ${played[0].end - played[0].start} ms`);
 });
+
+test('a call whose sound fails is skipped, and the next two still play to their end, one at a time', async () => {
+  await page.reload();
+  await page.locator('.tile[data-service="A"]').waitFor({ timeout: 3000 });
+  const before = await page.evaluate(() => window.bqPlayed.length);
+  const tickets = [await d.issue('A'), await d.issue('A'), await d.issue('A')];
+  // The first call's sound is refused, as when the synthesizer fails (503 voice_unavailable).
+  await page.route(`**/api/v1/voice/${tickets[0].number}/**`, (route) =>
+    route.fulfill({ status: 503, json: { error: { code: 'voice_unavailable', message: 'test' } } }));
+  const calls = [];
+  for (const c of [3, 4, 1]) calls.push({ t: (await d.counter(c, 'call')).ticket, c });
+  await page.waitForFunction((n) => window.bqPlayed.length >= n + 3 &&
+    window.bqPlayed[n + 2].end !== null, before, { timeout: 30000 });
+  const played = (await page.evaluate(() => window.bqPlayed)).slice(before);
+  assert.deepEqual(played.map((p) => p.url), calls.map(({ t, c }) => `/api/v1/voice/${t.number}/${c}.wav?lang=zh`));
+  for (const i of [1, 2]) {
+    assert.ok(played[i].start >= played[i - 1].end, `clip ${i} starts after clip ${i - 1} ended`);
+    assert.ok(played[i].end - played[i].start > 3000, `clip ${i} played ${played[i].end - played[i].start} ms, not cut off`);
+  }
+  await page.unroute(`**/api/v1/voice/${tickets[0].number}/**`);
+});
