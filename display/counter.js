@@ -4,6 +4,9 @@
 // disabled and keys are ignored, and each action sends "expect" (the
 // ticket this page shows, or null), so a double click, or a second client
 // at the same counter, gets 409 counter_changed instead of acting twice.
+// A call or recall that has just succeeded is not followed by another call
+// or recall for a second (REPEAT_GUARD_MS), however late the browser saw the
+// second click; any other action in between lifts that.
 // Keys: N call next, R recall, S start, X no-show, F finish, T transfer
 // (then 1-9 picks the service), P pause or resume, Esc closes the choice.
 'use strict';
@@ -13,6 +16,12 @@
   const esc = BQ.esc;
   const n = Number(location.pathname.split('/').filter(Boolean)[1]);
   let counter = null, services = [], busy = false;
+  // A call or recall announces a customer in the hall: a second press within
+  // this long (a double click the browser saw only after the first call had
+  // come back) is taken as the same press, not as "finish and call the next".
+  const REPEAT_GUARD_MS = 1000;
+  let guardUntil = 0;
+  const guarded = (action) => (action === 'call' || action === 'recall') && performance.now() < guardUntil;
   const KEYS = { n: 'call', r: 'recall', s: 'start', x: 'no-show', f: 'finish', t: 'transfer' };
   const ERR = {
     counter_changed: ['柜台状态已变化，已刷新', 'The counter changed (another click or client); refreshed'],
@@ -44,7 +53,7 @@
       resume: counter && counter.paused,
     };
     for (const b of document.querySelectorAll('#actions button'))
-      b.disabled = busy || !on[b.dataset.action];
+      b.disabled = busy || !on[b.dataset.action] || guarded(b.dataset.action);
     for (const b of document.querySelectorAll('#transfer button')) b.disabled = busy;
   }
 
@@ -93,7 +102,7 @@
   }
 
   async function act(action, extra = {}) {
-    if (busy || !counter) return;
+    if (busy || !counter || guarded(action)) return;
     if (action === 'transfer' && !extra.service) {
       $('transfer').classList.toggle('hidden');
       return;
@@ -108,6 +117,9 @@
       if (r.status === 204) say('无人等候 Nobody is waiting', 'ok');
       else if (r.status === 200) {
         const t = r.body.ticket;
+        // Only a call or recall right after another is held back: finish then call is meant.
+        guardUntil = action === 'call' || action === 'recall' ? performance.now() + REPEAT_GUARD_MS : 0;
+        if (guardUntil) setTimeout(buttons, REPEAT_GUARD_MS + 10);
         say(action === 'call' ? `已叫 ${t.number} Called ${t.number}` : '完成 Done', 'ok');
       } else {
         const code = r.body?.error?.code;

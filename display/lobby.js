@@ -18,6 +18,7 @@
   const $ = (id) => document.getElementById(id);
   const esc = BQ.esc;
   let service = null, state = null, issuedId = null, lastIssued = null;
+  let issuing = false;           // a ticket request is in flight: no second one until it is answered
   const PRINT = {
     none: ['未打印', 'not printed'], queued: ['排队打印', 'queued'], printing: ['打印中', 'printing'],
     printed: ['已打印', 'printed'], failed: ['打印失败', 'failed'],
@@ -58,9 +59,9 @@
       `<button class="btn ${s.id === service ? 'selected' : ''}" data-service="${esc(s.id)}">` +
       `${esc(s.id)} ${esc(s.name_zh)}<br><span class="en">${esc(s.name_en)}</span></button>`).join('');
     $('categories').innerHTML = Object.entries(BQ.CATEGORY).map(([k, [z, e]]) =>
-      `<button class="btn ${k === 'normal' ? '' : 'green'}" data-category="${k}" ${service ? '' : 'disabled'}>` +
+      `<button class="btn ${k === 'normal' ? '' : 'green'}" data-category="${k}" ${service && !issuing ? '' : 'disabled'}>` +
       `${esc(z)}<br><span class="en">${esc(e)}</span></button>`).join('');
-    $('by-id').disabled = !service;
+    $('by-id').disabled = !service || issuing;
   }
 
   function render(q) {
@@ -69,7 +70,10 @@
     $('branch').textContent = q.branch ? `${q.branch.name_zh} ${q.branch.name_en}` : '';
     renderChoices();
     let longest = 0, over = 0, waiting = 0;
-    $('queue').innerHTML = q.services.map((s) => {
+    // A green-channel choice open in the queue is not redrawn from under the
+    // manager's finger; the table catches up when the choice is made or left.
+    const choosing = $('queue').contains(document.activeElement) && document.activeElement.tagName === 'SELECT';
+    const html = q.services.map((s) => {
       const rows = s.tickets.map((t) => {
         const w = BQ.since(t.issued_at);
         const late = w > s.overtime_s;
@@ -93,6 +97,7 @@
         (rows ? `<table><thead><tr><th>号 No.</th><th>类别 Category</th><th>已等 Waited</th><th>前面 Ahead</th>` +
           `<th>打印 Print</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="en">—</p>');
     }).join('');
+    if (!choosing) $('queue').innerHTML = html;
     $('st-waiting').textContent = waiting;
     const [lz] = BQ.dur(longest);
     $('st-longest').textContent = waiting ? lz : '—';
@@ -137,6 +142,8 @@
   }
 
   async function issue(body) {
+    if (issuing) return;
+    issuing = true;
     document.querySelectorAll('#categories button, #by-id').forEach((b) => { b.disabled = true; });
     say('…');
     try {
@@ -153,6 +160,7 @@
     } catch {
       say('网络错误 Network error', 'error');
     } finally {
+      issuing = false;
       renderChoices();
     }
   }
@@ -200,6 +208,8 @@
     else say(`${r.body.ticket.number} 已转绿色通道 moved to the green channel`, 'ok');
     live.reload();
   });
+
+  $('queue').addEventListener('focusout', () => { if (state) setTimeout(() => render(state), 0); });
 
   const live = BQ.live({ load, onLink(up) { $('link').classList.toggle('hidden', up); } });
   // Waits grow while nothing happens: redraw them every 5 s.

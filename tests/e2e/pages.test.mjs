@@ -131,6 +131,12 @@ test('the counter page calls and finishes with buttons and keys, once per click'
   // N calls A001; T then 1 moves it to the first other service (B), keeping its number.
   await page.keyboard.press('n');
   await page.locator('#number').getByText('A001').waitFor(T);
+  // A second N at once is the same press: A001 is not finished and nobody else is called.
+  await page.keyboard.press('n');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await d.api('GET', '/api/v1/counters/1')).body.counter.ticket.number, 'A001');
+  // A recall is possible once the second after the call has passed.
+  await page.locator('button[data-action="recall"]:not([disabled])').waitFor(T);
   await page.keyboard.press('r');
   await page.locator('#facts').getByText(/重呼 1 次/).waitFor(T);
   await page.keyboard.press('t');
@@ -230,4 +236,31 @@ test('the lobby marks tickets waiting past their service\'s overtime threshold',
   } finally {
     await d2.stop();
   }
+});
+
+test('a second tap while a ticket is being issued issues nothing more, even when the page redraws meanwhile', async () => {
+  const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(d.url + '/lobby');
+  await page.locator('#services button[data-service="V"]').click(T);
+  const vWaiting = async () => (await d.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'V').waiting;
+  const before = await vWaiting();
+  // Hold the page's issue request until released, as on a slow network.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  await page.route('**/api/v1/tickets', async (route) => {
+    if (route.request().method() === 'POST') await gate;
+    await route.continue();
+  });
+  const normal = page.locator('#categories button[data-category="normal"]');
+  await normal.click(T);
+  // Another ticket elsewhere: an event, so the page redraws while its own request is in flight.
+  const other = await d.issue('B');
+  await page.locator(`#queue tr[data-number="${other.number}"]`).waitFor(T);
+  assert.equal(await normal.isDisabled(), true, 'the category buttons stay disabled while issuing');
+  await normal.click({ force: true, timeout: 1000 });
+  release();
+  await page.locator('#msg.ok').waitFor(T);
+  await page.waitForTimeout(300);
+  assert.equal(await vWaiting(), before + 1, 'one ticket for two taps');
+  await page.close();
 });
