@@ -558,7 +558,8 @@ get_report(struct route_ctx *r, bool range)
 			from = bday_of(r->req->now, q->cfg->day_reset_min);
 		to = from;
 	}
-	e = report_build(store_db(q->store), q->cfg, from, to, r->req->now, &rep, why, sizeof(why));
+	e = report_build(store_db(q->store), q->cfg, from, to, r->req->now,
+	    REPORT_RANGE_API_DAYS, &rep, why, sizeof(why));
 	if (e != BQ_OK) {
 		reply_error(r->rep, e, why[0] ? "%s" : NULL, why);
 		return;

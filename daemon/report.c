@@ -234,7 +234,7 @@ count_ticket(struct report *r, struct group **gs, int n, const struct report_leg
 			g->transferred++;
 		if (l->status == TS_WAITING) {
 			g->waiting++;
-			c.wait_s = close - l->issued_at;
+			c.wait_s = close > l->issued_at ? close - l->issued_at : 0;
 			c.waiting = true;
 			c.overtime = thr > 0 && c.wait_s > thr;
 			if (c.overtime) {
@@ -245,7 +245,8 @@ count_ticket(struct report *r, struct group **gs, int n, const struct report_leg
 		} else if (l->called_at == 0) {
 			g->cancelled++;
 		} else {
-			c.wait_s = l->called_at - l->issued_at;
+			/* A wall clock set back between issue and call must not make a negative wait. */
+			c.wait_s = l->called_at > l->issued_at ? l->called_at - l->issued_at : 0;
 			c.overtime = thr > 0 && c.wait_s > thr;
 			g->called++;
 			group_wait(r, g, c.wait_s);
@@ -562,8 +563,8 @@ distribution(const struct group *g)
 	json_t *bins = json_array();
 
 	for (int i = 0; i < g->nwaits; i++) {
-		int64_t b = g->waits[i] / REPORT_BIN_S;
-		count[b < REPORT_BINS - 1 ? b : REPORT_BINS - 1]++;
+		int64_t b = g->waits[i] / REPORT_BIN_S;     /* waits are never negative */
+		count[b < 0 ? 0 : b < REPORT_BINS - 1 ? b : REPORT_BINS - 1]++;
 	}
 	for (int b = 0; b < REPORT_BINS; b++)
 		json_array_append_new(bins, json_pack("{s:i,s:o,s:i}", "from_s", b * REPORT_BIN_S,
@@ -857,7 +858,7 @@ out:
 
 enum bq_err
 report_build(sqlite3 *db, const struct config *cfg, struct date from, struct date to,
-    int64_t now, json_t **out, char *why, size_t whylen)
+    int64_t now, int max_days, json_t **out, char *why, size_t whylen)
 {
 	struct date today = bday_of(now, cfg->day_reset_min), d;
 	struct loaded L = { 0 };
@@ -879,10 +880,11 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 		    "that have begun");
 		return BQ_ERR_INVALID_QUERY;
 	}
-	for (d = from; date_cmp(d, to) < 0 && ndays <= REPORT_RANGE_MAX_DAYS; d = date_next(d))
+	for (d = from; date_cmp(d, to) < 0 && ndays <= max_days; d = date_next(d))
 		ndays++;
-	if (ndays > REPORT_RANGE_MAX_DAYS) {
-		snprintf(why, whylen, "a range covers at most %d days", REPORT_RANGE_MAX_DAYS);
+	if (ndays > max_days) {
+		snprintf(why, whylen, "a range covers at most %d days here%s", max_days,
+		    max_days < REPORT_RANGE_MAX_DAYS ? "; for longer ones use branchqd report" : "");
 		return BQ_ERR_INVALID_QUERY;
 	}
 	date_format(from, sfrom);

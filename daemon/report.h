@@ -27,7 +27,8 @@
 #include "domain.h"
 #include "error.h"
 
-#define REPORT_RANGE_MAX_DAYS 366
+#define REPORT_RANGE_MAX_DAYS 366    /* branchqd report, beside the daemon */
+#define REPORT_RANGE_API_DAYS 92     /* over HTTP: the loop is held while a report is built */
 #define REPORT_LONGEST 10            /* longest waits listed */
 #define REPORT_BIN_S 300             /* the wait distribution's bins: 5 minutes… */
 #define REPORT_BINS 13               /* …0-5, 5-10, … 55-60 min and 60 min or more */
@@ -106,12 +107,12 @@ int64_t report_idle_s(const struct config *cfg, int ci, const struct report_day 
 /*
  * Read the business days from..to (inclusive) from db and build the report
  * as JSON into *out (a new reference). Today's close is now; a day after
- * today is refused with BQ_ERR_INVALID_QUERY, as is a range over
- * REPORT_RANGE_MAX_DAYS or one whose from is after to. The process's time
+ * today is refused with BQ_ERR_INVALID_QUERY, as is a range over max_days
+ * days or one whose from is after to. The process's time
  * zone must be the branch's (bday_set_timezone).
  */
 enum bq_err report_build(sqlite3 *db, const struct config *cfg, struct date from,
-    struct date to, int64_t now, json_t **out, char *why, size_t whylen);
+    struct date to, int64_t now, int max_days, json_t **out, char *why, size_t whylen);
 
 /*
  * The report as CSV: UTF-8 with a byte-order mark, CRLF line ends, one

@@ -111,7 +111,7 @@ report_main(int argc, char **argv, const char *default_config)
 		goto out;
 	}
 	sqlite3_busy_timeout(db, 2000);
-	e = report_build(db, &cfg, from, to, now, &rep, why, sizeof(why));
+	e = report_build(db, &cfg, from, to, now, REPORT_RANGE_MAX_DAYS, &rep, why, sizeof(why));
 	if (e != BQ_OK) {
 		fprintf(stderr, "branchqd report: %s\n", why[0] ? why : e == BQ_ERR_STORAGE ?
 		    sqlite3_errmsg(db) : bq_err_message(e));

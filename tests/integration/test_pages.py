@@ -13,6 +13,19 @@ def test_pages_served_from_memory(env):
     check_eq(hdrs.get("content-type"), "text/html; charset=utf-8", "content type of /")
     check("branchq" in body.decode(), "the index page names branchq")
     check_eq(hdrs.get("x-content-type-options"), "nosniff", "nosniff on pages")
+    # Every page at its URL, and the files they load, with the type a browser needs.
+    pages = {"/display": "display.js", "/lobby": "lobby.js", "/kiosk": "kiosk.js",
+             "/reports": "reports.js", "/counter/3": "counter.js", "/t/" + "a" * 32: "phone.js"}
+    for path, script in pages.items():
+        st, hdrs, body = d.fetch("GET", path)
+        check_eq((st, hdrs.get("content-type")), (200, "text/html; charset=utf-8"), "GET " + path)
+        check("/assets/" + script in body.decode(), "%s loads /assets/%s" % (path, script))
+    for name, ctype in (("common.js", "text/javascript; charset=utf-8"),
+                        ("branchq.css", "text/css; charset=utf-8"),
+                        ("reports.css", "text/css; charset=utf-8")):
+        st, hdrs, body = d.fetch("GET", "/assets/" + name)
+        check_eq((st, hdrs.get("content-type")), (200, ctype), "GET /assets/" + name)
+        check(len(body) > 100, "/assets/%s has content" % name)
     check_error(d.get("/counter/99"), 404, "unknown_counter", "a page for a counter that is not configured")
     check_error(d.get("/counter/x"), 404, "unknown_counter", "a page for a counter that is no number")
     check_error(d.get("/assets/nothing.js"), 404, "not_found", "an asset that does not exist")

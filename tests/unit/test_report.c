@@ -236,6 +236,28 @@ test_idle_sweep(void **state)
 	assert_int_equal(idle, 8 * MIN);
 }
 
+/* A wall clock set back between issue and call (an NTP step): the wait is 0, not negative. */
+static void
+test_clock_set_back(void **state)
+{
+	struct config cfg;
+	struct report_leg legs[1];
+	struct report_day d;
+	json_t *j, *bins;
+
+	(void)state;
+	test_config(&cfg);
+	legs[0] = leg(1, 0, TS_SERVED, 30, 20, 35, 1);      /* called 10 minutes "before" issue */
+	d = day_of(legs, 1, T0 + 60 * MIN);
+	j = run(&cfg, &d);
+	assert_int_equal(tot(j, "called"), 1);
+	assert_int_equal(tot(j, "wait_max_s"), 0);
+	assert_int_equal(tot(j, "overtime"), 0);
+	bins = json_object_get(json_object_get(j, "wait_distribution"), "bins");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(bins, 0), "count")), 1);
+	json_decref(j);
+}
+
 static void
 test_empty_day(void **state)
 {
@@ -267,6 +289,7 @@ main(void)
 		cmocka_unit_test(test_transfer_counted_once),
 		cmocka_unit_test(test_as_of_close),
 		cmocka_unit_test(test_idle_sweep),
+		cmocka_unit_test(test_clock_set_back),
 		cmocka_unit_test(test_empty_day),
 	};
 
