@@ -340,18 +340,23 @@ post_reprint(struct route_ctx *r, int64_t id)
 		reply_json(r->rep, 202, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
+/* Drawn by the preview worker: the request waits suspended, as a voice call does. */
 static void
 get_ticket_png(struct route_ctx *r, int64_t id)
 {
-	unsigned char *png;
-	size_t len;
+	const unsigned char *png = NULL;
+	size_t len = 0;
+	bool pending;
 
-	if (fail(r, printer_png(r->a->printer, id, r->req->now, &png, &len)))
+	if (fail(r, printer_png(r->a->printer, id, r->req->now, &png, &len, &pending)))
 		return;
 	r->rep->status = 200;
+	if (pending) {
+		r->rep->pending = true;
+		return;
+	}
 	r->rep->raw = png;
 	r->rep->raw_len = len;
-	r->rep->raw_owned = true;
 	r->rep->content_type = "image/png";
 }
 

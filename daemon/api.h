@@ -57,9 +57,9 @@ struct api_reply {
 	bool sse;                       /* open an event stream instead */
 	int64_t sse_from;               /* events after this id; -1: only new ones */
 	/*
-	 * Not ready yet (a voice call being synthesised): http.c suspends the
-	 * connection and hands the request to api_handle again once voice_fd
-	 * says a job ended.
+	 * Not ready yet (a voice call being synthesised, a ticket preview being
+	 * drawn): http.c suspends the connection and hands the request to
+	 * api_handle again once voice_fd or printer_preview_fd says a job ended.
 	 */
 	bool pending;
 };

@@ -8,7 +8,8 @@
  * descriptor and a signalfd, and owns all periodic work. Each turn it
  *  - answers HTTP requests (http_run), every one of which runs to completion;
  *  - reads signals: SIGHUP reloads the config, SIGTERM and SIGINT shut down;
- *  - when the voice worker finished a call, retries the requests that waited;
+ *  - when the voice or the preview worker finished a job, retries the
+ *    requests that waited;
  *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
  *  - takes in the print worker's news (its eventfd) and starts print retries
  *    that are due (printer_run): printing itself runs on that worker;
@@ -198,11 +199,12 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
 			{ .fd = d->voice != NULL ? voice_fd(d->voice) : -1, .events = POLLIN },
+			{ .fd = printer_preview_fd(d->printer), .events = POLLIN },
 		};
 		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -216,7 +218,7 @@ main_loop(struct daemon *d)
 			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 4, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 5, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -242,10 +244,12 @@ main_loop(struct daemon *d)
 			}
 		}
 		printer_run(d->printer);
-		if (pfd[3].revents & POLLIN) {
+		if (pfd[3].revents & POLLIN)
 			voice_collect(d->voice);
+		if (pfd[4].revents & POLLIN)
+			printer_preview_collect(d->printer);
+		if ((pfd[3].revents | pfd[4].revents) & POLLIN)
 			http_wake_pending(d->http);
-		}
 		if (now_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
 			next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;

@@ -39,6 +39,8 @@ static const struct {
 	[BQ_ERR_SHUTTING_DOWN] = { "shutting_down", 503, "the server is shutting down" },
 	[BQ_ERR_VOICE_UNAVAILABLE] = { "voice_unavailable", 503, "the call could not be "
 	    "synthesised (espeak-ng failed or is busy); try again" },
+	[BQ_ERR_PREVIEW_BUSY] = { "preview_busy", 503, "too many ticket previews are waiting "
+	    "to be drawn; try again in a moment" },
 	[BQ_ERR_INTERNAL] = { "internal_error", 500, "internal error" },
 };
 

@@ -32,7 +32,7 @@ struct http {
 	struct sse *sse;
 	unsigned active;
 	bool stopping;
-	struct request *pending;     /* suspended until a voice job ends (http_wake_pending) */
+	struct request *pending;     /* suspended until a worker's job ends (http_wake_pending) */
 };
 
 /* An oversized body whose length was not announced is read and dropped up to this much, then cut. */

@@ -29,7 +29,7 @@ void http_run(struct http *h);               /* handle whatever is ready */
 int64_t http_timeout_ms(struct http *h);     /* -1: no timer pending */
 unsigned http_active(struct http *h);        /* requests not yet completed */
 void http_quiesce(struct http *h);           /* stop accepting; refuse requests begun later */
-void http_wake_pending(struct http *h);      /* retry requests that waited for a voice job */
+void http_wake_pending(struct http *h);      /* retry requests that waited for a worker (voice, preview) */
 void http_stop(struct http *h);              /* close everything and free */
 
 #endif

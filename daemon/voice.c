@@ -7,29 +7,27 @@
  * child process that crashes or hangs on odd input cannot take the daemon
  * with it. A call takes 15-20 ms to synthesise, so one worker is plenty.
  *
- * Slots: each cache slot is FREE, QUEUED (the worker will take it), RUNNING,
- * READY or FAILED. The loop moves FREE -> QUEUED and evicts READY/FAILED
- * slots; the worker moves QUEUED -> RUNNING -> READY/FAILED. Both hold mu.
+ * The thread, its queue and the cache of clips are work.c's: a call's key
+ * is "A001/3/en" and its input the phrases, so voice.c holds only what is
+ * particular to speech.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "voice.h"
+#include "work.h"
 
-#define VOICE_KEY_MAX 24
 #define VOICE_PAUSE_MS 400
 #define VOICE_CHIME_MS 1100
 #define VOICE_SPEED_ZH "150"
@@ -38,26 +36,14 @@
 
 extern char **environ;
 
-enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_RUNNING, SLOT_READY, SLOT_FAILED };
-
-struct slot {
-	enum slot_state state;
-	char key[VOICE_KEY_MAX];            /* "A001/3/en" */
+/* One job: the phrases to speak, zeroed past their end (work.c compares the bytes). */
+struct voice_job {
 	char text_zh[VOICE_TEXT_MAX];
 	char text_en[VOICE_TEXT_MAX];       /* empty: Mandarin only */
-	uint8_t *wav;                       /* READY: the clip; owned by the slot */
-	size_t len;
-	uint64_t used;                      /* last lookup, for eviction */
 };
 
 struct voice {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int efd;
-	bool stop;
-	uint64_t clock;
-	struct slot slots[VOICE_CACHE_MAX];
+	struct work *w;
 };
 
 static const char *const pinyin_digit[10] = {
@@ -332,54 +318,26 @@ synth(const char *voice, const char *speed, const char *text, uint8_t **out, siz
 	return true;
 }
 
-static void *
-worker(void *arg)
+/* Worker: the clip of one call (work_run_fn): Mandarin, then English when asked for. */
+static bool
+voice_run(const void *arg, uint8_t **out, size_t *len)
 {
-	struct voice *v = arg;
-	char zh[VOICE_TEXT_MAX], en[VOICE_TEXT_MAX];
+	const struct voice_job *j = arg;
+	uint8_t *parts[2] = { NULL, NULL };
+	size_t lens[2] = { 0, 0 };
+	int n = 0;
 
-	pthread_mutex_lock(&v->mu);
-	for (;;) {
-		struct slot *s = NULL;
-		uint8_t *parts[2] = { NULL, NULL }, *wav = NULL;
-		size_t lens[2] = { 0, 0 }, len = 0;
-		int n = 0;
-		uint64_t one = 1;
-
-		while (!v->stop) {
-			for (int i = 0; i < VOICE_CACHE_MAX && s == NULL; i++)
-				if (v->slots[i].state == SLOT_QUEUED)
-					s = &v->slots[i];
-			if (s != NULL)
-				break;
-			pthread_cond_wait(&v->cv, &v->mu);
-		}
-		if (v->stop)
-			break;
-		s->state = SLOT_RUNNING;
-		memcpy(zh, s->text_zh, sizeof(zh));
-		memcpy(en, s->text_en, sizeof(en));
-		pthread_mutex_unlock(&v->mu);
-
-		if (synth(VOICE_ZH, VOICE_SPEED_ZH, zh, &parts[0], &lens[0])) {
-			n = 1;
-			if (en[0] != '\0')
-				n = synth(VOICE_EN, VOICE_SPEED_EN, en, &parts[1], &lens[1]) ? 2 : 0;
-		}
-		if (n > 0 && (wav = voice_assemble((const uint8_t *const *)parts, lens, n, &len)) == NULL)
-			log_warnx("voice: %s wrote no WAV of 16-bit mono at %d Hz", VOICE_PROGRAM, VOICE_RATE);
-		free(parts[0]);
-		free(parts[1]);
-
-		pthread_mutex_lock(&v->mu);
-		s->wav = wav;
-		s->len = len;
-		s->state = wav != NULL ? SLOT_READY : SLOT_FAILED;
-		if (write(v->efd, &one, sizeof(one)) < 0)
-			log_warn("voice: eventfd");
+	if (synth(VOICE_ZH, VOICE_SPEED_ZH, j->text_zh, &parts[0], &lens[0])) {
+		n = 1;
+		if (j->text_en[0] != '\0')
+			n = synth(VOICE_EN, VOICE_SPEED_EN, j->text_en, &parts[1], &lens[1]) ? 2 : 0;
 	}
-	pthread_mutex_unlock(&v->mu);
-	return NULL;
+	*out = NULL;
+	if (n > 0 && (*out = voice_assemble((const uint8_t *const *)parts, lens, n, len)) == NULL)
+		log_warnx("voice: %s wrote no WAV of 16-bit mono at %d Hz", VOICE_PROGRAM, VOICE_RATE);
+	free(parts[0]);
+	free(parts[1]);
+	return *out != NULL;
 }
 
 struct voice *
@@ -389,14 +347,7 @@ voice_new(void)
 
 	if (v == NULL)
 		return NULL;
-	pthread_mutex_init(&v->mu, NULL);
-	pthread_cond_init(&v->cv, NULL);
-	if ((v->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		free(v);
-		return NULL;
-	}
-	if (pthread_create(&v->thread, NULL, worker, v) != 0) {
-		close(v->efd);
+	if ((v->w = work_new("voice", VOICE_CACHE_MAX, sizeof(struct voice_job), voice_run)) == NULL) {
 		free(v);
 		return NULL;
 	}
@@ -408,92 +359,40 @@ voice_free(struct voice *v)
 {
 	if (v == NULL)
 		return;
-	pthread_mutex_lock(&v->mu);
-	v->stop = true;
-	pthread_cond_signal(&v->cv);
-	pthread_mutex_unlock(&v->mu);
-	pthread_join(v->thread, NULL);
-	for (int i = 0; i < VOICE_CACHE_MAX; i++)
-		free(v->slots[i].wav);
-	pthread_mutex_destroy(&v->mu);
-	pthread_cond_destroy(&v->cv);
-	close(v->efd);
+	work_free(v->w);
 	free(v);
 }
 
 int
 voice_fd(struct voice *v)
 {
-	return v->efd;
+	return work_fd(v->w);
 }
 
 void
 voice_collect(struct voice *v)
 {
-	uint64_t n;
-
-	while (read(v->efd, &n, sizeof(n)) == (ssize_t)sizeof(n))
-		;
+	work_collect(v->w);
 }
 
 enum voice_state
 voice_lookup(struct voice *v, const char *number, int counter, bool en, const uint8_t **wav,
     size_t *len)
 {
-	char key[VOICE_KEY_MAX];
-	struct slot *s = NULL, *victim = NULL;
-	enum voice_state st = VOICE_FAILED;
+	char key[WORK_KEY_MAX];
+	struct voice_job j;
 
+	memset(&j, 0, sizeof(j));
 	snprintf(key, sizeof(key), "%s/%d/%s", number, counter, en ? "en" : "zh");
-	pthread_mutex_lock(&v->mu);
-	v->clock++;
-	for (int i = 0; i < VOICE_CACHE_MAX && s == NULL; i++)
-		if (v->slots[i].state != SLOT_FREE && strcmp(v->slots[i].key, key) == 0)
-			s = &v->slots[i];
-	if (s != NULL) {
-		switch (s->state) {
-		case SLOT_READY:
-			s->used = v->clock;
-			*wav = s->wav;
-			*len = s->len;
-			st = VOICE_READY;
-			break;
-		case SLOT_FAILED:
-			/* Say so once; the next request tries again. */
-			s->state = SLOT_FREE;
-			st = VOICE_FAILED;
-			break;
-		default:
-			st = VOICE_PENDING;
-		}
-		goto out;
+	if (!voice_text_zh(number, counter, j.text_zh, sizeof(j.text_zh)) ||
+	    (en && !voice_text_en(number, counter, j.text_en, sizeof(j.text_en))))
+		return VOICE_FAILED;
+	switch (work_lookup(v->w, key, &j, wav, len)) {
+	case WORK_READY:
+		return VOICE_READY;
+	case WORK_PENDING:
+		return VOICE_PENDING;
+	default:
+		return VOICE_FAILED;
 	}
-	/* A free slot, else the least recently used finished one. */
-	for (int i = 0; i < VOICE_CACHE_MAX; i++) {
-		struct slot *c = &v->slots[i];
-		if (c->state == SLOT_FREE) {
-			victim = c;
-			break;
-		}
-		if ((c->state == SLOT_READY || c->state == SLOT_FAILED) &&
-		    (victim == NULL || c->used < victim->used))
-			victim = c;
-	}
-	if (victim == NULL) {
-		log_warnx("voice: %d calls waiting to be synthesised; refusing %s", VOICE_CACHE_MAX, key);
-		goto out;
-	}
-	free(victim->wav);
-	memset(victim, 0, sizeof(*victim));
-	snprintf(victim->key, sizeof(victim->key), "%s", key);
-	if (!voice_text_zh(number, counter, victim->text_zh, sizeof(victim->text_zh)) ||
-	    (en && !voice_text_en(number, counter, victim->text_en, sizeof(victim->text_en))))
-		goto out;
-	victim->used = v->clock;
-	victim->state = SLOT_QUEUED;
-	pthread_cond_signal(&v->cv);
-	st = VOICE_PENDING;
-out:
-	pthread_mutex_unlock(&v->mu);
-	return st;
 }

@@ -11,10 +11,10 @@
  * espeak-ng runs in one worker thread, never on the event loop. The loop
  * asks with voice_lookup(); a miss queues a job and answers VOICE_PENDING.
  * When a job ends the worker writes to an eventfd (voice_fd), the loop calls
- * voice_collect() and retries the requests that waited. The cache and the
- * job slots are shared with the worker under one mutex; a finished clip is
- * only ever evicted by the loop, so a pointer voice_lookup() returned stays
- * valid until the loop's next voice_lookup().
+ * voice_collect() and retries the requests that waited. The worker, its
+ * bounded queue and the cache are work.c's; a finished clip is only ever
+ * evicted by the loop, so a pointer voice_lookup() returned stays valid
+ * until the loop's next voice_lookup().
  */
 #ifndef BRANCHQ_VOICE_H
 #define BRANCHQ_VOICE_H

@@ -35,6 +35,7 @@
 #include "preview.h"
 #include "printer.h"
 #include "render.h"
+#include "work.h"
 
 struct job {
 	int64_t ticket_id;
@@ -68,6 +69,7 @@ struct printer {
 	struct note *news, **news_tail;  /* under mu */
 	atomic_bool stop;
 	int efd;
+	struct work *previews;           /* the PNG previews' worker and cache */
 
 	/* The loop's own, no lock: */
 	int jobs;                        /* handed to the worker, not yet ended */
@@ -298,6 +300,13 @@ printer_send_all(struct printer *p, enum print_state st, bool quiet, bool waitin
 	return sent;
 }
 
+/* Preview worker (work_run_fn): draw one layout. cairo runs on this thread alone. */
+static bool
+printer_draw_preview(const void *in, uint8_t **out, size_t *len)
+{
+	return preview_png(in, out, len) == 0;
+}
+
 struct printer *
 printer_new(struct queue *q)
 {
@@ -317,8 +326,16 @@ printer_new(struct queue *q)
 		free(p);
 		return NULL;
 	}
+	if ((p->previews = work_new("preview", PRINTER_PREVIEWS, sizeof(struct layout),
+	    printer_draw_preview)) == NULL) {
+		log_warnx("printer: cannot start the preview's thread");
+		close(p->efd);
+		free(p);
+		return NULL;
+	}
 	if ((errno = pthread_create(&p->thread, NULL, worker_main, p)) != 0) {
 		log_warn("printer: cannot start its thread");
+		work_free(p->previews);
 		close(p->efd);
 		free(p);
 		return NULL;
@@ -346,6 +363,7 @@ printer_free(struct printer *p)
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
+	work_free(p->previews);
 	while ((j = p->todo) != NULL) {
 		p->todo = j->next;
 		job_free(j);
@@ -365,6 +383,18 @@ int
 printer_fd(const struct printer *p)
 {
 	return p->efd;
+}
+
+int
+printer_preview_fd(const struct printer *p)
+{
+	return work_fd(p->previews);
+}
+
+void
+printer_preview_collect(struct printer *p)
+{
+	work_collect(p->previews);
 }
 
 int64_t
@@ -471,16 +501,31 @@ printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out)
 }
 
 enum bq_err
-printer_png(struct printer *p, int64_t id, int64_t now, unsigned char **png, size_t *len)
+printer_png(struct printer *p, int64_t id, int64_t now, const unsigned char **png, size_t *len,
+    bool *pending)
 {
 	struct ticket t;
 	struct layout l;
+	char key[WORK_KEY_MAX];
 	enum bq_err e;
 
+	*pending = false;
 	if ((e = store_ticket_get(p->q->store, id, &t)) != BQ_OK)
 		return e;
+	/* The key names the ticket; the layout itself decides whether a drawing is still right. */
 	printer_layout(p, &t, now, &l);
-	return preview_png(&l, png, len) == 0 ? BQ_OK : BQ_ERR_INTERNAL;
+	snprintf(key, sizeof(key), "ticket %lld", (long long)id);
+	switch (work_lookup(p->previews, key, &l, png, len)) {
+	case WORK_READY:
+		return BQ_OK;
+	case WORK_PENDING:
+		*pending = true;
+		return BQ_OK;
+	case WORK_BUSY:
+		return BQ_ERR_PREVIEW_BUSY;
+	default:
+		return BQ_ERR_INTERNAL;
+	}
 }
 
 json_t *

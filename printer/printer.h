@@ -11,11 +11,13 @@
  *
  * One struct printer owns the thread, both queues, the eventfd and every
  * job in them: printer_new creates them, printer_free ends the thread and
- * frees them.
+ * frees them. It also owns the PNG previews' worker (work.c), so that
+ * cairo's font caches are freed only after that thread has ended.
  */
 #ifndef BRANCHQ_PRINTER_H
 #define BRANCHQ_PRINTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +29,7 @@
 
 #define PRINTER_RETRY_FIRST_S 2      /* first retry after a failure */
 #define PRINTER_RETRY_MAX_S 60       /* backoff doubles up to this */
+#define PRINTER_PREVIEWS 16          /* PNG previews cached, and at most waiting to be drawn */
 
 struct printer;
 
@@ -60,9 +63,24 @@ void printer_on_event(void *arg, const struct bus_event *ev);
  */
 enum bq_err printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out);
 
-/* The ticket as a PNG image of the paper; *png is malloc'ed, the caller frees it. */
-enum bq_err printer_png(struct printer *p, int64_t id, int64_t now, unsigned char **png,
-    size_t *len);
+/*
+ * The ticket as a PNG image of the paper. The loop reads the ticket and lays
+ * it out; the preview worker draws it (cairo, 20-30 ms) and keeps the last
+ * PRINTER_PREVIEWS drawings, each for its ticket and exact layout. BQ_OK
+ * and *pending false: *png, *len are the drawing, owned by the cache and
+ * valid until the next printer_png. BQ_OK and *pending: being drawn; ask
+ * again when printer_preview_fd is readable. BQ_ERR_PREVIEW_BUSY when
+ * PRINTER_PREVIEWS other drawings wait; BQ_ERR_INTERNAL when drawing
+ * failed. Loop thread only.
+ */
+enum bq_err printer_png(struct printer *p, int64_t id, int64_t now, const unsigned char **png,
+    size_t *len, bool *pending);
+
+/* Readable when a preview has been drawn; then printer_preview_collect and ask again. */
+int printer_preview_fd(const struct printer *p);
+
+/* Clear printer_preview_fd's readiness. */
+void printer_preview_collect(struct printer *p);
 
 /* {"configured":…,"queue":…,"state":"none|unknown|ok|failing","error":…,"jobs":N,"last_printed_at":…} */
 json_t *printer_health(const struct printer *p);

@@ -3,7 +3,10 @@
 Issues TICKETS tickets spread over the services, then calls them all from
 the counters in turn, with one keep-alive connection per client, and reports
 per-request latency (p50, p99, max) for issue, queue view and call, plus the
-daemon's peak resident memory (VmHWM) at the end.
+daemon's peak resident memory (VmHWM) at the end. Before the calls, four
+clients fetch ticket previews (PNG) one after another while another reads
+the queue: the queue view's latency then shows whether drawing them holds
+up the loop.
 """
 import argparse
 import http.client
@@ -15,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -60,27 +64,52 @@ def main():
             conn.request(method, path, body=json.dumps(body) if body is not None else None,
                          headers=headers)
             r = conn.getresponse()
-            r.read()
-            return time.perf_counter() - t0, r.status
+            data = r.read()
+            return time.perf_counter() - t0, r.status, data
 
         services = ["A", "A", "A", "B", "V"]
-        issue, call, view = [], [], []
+        issue, call, view, ids = [], [], [], []
         for i in range(args.tickets):
             body = {"service": services[i % len(services)]}
             if i % 7 == 0:
                 body["category"] = "elderly"
-            dt, st = req("POST", "/api/v1/tickets", body)
+            dt, st, data = req("POST", "/api/v1/tickets", body)
             assert st == 201, st
             issue.append(dt)
+            ids.append(json.loads(data)["ticket"]["id"])
             if i % 50 == 0:
                 view.append(req("GET", "/api/v1/queue")[0])
+        preview, view_busy = [], []
+        stop = threading.Event()
+
+        def previews(k):
+            c = http.client.HTTPConnection("127.0.0.1", port)
+            for i in range(k, len(ids), 4):
+                if stop.is_set():
+                    break
+                t0 = time.perf_counter()
+                c.request("GET", f"/api/v1/tickets/{ids[i]}/ticket.png")
+                r = c.getresponse()
+                r.read()
+                if r.status == 200:
+                    preview.append(time.perf_counter() - t0)
+            c.close()
+        clients = [threading.Thread(target=previews, args=(k,)) for k in range(4)]
+        for t in clients:
+            t.start()
+        time.sleep(0.05)
+        for _ in range(200):
+            view_busy.append(req("GET", "/api/v1/queue")[0])
+        stop.set()
+        for t in clients:
+            t.join()
         counters = [1, 2, 3, 4, 5]
         done = set()
         while len(done) < len(counters):
             for c in counters:
                 if c in done:
                     continue
-                dt, st = req("POST", f"/api/v1/counters/{c}/call")
+                dt, st, _ = req("POST", f"/api/v1/counters/{c}/call")
                 call.append(dt)
                 if st == 204:
                     done.add(c)
@@ -91,6 +120,8 @@ def main():
         report("issue", issue)
         report("queue view", view)
         report("call", call)
+        report("preview", preview)
+        report("view+previews", view_busy)
         print(f"peak memory    VmHWM={int(hwm) / 1024:.1f} MiB")
     finally:
         proc.send_signal(signal.SIGTERM)
