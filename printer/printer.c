@@ -277,25 +277,21 @@ printer_send_id(struct printer *p, int64_t id, bool quiet)
 		printer_send(p, &t, quiet);
 }
 
-/* Send every first leg of today in state st; only those still waiting when waiting_only. */
+/* Send every ticket of today whose paper is in state st; only those still waiting when waiting_only. */
 static int
 printer_send_all(struct printer *p, enum print_state st, bool quiet, bool waiting_only)
 {
 	struct ticket *v = NULL;
 	char bday[11];
-	int n = 0, sent = 0;
+	int n = 0;
 
 	date_format(bday_of((int64_t)time(NULL), p->q->cfg->day_reset_min), bday);
-	if (store_print_pending(p->q->store, bday, st, &v, &n) != BQ_OK)
+	if (store_print_pending(p->q->store, bday, st, waiting_only, 0, &v, &n) != BQ_OK)
 		return 0;
-	for (int i = 0; i < n; i++) {
-		if (!waiting_only || v[i].status == TS_WAITING) {
-			printer_send(p, &v[i], quiet);
-			sent++;
-		}
-	}
+	for (int i = 0; i < n; i++)
+		printer_send(p, &v[i], quiet);
 	free(v);
-	return sent;
+	return n;
 }
 
 struct printer *
@@ -460,11 +456,15 @@ printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out)
 
 	if (p->q->cfg->printer.queue[0] == '\0')
 		return BQ_ERR_NO_PRINTER;
-	if ((e = store_ticket_get(p->q->store, id, out)) != BQ_OK)
+	/* The paper is the ticket's: print it as it stands now, in its newest leg. */
+	e = store_ticket_get(p->q->store, id, out);
+	while (e == BQ_OK && out->status == TS_TRANSFERRED && out->transferred_to > out->id)
+		e = store_ticket_get(p->q->store, out->transferred_to, out);
+	if (e != BQ_OK)
 		return e;
 	if (out->print_state == PS_QUEUED || out->print_state == PS_PRINTING)
 		return BQ_OK;
-	if ((e = queue_set_print(p->q, id, PS_QUEUED, NULL, now, out)) != BQ_OK)
+	if ((e = queue_set_print(p->q, out->id, PS_QUEUED, NULL, now, out)) != BQ_OK)
 		return e;
 	printer_send(p, out, false);
 	return BQ_OK;

@@ -9,6 +9,8 @@ ticket's phone page. The PNG preview must decode to the same link.
 Faults: the printer switched off, the queue missing, the queue stopped. The
 ticket is always issued; its print state says failed with a reason (in the
 API and as a ticket.print event), and it prints once the fault is gone.
+The paper is the ticket's across a transfer: every leg shows its state
+and a reprint by any leg's id prints.
 """
 import time
 
@@ -19,7 +21,8 @@ from harness import check, check_eq, check_error, make_config
 TIMEOUT = "3s"     # the daemon's job deadline; the emulator answers in milliseconds
 
 
-def printing_env(env, queue="tk", add_queue=True, footer="投诉热线 95588 Complaint hotline"):
+def printing_env(env, queue="tk", add_queue=True, footer="投诉热线 95588 Complaint hotline",
+                 timeout=TIMEOUT):
     """A private cupsd, the emulator, the raw queue and a daemon printing to it."""
     cupsd = cups.Cupsd(env.dir)
     cupsd.start()
@@ -28,7 +31,7 @@ def printing_env(env, queue="tk", add_queue=True, footer="投诉热线 95588 Com
     if add_queue:
         cupsd.add_raw_queue(queue, printer.port)
     conf = make_config() + ("\n[printer]\nqueue = %s\nserver = %s\npaper = 80mm\ntimeout = %s\n"
-                            "footer = %s\n" % (queue, cupsd.server, TIMEOUT, footer))
+                            "footer = %s\n" % (queue, cupsd.server, timeout, footer))
     return cupsd, printer, env.daemon(conf)
 
 
@@ -218,5 +221,37 @@ def test_cups_unreachable_then_started(env):
     cupsd.add_raw_queue("tk", printer.port)
     check(escpos.parse(printer.wait_jobs(1, timeout=20)[0]).line("V001"), "printed once CUPS is up")
     wait_print(d, t["id"], "printed")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_transferred_ticket_keeps_its_paper_state_and_reprints(env):
+    cupsd, printer, d = printing_env(env, timeout="2s")
+    printer.stop()
+    t = d.issue("A")
+    check_eq(d.call(1)["id"], t["id"], "counter 1 calls A001 while it is being printed")
+    st, _, j = d.action(1, "transfer", {"service": "B"})
+    check_eq(st, 200, "transfer to B (%r)" % (j,))
+    leg = j["ticket"]
+    check_eq(leg["number"], "A001", "the leg keeps the number")
+    p = wait_print(d, leg["id"], "failed", timeout=10)
+    check(p["error"] is not None and p["error"].startswith("not printed within 2 s"),
+          "the leg shows the paper's failure and why: %r" % p)
+    check_eq(d.ticket(t["id"])["print"], p, "both legs show the same paper")
+
+    # The leg waits in B: the retries print it once the printer is back.
+    printer.start()
+    job = escpos.parse(printer.wait_jobs(1, timeout=30)[0])
+    check(job.line("A001") and "对公业务" in job.texts(), "the paper shows the ticket in its new service")
+    wait_print(d, leg["id"], "printed")
+    check_eq(d.ticket(t["id"])["print"]["state"], "printed", "the first leg shows it printed")
+
+    # A reprint of a transferred ticket, by either leg's id, really prints.
+    for n, tid in ((2, leg["id"]), (3, t["id"])):
+        st, _, j = d.post("/api/v1/tickets/%d/reprint" % tid)
+        check_eq((st, j["ticket"]["id"], j["ticket"]["print"]["state"]), (202, leg["id"], "queued"),
+                 "reprint of ticket %d" % tid)
+        check(escpos.parse(printer.wait_jobs(n, timeout=10)[n - 1]).line("A001"), "reprinted")
+        wait_print(d, leg["id"], "printed")
     printer.stop()
     cupsd.stop()
