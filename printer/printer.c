@@ -7,15 +7,19 @@
  * born queued, in the transaction that issues it, so a crash between the
  * issue and the print loses nothing: printer_new sends it at the next start.
  *
+ * When a job fails, every job queued behind it in the worker fails at once
+ * with the same reason: each would only wait out the same timeout in turn,
+ * and paper that comes out minutes late is for a customer long since served.
+ *
  * Retries: after a failure the loop waits PRINTER_RETRY_FIRST_S, doubling
- * up to PRINTER_RETRY_MAX_S, then sends today's failed tickets that are
- * still waiting (a customer already called needs no paper). Retries are
+ * up to PRINTER_RETRY_MAX_S, then sends one probe: the oldest failed ticket
+ * still waiting (a customer already called needs no paper). Only when a
+ * ticket prints does the backoff reset and the backlog go, the failed
+ * tickets still waiting, oldest first, PRINTER_BATCH at a time, each batch
+ * placed in line from one load of the hall; so a retry during an outage
+ * costs the loop one ticket's work however long the backlog. Retries are
  * quiet: they say nothing unless the outcome changes, so a printer that
- * stays off all day does not flood the event log. When one retry fails,
- * the worker drops the other retries queued behind it (they would wait
- * out the same timeout), and when any ticket prints, the backoff resets and
- * the failed ones go at once: a printer that comes back prints the
- * backlog, oldest first.
+ * stays off all day does not flood the event log.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -53,7 +57,7 @@ struct note {
 	int64_t ticket_id;
 	bool quiet;
 	bool started;                    /* the job went to CUPS; else it ended */
-	bool dropped;                    /* ended unsent: a retry before it failed */
+	bool dropped;                    /* ended unsent: the job before it failed */
 	bool printed;
 	char error[PRINT_ERROR_MAX];
 	struct note *next;
@@ -119,24 +123,19 @@ worker_tell(struct printer *p, const struct job *j, bool started, bool dropped, 
 		log_warn("printer: eventfd");
 }
 
-/* Worker: after a failed retry, the other retries would fail alike; end them unsent. */
+/*
+ * Worker: after a failed job, the jobs queued behind it would fail alike,
+ * each after the same timeout: end them all now, unsent, with its reason.
+ */
 static void
-worker_drop_retries(struct printer *p, const char *error)
+worker_drop_queued(struct printer *p, const char *error)
 {
-	struct job *drop = NULL, **dt = &drop, **jp, *j;
+	struct job *drop, *j;
 
 	pthread_mutex_lock(&p->mu);
-	for (jp = &p->todo; (j = *jp) != NULL;) {
-		if (j->quiet) {
-			*jp = j->next;
-			*dt = j;
-			dt = &j->next;
-		} else {
-			jp = &j->next;
-		}
-	}
-	*dt = NULL;
-	p->todo_tail = jp;
+	drop = p->todo;
+	p->todo = NULL;
+	p->todo_tail = &p->todo;
 	pthread_mutex_unlock(&p->mu);
 	while ((j = drop) != NULL) {
 		drop = j->next;
@@ -175,8 +174,8 @@ worker_main(void *arg)
 			return NULL;
 		}
 		worker_tell(p, j, false, false, rc == 0, rc == 0 ? NULL : err);
-		if (rc != 0 && j->quiet)
-			worker_drop_retries(p, err);
+		if (rc != 0)
+			worker_drop_queued(p, err);
 		job_free(j);
 	}
 }
@@ -188,20 +187,18 @@ static const char *const category_en[CAT_COUNT] = {
 	NULL, "Senior", "Disability", "Pregnancy", "Military", "Foreign visitor",
 };
 
-/* Lay ticket t out as it stands at now (its place in line is read from the store). */
+/* Lay ticket t out at its place in line pos. */
 static void
-printer_layout(struct printer *p, const struct ticket *t, int64_t now, struct layout *l)
+printer_layout_at(struct printer *p, const struct ticket *t, struct ticket_pos pos,
+    struct layout *l)
 {
 	const struct config *cfg = p->q->cfg;
 	int s = config_service_index(cfg, t->service);
-	struct ticket_pos pos = { -1, -1 };
 	struct layout_ticket lt;
 	char url[CONFIG_URL_MAX + TICKET_TOKEN_LEN + 8], issued[32];
 	time_t it = (time_t)t->issued_at;
 	struct tm tm;
 
-	if (queue_position(p->q, t, now, &pos) != BQ_OK)
-		pos.ahead = pos.estimated_wait_s = -1;
 	snprintf(url, sizeof(url), "%s/t/%s", cfg->public_url, t->token);
 	if (localtime_r(&it, &tm) == NULL || strftime(issued, sizeof(issued), "%Y-%m-%d %H:%M", &tm) == 0)
 		issued[0] = '\0';
@@ -223,6 +220,17 @@ printer_layout(struct printer *p, const struct ticket *t, int64_t now, struct la
 	layout_build(&lt, l);
 }
 
+/* Lay ticket t out as it stands at now (its place in line is read from the store). */
+static void
+printer_layout(struct printer *p, const struct ticket *t, int64_t now, struct layout *l)
+{
+	struct ticket_pos pos = { -1, -1 };
+
+	if (queue_position(p->q, t, now, &pos) != BQ_OK)
+		pos.ahead = pos.estimated_wait_s = -1;
+	printer_layout_at(p, t, pos, l);
+}
+
 /* Record a print state; a failure to record is logged (the ticket itself is safe). */
 static void
 printer_record(struct printer *p, int64_t id, enum print_state st, const char *error)
@@ -234,25 +242,28 @@ printer_record(struct printer *p, int64_t id, enum print_state st, const char *e
 		    print_state_name(st));
 }
 
-/* Render ticket t and queue it for the worker. */
-static void
-printer_send(struct printer *p, const struct ticket *t, bool quiet)
+/*
+ * Render ticket t at its place in line pos and queue it for the worker.
+ * Returns whether it was queued.
+ */
+static bool
+printer_send(struct printer *p, const struct ticket *t, struct ticket_pos pos, bool quiet)
 {
 	const struct printer_conf *pc = &p->q->cfg->printer;
 	struct job *j;
 	struct layout l;
 
 	if (pc->queue[0] == '\0')
-		return;
+		return false;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		printer_record(p, t->id, PS_FAILED, "out of memory");
-		return;
+		return false;
 	}
-	printer_layout(p, t, (int64_t)time(NULL), &l);
+	printer_layout_at(p, t, pos, &l);
 	if (escpos_encode(&l, &j->data, &j->len) != 0) {
 		free(j);
 		printer_record(p, t->id, PS_FAILED, "the ticket could not be rendered for the printer");
-		return;
+		return false;
 	}
 	j->ticket_id = t->id;
 	j->quiet = quiet;
@@ -266,32 +277,51 @@ printer_send(struct printer *p, const struct ticket *t, bool quiet)
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	p->jobs++;
+	return true;
 }
 
 static void
 printer_send_id(struct printer *p, int64_t id, bool quiet)
 {
+	struct ticket_pos pos = { -1, -1 };
 	struct ticket t;
 
-	if (store_ticket_get(p->q->store, id, &t) == BQ_OK)
-		printer_send(p, &t, quiet);
+	if (store_ticket_get(p->q->store, id, &t) != BQ_OK)
+		return;
+	if (queue_position(p->q, &t, (int64_t)time(NULL), &pos) != BQ_OK)
+		pos.ahead = pos.estimated_wait_s = -1;
+	printer_send(p, &t, pos, quiet);
 }
 
-/* Send every ticket of today whose paper is in state st; only those still waiting when waiting_only. */
+/*
+ * Send today's tickets whose paper is in state st, oldest first, at most
+ * limit (0: all); only those still waiting when waiting_only. Their places
+ * in line come from one load of the hall. Returns how many were queued.
+ */
 static int
-printer_send_all(struct printer *p, enum print_state st, bool quiet, bool waiting_only)
+printer_send_all(struct printer *p, enum print_state st, bool quiet, bool waiting_only, int limit)
 {
+	int64_t now = (int64_t)time(NULL);
 	struct ticket *v = NULL;
+	struct ticket_pos *pos;
 	char bday[11];
-	int n = 0;
+	int n = 0, sent = 0;
 
-	date_format(bday_of((int64_t)time(NULL), p->q->cfg->day_reset_min), bday);
-	if (store_print_pending(p->q->store, bday, st, waiting_only, 0, &v, &n) != BQ_OK)
+	date_format(bday_of(now, p->q->cfg->day_reset_min), bday);
+	if (store_print_pending(p->q->store, bday, st, waiting_only, limit, &v, &n) != BQ_OK || n == 0)
 		return 0;
+	if ((pos = calloc((size_t)n, sizeof(*pos))) == NULL) {
+		free(v);
+		return 0;
+	}
+	if (queue_positions(p->q, v, n, now, pos) != BQ_OK)
+		for (int i = 0; i < n; i++)
+			pos[i].ahead = pos[i].estimated_wait_s = -1;
 	for (int i = 0; i < n; i++)
-		printer_send(p, &v[i], quiet);
+		sent += printer_send(p, &v[i], pos[i], quiet);
+	free(pos);
 	free(v);
-	return n;
+	return sent;
 }
 
 struct printer *
@@ -320,8 +350,8 @@ printer_new(struct queue *q)
 		return NULL;
 	}
 	if (q->cfg->printer.queue[0] != '\0') {
-		int n = printer_send_all(p, PS_PRINTING, false, false);
-		n += printer_send_all(p, PS_QUEUED, false, false);
+		int n = printer_send_all(p, PS_PRINTING, false, false, 0);
+		n += printer_send_all(p, PS_QUEUED, false, false, 0);
 		if (n > 0)
 			log_info("printer: sending %d tickets left unprinted at the last stop", n);
 		p->retry_at_ms = mono_ms();
@@ -392,7 +422,7 @@ printer_note(struct printer *p, const struct note *n)
 		p->error[0] = '\0';
 		p->last_printed_at = (int64_t)time(NULL);
 		p->backoff_s = PRINTER_RETRY_FIRST_S;
-		p->retry_at_ms = mono_ms();          /* the printer is back: the backlog goes now */
+		p->retry_at_ms = mono_ms();          /* the printer works: the backlog goes now */
 		printer_record(p, n->ticket_id, PS_PRINTED, NULL);
 		return;
 	}
@@ -432,11 +462,15 @@ printer_run(struct printer *p)
 		printer_note(p, n);
 		free(n);
 	}
-	/* Retries wait until the worker is idle: a queue of retries would only grow. */
+	/*
+	 * Retries wait until the worker is idle: a queue of retries would only
+	 * grow. While the printer fails, one probe; once it prints, the backlog,
+	 * a batch at a time (the next batch when this one has printed).
+	 */
 	if (p->retry_at_ms != 0 && p->jobs == 0 && mono_ms() >= p->retry_at_ms) {
 		p->retry_at_ms = 0;
 		if (p->q->cfg->printer.queue[0] != '\0')
-			printer_send_all(p, PS_FAILED, true, true);
+			printer_send_all(p, PS_FAILED, true, true, p->failing ? 1 : PRINTER_BATCH);
 	}
 }
 
@@ -452,6 +486,7 @@ printer_on_event(void *arg, const struct bus_event *ev)
 enum bq_err
 printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out)
 {
+	struct ticket_pos pos = { -1, -1 };
 	enum bq_err e;
 
 	if (p->q->cfg->printer.queue[0] == '\0')
@@ -466,7 +501,9 @@ printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out)
 		return BQ_OK;
 	if ((e = queue_set_print(p->q, out->id, PS_QUEUED, NULL, now, out)) != BQ_OK)
 		return e;
-	printer_send(p, out, false);
+	if (queue_position(p->q, out, now, &pos) != BQ_OK)
+		pos.ahead = pos.estimated_wait_s = -1;
+	printer_send(p, out, pos, false);
 	return BQ_OK;
 }
 

@@ -27,6 +27,7 @@
 
 #define PRINTER_RETRY_FIRST_S 2      /* first retry after a failure */
 #define PRINTER_RETRY_MAX_S 60       /* backoff doubles up to this */
+#define PRINTER_BATCH 16             /* backlog tickets rendered per turn of the loop */
 
 struct printer;
 

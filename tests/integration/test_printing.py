@@ -9,8 +9,9 @@ ticket's phone page. The PNG preview must decode to the same link.
 Faults: the printer switched off, the queue missing, the queue stopped. The
 ticket is always issued; its print state says failed with a reason (in the
 API and as a ticket.print event), and it prints once the fault is gone.
-The paper is the ticket's across a transfer: every leg shows its state
-and a reprint by any leg's id prints.
+An outage with many tickets fails them all within one timeout and prints,
+on recovery, only those still waiting, once each, oldest first; the paper
+is the ticket's across a transfer.
 """
 import time
 
@@ -221,6 +222,54 @@ def test_cups_unreachable_then_started(env):
     cupsd.add_raw_queue("tk", printer.port)
     check(escpos.parse(printer.wait_jobs(1, timeout=20)[0]).line("V001"), "printed once CUPS is up")
     wait_print(d, t["id"], "printed")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_outage_fails_every_ticket_at_once_then_prints_the_waiting_once(env):
+    cupsd, printer, d = printing_env(env, timeout="2s")
+    printer.stop()                          # switched off before the first ticket
+    stream = d.sse()
+    stream.wait_hello()
+    began = time.monotonic()
+    ts = [d.issue("A") for _ in range(10)]
+    # While the first job waits out its timeout, the others queue behind it: the loop answers.
+    check_eq(d.queue()["services"][0]["waiting"], 10, "the hall answers while the printer fails")
+    for t in ts:
+        p = wait_print(d, t["id"], "failed", timeout=10)
+        check(p["error"] is not None and p["error"].startswith("not printed within 2 s"),
+              "%s failed with the reason: %r" % (t["number"], p))
+    took = time.monotonic() - began
+    check(took < 4, "ten tickets failed within one timeout of 2 s, not one after another "
+          "(took %.1f s)" % took)
+    for t in ts:
+        check_eq(print_events(stream, t["id"], "failed")[-1][0], "failed",
+                 "%s: a ticket.print failed event" % t["number"])
+
+    # During the outage the first is called and the third cancelled: they need no paper.
+    called = d.call(3)
+    check_eq(called["number"], "A001", "counter 3 calls the first ticket")
+    st, _, _ = d.post("/api/v1/tickets/%d/cancel" % ts[2]["id"])
+    check_eq(st, 200, "cancel A003")
+    # A retry or two fail quietly meanwhile, each a single probe, not the whole backlog.
+    most, until = 0, time.monotonic() + 3
+    while time.monotonic() < until:
+        most = max(most, d.get("/healthz")[2]["printer"]["jobs"])
+        time.sleep(0.02)
+    check(most <= 1, "a retry during the outage sends one ticket, not %d" % most)
+    check_eq(len(printer.jobs), 0, "nothing printed while the printer was off")
+    printer.start()
+    want = [t["number"] for t in ts if t["number"] not in ("A001", "A003")]
+    printer.wait_jobs(len(want), timeout=40)
+    for t in ts:
+        if t["number"] not in ("A001", "A003"):
+            wait_print(d, t["id"], "printed", timeout=10)
+    time.sleep(1.5)
+    check_eq([escpos.parse(j).number() for j in printer.jobs], want,
+             "the waiting tickets printed once each, oldest first, and no others")
+    check_eq(d.ticket(ts[0]["id"])["print"]["state"], "failed", "the called ticket was not retried")
+    check_eq(d.ticket(ts[2]["id"])["print"]["state"], "failed", "the cancelled one was not retried")
+    check_eq(d.get("/healthz")[2]["printer"]["jobs"], 0, "the worker holds nothing")
     printer.stop()
     cupsd.stop()
 

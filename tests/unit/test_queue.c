@@ -2,8 +2,8 @@
  * test_queue.c: the queue's operations over a real SQLite file: ticket
  * numbers per service and per business day, the day's reset in the branch's
  * time zone, numbers that survive a reopen, a full disk that loses nothing,
- * the event log that refuses to be rewritten, and the print state shared
- * by a ticket's legs. The clock is passed in.
+ * the event log that refuses to be rewritten, places in line for a batch,
+ * and the print state shared by a ticket's legs. The clock is passed in.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -355,6 +355,38 @@ test_newer_schema_refused(void **state)
 	fixture_open(f);
 }
 
+/* One load of the hall places a batch of tickets exactly as one load per ticket does. */
+static void
+test_positions_of_many_from_one_load(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = morning(f);
+	struct ticket t[6], called;
+	struct ticket_pos many[6], one;
+	bool has;
+
+	t[0] = issue(f, "A", now);
+	t[1] = issue(f, "B", now + 1);
+	t[2] = issue(f, "A", now + 2);
+	t[3] = issue(f, "A", now + 3);
+	t[4] = issue(f, "V", now + 4);
+	assert_int_equal(queue_counter(&f->q, 3, CA_CALL, -1, QUEUE_EXPECT_ANY, now + 5, &called,
+	    &has), BQ_OK);
+	assert_true(has);
+	assert_int_equal(store_ticket_get(f->q.store, t[0].id, &t[0]), BQ_OK);
+	t[5] = t[3];              /* the same ticket twice, and one no longer waiting (t[0]) */
+	assert_int_equal(queue_positions(&f->q, t, 6, now + 6, many), BQ_OK);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(queue_position(&f->q, &t[i], now + 6, &one), BQ_OK);
+		assert_int_equal(many[i].ahead, one.ahead);
+		assert_int_equal(many[i].estimated_wait_s, one.estimated_wait_s);
+	}
+	assert_int_equal(many[0].ahead, -1);
+	assert_int_equal(many[2].ahead, 0);
+	assert_int_equal(many[3].ahead, 1);
+	assert_int_equal(many[1].ahead, 0);
+}
+
 /* The paper is the ticket's: every leg reads the first leg's print state and error. */
 static void
 test_print_state_follows_the_ticket(void **state)
@@ -408,6 +440,7 @@ main(void)
 		T(test_token_finds_current_leg),
 		T(test_schema_version_recorded),
 		T(test_newer_schema_refused),
+		T(test_positions_of_many_from_one_load),
 		T(test_print_state_follows_the_ticket),
 	};
 
