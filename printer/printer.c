@@ -20,6 +20,9 @@
  * costs the loop one ticket's work however long the backlog. Retries are
  * quiet: they say nothing unless the outcome changes, so a printer that
  * stays off all day does not flood the event log.
+ *
+ * The loop keeps the tickets in flight (queued in the worker or printing),
+ * by their first leg, so a reprint or a retry never sends a ticket twice.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,6 +45,7 @@
 
 struct job {
 	int64_t ticket_id;
+	int64_t origin_id;               /* the ticket's first leg: its key in flight */
 	bool quiet;                      /* a retry: announce only a change */
 	char title[32];
 	char queue[CONFIG_NAME_MAX];
@@ -55,6 +59,7 @@ struct job {
 /* What the worker tells the loop. */
 struct note {
 	int64_t ticket_id;
+	int64_t origin_id;
 	bool quiet;
 	bool started;                    /* the job went to CUPS; else it ended */
 	bool dropped;                    /* ended unsent: the job before it failed */
@@ -75,6 +80,8 @@ struct printer {
 
 	/* The loop's own, no lock: */
 	int jobs;                        /* handed to the worker, not yet ended */
+	int64_t *inflight;               /* their origin ids, jobs of them */
+	int inflight_cap;
 	int64_t retry_at_ms;             /* 0: no retry due */
 	int backoff_s;
 	bool failing;                    /* the last job failed */
@@ -110,6 +117,7 @@ worker_tell(struct printer *p, const struct job *j, bool started, bool dropped, 
 	if (n == NULL)
 		return;    /* the ticket stays queued or printing; the next start sends it again */
 	n->ticket_id = j->ticket_id;
+	n->origin_id = j->origin_id;
 	n->quiet = j->quiet;
 	n->started = started;
 	n->dropped = dropped;
@@ -231,6 +239,30 @@ printer_layout(struct printer *p, const struct ticket *t, int64_t now, struct la
 	printer_layout_at(p, t, pos, l);
 }
 
+/* Whether ticket origin's paper is queued in the worker or printing. */
+static bool
+printer_in_flight(const struct printer *p, int64_t origin)
+{
+	for (int i = 0; i < p->jobs; i++)
+		if (p->inflight[i] == origin)
+			return true;
+	return false;
+}
+
+/* The worker ended the job of ticket origin. */
+static void
+printer_landed(struct printer *p, int64_t origin)
+{
+	for (int i = 0; i < p->jobs; i++) {
+		if (p->inflight[i] == origin) {
+			memmove(&p->inflight[i], &p->inflight[i + 1],
+			    (size_t)(p->jobs - i - 1) * sizeof(*p->inflight));
+			break;
+		}
+	}
+	p->jobs--;
+}
+
 /* Record a print state; a failure to record is logged (the ticket itself is safe). */
 static void
 printer_record(struct printer *p, int64_t id, enum print_state st, const char *error)
@@ -243,8 +275,8 @@ printer_record(struct printer *p, int64_t id, enum print_state st, const char *e
 }
 
 /*
- * Render ticket t at its place in line pos and queue it for the worker.
- * Returns whether it was queued.
+ * Render ticket t at its place in line pos and queue it for the worker;
+ * nothing when it is in flight already. Returns whether it was queued.
  */
 static bool
 printer_send(struct printer *p, const struct ticket *t, struct ticket_pos pos, bool quiet)
@@ -253,8 +285,18 @@ printer_send(struct printer *p, const struct ticket *t, struct ticket_pos pos, b
 	struct job *j;
 	struct layout l;
 
-	if (pc->queue[0] == '\0')
+	if (pc->queue[0] == '\0' || printer_in_flight(p, t->origin_id))
 		return false;
+	if (p->jobs == p->inflight_cap) {
+		int cap = p->inflight_cap ? p->inflight_cap * 2 : 16;
+		int64_t *v = realloc(p->inflight, (size_t)cap * sizeof(*v));
+		if (v == NULL) {
+			printer_record(p, t->id, PS_FAILED, "out of memory");
+			return false;
+		}
+		p->inflight = v;
+		p->inflight_cap = cap;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		printer_record(p, t->id, PS_FAILED, "out of memory");
 		return false;
@@ -266,6 +308,7 @@ printer_send(struct printer *p, const struct ticket *t, struct ticket_pos pos, b
 		return false;
 	}
 	j->ticket_id = t->id;
+	j->origin_id = t->origin_id;
 	j->quiet = quiet;
 	snprintf(j->title, sizeof(j->title), "branchq %s", t->number);
 	snprintf(j->queue, sizeof(j->queue), "%s", pc->queue);
@@ -276,7 +319,7 @@ printer_send(struct printer *p, const struct ticket *t, struct ticket_pos pos, b
 	p->todo_tail = &j->next;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	p->jobs++;
+	p->inflight[p->jobs++] = t->origin_id;
 	return true;
 }
 
@@ -383,6 +426,7 @@ printer_free(struct printer *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	close(p->efd);
+	free(p->inflight);
 	free(p);
 	preview_cleanup();
 }
@@ -415,7 +459,7 @@ printer_note(struct printer *p, const struct note *n)
 			printer_record(p, n->ticket_id, PS_PRINTING, NULL);
 		return;
 	}
-	p->jobs--;
+	printer_landed(p, n->origin_id);
 	p->seen = true;
 	if (n->printed) {
 		p->failing = false;
@@ -497,7 +541,7 @@ printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out)
 		e = store_ticket_get(p->q->store, out->transferred_to, out);
 	if (e != BQ_OK)
 		return e;
-	if (out->print_state == PS_QUEUED || out->print_state == PS_PRINTING)
+	if (printer_in_flight(p, out->origin_id))
 		return BQ_OK;
 	if ((e = queue_set_print(p->q, out->id, PS_QUEUED, NULL, now, out)) != BQ_OK)
 		return e;

@@ -58,8 +58,8 @@ void printer_on_event(void *arg, const struct bus_event *ev);
  * Print ticket id again (a customer lost it, or paper ran out), as its
  * newest leg stands now when id names a leg that was transferred. *out is
  * that leg with its print state queued; when a print of the ticket is
- * already queued or printing, nothing more is sent. BQ_ERR_NO_PRINTER
- * without a printer.
+ * already queued or printing in the worker, nothing more is sent and *out
+ * shows that state. BQ_ERR_NO_PRINTER without a printer.
  */
 enum bq_err printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out);
 

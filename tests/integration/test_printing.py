@@ -11,7 +11,8 @@ ticket is always issued; its print state says failed with a reason (in the
 API and as a ticket.print event), and it prints once the fault is gone.
 An outage with many tickets fails them all within one timeout and prints,
 on recovery, only those still waiting, once each, oldest first; the paper
-is the ticket's across a transfer.
+is the ticket's across a transfer; a ticket already on its way to the
+printer is not sent again by a reprint.
 """
 import time
 
@@ -302,5 +303,38 @@ def test_transferred_ticket_keeps_its_paper_state_and_reprints(env):
                  "reprint of ticket %d" % tid)
         check(escpos.parse(printer.wait_jobs(n, timeout=10)[n - 1]).line("A001"), "reprinted")
         wait_print(d, leg["id"], "printed")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_reprint_of_a_ticket_in_flight_sends_nothing_more(env):
+    cupsd, printer, d = printing_env(env, timeout="6s")
+    t = d.issue("A")
+    printer.wait_jobs(1)
+    wait_print(d, t["id"], "printed")
+    r1, r2 = d.post("/api/v1/tickets/%d/reprint" % t["id"]), d.post("/api/v1/tickets/%d/reprint" % t["id"])
+    check_eq((r1[0], r2[0]), (202, 202), "two quick reprints are accepted")
+    check(r2[2]["ticket"]["print"]["state"] in ("queued", "printing", "printed"),
+          "the second shows the state of the first: %r" % (r2[2]["ticket"]["print"],))
+    printer.wait_jobs(2)
+    wait_print(d, t["id"], "printed")
+    time.sleep(1)
+    check_eq(len(printer.jobs), 2, "two quick reprints print once")
+
+    # A quiet retry in flight: the printer was off, the ticket failed, the retry is waiting in CUPS.
+    printer.stop()
+    st, _, _ = d.post("/api/v1/tickets/%d/reprint" % t["id"])
+    wait_print(d, t["id"], "failed", timeout=15)
+    deadline = time.monotonic() + 10
+    while d.get("/healthz")[2]["printer"]["jobs"] == 0:
+        check(time.monotonic() < deadline, "no retry was sent")
+        time.sleep(0.05)
+    st, _, j = d.post("/api/v1/tickets/%d/reprint" % t["id"])
+    check_eq((st, j["ticket"]["print"]["state"]), (202, "failed"),
+             "a reprint during the retry answers with the current state")
+    printer.start()
+    wait_print(d, t["id"], "printed", timeout=30)
+    time.sleep(2)
+    check_eq(len(printer.jobs), 3, "the retry printed it; the reprint sent nothing more")
     printer.stop()
     cupsd.stop()
