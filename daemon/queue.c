@@ -607,22 +607,46 @@ out:
 }
 
 enum bq_err
-queue_position(struct queue *q, const struct ticket *t, int64_t now, struct ticket_pos *pos)
+queue_positions(struct queue *q, const struct ticket *t, int n, int64_t now,
+    struct ticket_pos *pos)
 {
 	struct queue_view v;
+	bool any = false;
 	enum bq_err e;
 
-	pos->ahead = -1;
-	pos->estimated_wait_s = -1;
-	if (t->status != TS_WAITING)
+	for (int k = 0; k < n; k++) {
+		pos[k].ahead = -1;
+		pos[k].estimated_wait_s = -1;
+		any = any || t[k].status == TS_WAITING;
+	}
+	if (!any)
 		return BQ_OK;
 	if ((e = queue_view_load(q, now, &v)) == BQ_OK) {
-		for (int i = 0; i < v.nwaiting; i++)
-			if (v.waiting[i].id == t->id)
-				*pos = v.pos[i];
+		/* v.waiting is in id order (store_waiting): find each ticket by halving. */
+		for (int k = 0; k < n; k++) {
+			int lo = 0, hi = v.nwaiting;
+
+			if (t[k].status != TS_WAITING)
+				continue;
+			while (lo < hi) {
+				int mid = lo + (hi - lo) / 2;
+				if (v.waiting[mid].id < t[k].id)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < v.nwaiting && v.waiting[lo].id == t[k].id)
+				pos[k] = v.pos[lo];
+		}
 	}
 	queue_view_free(&v);
 	return e;
+}
+
+enum bq_err
+queue_position(struct queue *q, const struct ticket *t, int64_t now, struct ticket_pos *pos)
+{
+	return queue_positions(q, t, 1, now, pos);
 }
 
 enum bq_err

@@ -124,6 +124,14 @@ enum bq_err queue_position(struct queue *q, const struct ticket *t, int64_t now,
     struct ticket_pos *pos);
 
 /*
+ * The places of the n tickets t[0..n) at now into pos[0..n), as
+ * queue_position gives them, from one load of the hall: what a batch of
+ * prints costs whatever its size.
+ */
+enum bq_err queue_positions(struct queue *q, const struct ticket *t, int n, int64_t now,
+    struct ticket_pos *pos);
+
+/*
  * Read counter number's state and, when it has a current ticket (called or
  * serving), that ticket into *cur. A ticket id that names no current ticket
  * any more reads as none: cs->ticket_id is 0 exactly when there is none.

@@ -76,9 +76,16 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/*
+ * The paper belongs to the ticket, not to a leg: its print state and error
+ * live on the first leg's row and every leg reads them from there, so a
+ * transfer never leaves a leg with a stale copy (a later leg's own columns
+ * are unused).
+ */
 #define TICKET_COLS "id, origin_id, bday, number, service, category, lang, status, token, " \
 	"issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, " \
-	"transferred_to, print_state, print_error"
+	"transferred_to, (SELECT o.print_state FROM tickets o WHERE o.id = tickets.origin_id), " \
+	"(SELECT o.print_error FROM tickets o WHERE o.id = tickets.origin_id)"
 
 enum stmt {
 	ST_BEGIN,
@@ -133,9 +140,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "ticket_id = ?4",
 	[ST_EVENT_APPEND] = "INSERT INTO events(at, type, ticket_id, counter, data) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-	[ST_PRINT_SET] = "UPDATE tickets SET print_state = ?2, print_error = ?3 WHERE id = ?1",
+	[ST_PRINT_SET] = "UPDATE tickets SET print_state = ?2, print_error = ?3 "
+	    "WHERE id = (SELECT origin_id FROM tickets WHERE id = ?1)",
+	/* The newest leg (no transferred_to) of each ticket whose paper is in state ?2. */
 	[ST_PRINT_PENDING] = "SELECT " TICKET_COLS " FROM tickets WHERE bday = ?1 AND "
-	    "print_state = ?2 AND id = origin_id ORDER BY id",
+	    "transferred_to IS NULL AND (?3 = 0 OR status = 'waiting') AND "
+	    "(SELECT o.print_state FROM tickets o WHERE o.id = tickets.origin_id) = ?2 "
+	    "ORDER BY origin_id LIMIT ?4",
 	[ST_LAST_EVENT] = "SELECT coalesce(max(id), 0) FROM events",
 	[ST_EVENTS_AFTER] = "SELECT id, type, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
 };
@@ -436,7 +447,9 @@ store_ticket_insert(struct store *s, struct ticket *t)
 	bind_opt(st, 15, t->counter);
 	sqlite3_bind_int(st, 16, t->recalls);
 	bind_opt(st, 17, t->transferred_to);
-	sqlite3_bind_text(st, 18, print_state_name(t->print_state), -1, SQLITE_STATIC);
+	/* Only a first leg keeps the paper's state (see TICKET_COLS). */
+	sqlite3_bind_text(st, 18, print_state_name(t->origin_id == 0 ? t->print_state : PS_NONE), -1,
+	    SQLITE_STATIC);
 	if ((e = stmt_int64(s, st, "insert ticket", &t->id)) != BQ_OK)
 		return e;
 	if (t->origin_id == 0) {
@@ -544,13 +557,15 @@ store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
 }
 
 enum bq_err
-store_print_pending(struct store *s, const char *bday, enum print_state ps, struct ticket **out,
-    int *n)
+store_print_pending(struct store *s, const char *bday, enum print_state ps, bool waiting_only,
+    int limit, struct ticket **out, int *n)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_PRINT_PENDING);
 
 	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, print_state_name(ps), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, waiting_only ? 1 : 0);
+	sqlite3_bind_int(st, 4, limit > 0 ? limit : -1);
 	return tickets_all(s, st, "read tickets to print", out, n);
 }
 

@@ -12,6 +12,7 @@
 #ifndef BRANCHQ_STORE_H
 #define BRANCHQ_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,7 +43,7 @@ struct ticket {
 	int counter;                     /* counter that called it; 0 = none */
 	int recalls;
 	int64_t transferred_to;          /* next leg; 0 = none */
-	enum print_state print_state;    /* the paper ticket; written by store_print_set only */
+	enum print_state print_state;    /* the paper, the first leg's; written by store_print_set only */
 	char print_error[PRINT_ERROR_MAX]; /* why the last print failed; "" when none */
 };
 
@@ -126,15 +127,21 @@ enum bq_err store_last_event_id(struct store *s, int64_t *id);
 enum bq_err store_events_after(struct store *s, int64_t after, int limit,
     int (*fn)(void *arg, int64_t id, const char *type, const char *data), void *arg);
 
-/* Set ticket id's print state and error ("" or NULL: none). In a transaction. */
+/*
+ * Set the print state and error ("" or NULL: none) of ticket id's paper,
+ * which every leg of the ticket shares: it is kept on the first leg's row.
+ * In a transaction.
+ */
 enum bq_err store_print_set(struct store *s, int64_t id, enum print_state st, const char *error);
 
 /*
- * The first legs of business date bday whose print state is st, in issue
- * order; *out is malloc'ed (NULL when 0) and the caller frees it.
+ * The newest leg of each ticket of business date bday whose paper is in
+ * state st, only those waiting when waiting_only, in issue order, at most
+ * limit of them (0: all); *out is malloc'ed (NULL when 0) and the caller
+ * frees it.
  */
 enum bq_err store_print_pending(struct store *s, const char *bday, enum print_state st,
-    struct ticket **out, int *n);
+    bool waiting_only, int limit, struct ticket **out, int *n);
 
 /*
  * Limit the database to max_pages pages (PRAGMA max_page_count), so tests

@@ -7,15 +7,22 @@
  * born queued, in the transaction that issues it, so a crash between the
  * issue and the print loses nothing: printer_new sends it at the next start.
  *
+ * When a job fails, every job queued behind it in the worker fails at once
+ * with the same reason: each would only wait out the same timeout in turn,
+ * and paper that comes out minutes late is for a customer long since served.
+ *
  * Retries: after a failure the loop waits PRINTER_RETRY_FIRST_S, doubling
- * up to PRINTER_RETRY_MAX_S, then sends today's failed tickets that are
- * still waiting (a customer already called needs no paper). Retries are
+ * up to PRINTER_RETRY_MAX_S, then sends one probe: the oldest failed ticket
+ * still waiting (a customer already called needs no paper). Only when a
+ * ticket prints does the backoff reset and the backlog go, the failed
+ * tickets still waiting, oldest first, PRINTER_BATCH at a time, each batch
+ * placed in line from one load of the hall; so a retry during an outage
+ * costs the loop one ticket's work however long the backlog. Retries are
  * quiet: they say nothing unless the outcome changes, so a printer that
- * stays off all day does not flood the event log. When one retry fails,
- * the worker drops the other retries queued behind it (they would wait
- * out the same timeout), and when any ticket prints, the backoff resets and
- * the failed ones go at once: a printer that comes back prints the
- * backlog, oldest first.
+ * stays off all day does not flood the event log.
+ *
+ * The loop keeps the tickets in flight (queued in the worker or printing),
+ * by their first leg, so a reprint or a retry never sends a ticket twice.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +46,7 @@
 
 struct job {
 	int64_t ticket_id;
+	int64_t origin_id;               /* the ticket's first leg: its key in flight */
 	bool quiet;                      /* a retry: announce only a change */
 	char title[32];
 	char queue[CONFIG_NAME_MAX];
@@ -52,9 +60,10 @@ struct job {
 /* What the worker tells the loop. */
 struct note {
 	int64_t ticket_id;
+	int64_t origin_id;
 	bool quiet;
 	bool started;                    /* the job went to CUPS; else it ended */
-	bool dropped;                    /* ended unsent: a retry before it failed */
+	bool dropped;                    /* ended unsent: the job before it failed */
 	bool printed;
 	char error[PRINT_ERROR_MAX];
 	struct note *next;
@@ -73,6 +82,8 @@ struct printer {
 
 	/* The loop's own, no lock: */
 	int jobs;                        /* handed to the worker, not yet ended */
+	int64_t *inflight;               /* their origin ids, jobs of them */
+	int inflight_cap;
 	int64_t retry_at_ms;             /* 0: no retry due */
 	int backoff_s;
 	bool failing;                    /* the last job failed */
@@ -108,6 +119,7 @@ worker_tell(struct printer *p, const struct job *j, bool started, bool dropped, 
 	if (n == NULL)
 		return;    /* the ticket stays queued or printing; the next start sends it again */
 	n->ticket_id = j->ticket_id;
+	n->origin_id = j->origin_id;
 	n->quiet = j->quiet;
 	n->started = started;
 	n->dropped = dropped;
@@ -121,24 +133,19 @@ worker_tell(struct printer *p, const struct job *j, bool started, bool dropped, 
 		log_warn("printer: eventfd");
 }
 
-/* Worker: after a failed retry, the other retries would fail alike; end them unsent. */
+/*
+ * Worker: after a failed job, the jobs queued behind it would fail alike,
+ * each after the same timeout: end them all now, unsent, with its reason.
+ */
 static void
-worker_drop_retries(struct printer *p, const char *error)
+worker_drop_queued(struct printer *p, const char *error)
 {
-	struct job *drop = NULL, **dt = &drop, **jp, *j;
+	struct job *drop, *j;
 
 	pthread_mutex_lock(&p->mu);
-	for (jp = &p->todo; (j = *jp) != NULL;) {
-		if (j->quiet) {
-			*jp = j->next;
-			*dt = j;
-			dt = &j->next;
-		} else {
-			jp = &j->next;
-		}
-	}
-	*dt = NULL;
-	p->todo_tail = jp;
+	drop = p->todo;
+	p->todo = NULL;
+	p->todo_tail = &p->todo;
 	pthread_mutex_unlock(&p->mu);
 	while ((j = drop) != NULL) {
 		drop = j->next;
@@ -177,8 +184,8 @@ worker_main(void *arg)
 			return NULL;
 		}
 		worker_tell(p, j, false, false, rc == 0, rc == 0 ? NULL : err);
-		if (rc != 0 && j->quiet)
-			worker_drop_retries(p, err);
+		if (rc != 0)
+			worker_drop_queued(p, err);
 		job_free(j);
 	}
 }
@@ -190,20 +197,18 @@ static const char *const category_en[CAT_COUNT] = {
 	NULL, "Senior", "Disability", "Pregnancy", "Military", "Foreign visitor",
 };
 
-/* Lay ticket t out as it stands at now (its place in line is read from the store). */
+/* Lay ticket t out at its place in line pos. */
 static void
-printer_layout(struct printer *p, const struct ticket *t, int64_t now, struct layout *l)
+printer_layout_at(struct printer *p, const struct ticket *t, struct ticket_pos pos,
+    struct layout *l)
 {
 	const struct config *cfg = p->q->cfg;
 	int s = config_service_index(cfg, t->service);
-	struct ticket_pos pos = { -1, -1 };
 	struct layout_ticket lt;
 	char url[CONFIG_URL_MAX + TICKET_TOKEN_LEN + 8], issued[32];
 	time_t it = (time_t)t->issued_at;
 	struct tm tm;
 
-	if (queue_position(p->q, t, now, &pos) != BQ_OK)
-		pos.ahead = pos.estimated_wait_s = -1;
 	snprintf(url, sizeof(url), "%s/t/%s", cfg->public_url, t->token);
 	if (localtime_r(&it, &tm) == NULL || strftime(issued, sizeof(issued), "%Y-%m-%d %H:%M", &tm) == 0)
 		issued[0] = '\0';
@@ -225,6 +230,41 @@ printer_layout(struct printer *p, const struct ticket *t, int64_t now, struct la
 	layout_build(&lt, l);
 }
 
+/* Lay ticket t out as it stands at now (its place in line is read from the store). */
+static void
+printer_layout(struct printer *p, const struct ticket *t, int64_t now, struct layout *l)
+{
+	struct ticket_pos pos = { -1, -1 };
+
+	if (queue_position(p->q, t, now, &pos) != BQ_OK)
+		pos.ahead = pos.estimated_wait_s = -1;
+	printer_layout_at(p, t, pos, l);
+}
+
+/* Whether ticket origin's paper is queued in the worker or printing. */
+static bool
+printer_in_flight(const struct printer *p, int64_t origin)
+{
+	for (int i = 0; i < p->jobs; i++)
+		if (p->inflight[i] == origin)
+			return true;
+	return false;
+}
+
+/* The worker ended the job of ticket origin. */
+static void
+printer_landed(struct printer *p, int64_t origin)
+{
+	for (int i = 0; i < p->jobs; i++) {
+		if (p->inflight[i] == origin) {
+			memmove(&p->inflight[i], &p->inflight[i + 1],
+			    (size_t)(p->jobs - i - 1) * sizeof(*p->inflight));
+			break;
+		}
+	}
+	p->jobs--;
+}
+
 /* Record a print state; a failure to record is logged (the ticket itself is safe). */
 static void
 printer_record(struct printer *p, int64_t id, enum print_state st, const char *error)
@@ -236,27 +276,41 @@ printer_record(struct printer *p, int64_t id, enum print_state st, const char *e
 		    print_state_name(st));
 }
 
-/* Render ticket t and queue it for the worker. */
-static void
-printer_send(struct printer *p, const struct ticket *t, bool quiet)
+/*
+ * Render ticket t at its place in line pos and queue it for the worker;
+ * nothing when it is in flight already. Returns whether it was queued.
+ */
+static bool
+printer_send(struct printer *p, const struct ticket *t, struct ticket_pos pos, bool quiet)
 {
 	const struct printer_conf *pc = &p->q->cfg->printer;
 	struct job *j;
 	struct layout l;
 
-	if (pc->queue[0] == '\0')
-		return;
+	if (pc->queue[0] == '\0' || printer_in_flight(p, t->origin_id))
+		return false;
+	if (p->jobs == p->inflight_cap) {
+		int cap = p->inflight_cap ? p->inflight_cap * 2 : 16;
+		int64_t *v = realloc(p->inflight, (size_t)cap * sizeof(*v));
+		if (v == NULL) {
+			printer_record(p, t->id, PS_FAILED, "out of memory");
+			return false;
+		}
+		p->inflight = v;
+		p->inflight_cap = cap;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		printer_record(p, t->id, PS_FAILED, "out of memory");
-		return;
+		return false;
 	}
-	printer_layout(p, t, (int64_t)time(NULL), &l);
+	printer_layout_at(p, t, pos, &l);
 	if (escpos_encode(&l, &j->data, &j->len) != 0) {
 		free(j);
 		printer_record(p, t->id, PS_FAILED, "the ticket could not be rendered for the printer");
-		return;
+		return false;
 	}
 	j->ticket_id = t->id;
+	j->origin_id = t->origin_id;
 	j->quiet = quiet;
 	snprintf(j->title, sizeof(j->title), "branchq %s", t->number);
 	snprintf(j->queue, sizeof(j->queue), "%s", pc->queue);
@@ -267,35 +321,50 @@ printer_send(struct printer *p, const struct ticket *t, bool quiet)
 	p->todo_tail = &j->next;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	p->jobs++;
+	p->inflight[p->jobs++] = t->origin_id;
+	return true;
 }
 
 static void
 printer_send_id(struct printer *p, int64_t id, bool quiet)
 {
+	struct ticket_pos pos = { -1, -1 };
 	struct ticket t;
 
-	if (store_ticket_get(p->q->store, id, &t) == BQ_OK)
-		printer_send(p, &t, quiet);
+	if (store_ticket_get(p->q->store, id, &t) != BQ_OK)
+		return;
+	if (queue_position(p->q, &t, (int64_t)time(NULL), &pos) != BQ_OK)
+		pos.ahead = pos.estimated_wait_s = -1;
+	printer_send(p, &t, pos, quiet);
 }
 
-/* Send every first leg of today in state st; only those still waiting when waiting_only. */
+/*
+ * Send today's tickets whose paper is in state st, oldest first, at most
+ * limit (0: all); only those still waiting when waiting_only. Their places
+ * in line come from one load of the hall. Returns how many were queued.
+ */
 static int
-printer_send_all(struct printer *p, enum print_state st, bool quiet, bool waiting_only)
+printer_send_all(struct printer *p, enum print_state st, bool quiet, bool waiting_only, int limit)
 {
+	int64_t now = (int64_t)time(NULL);
 	struct ticket *v = NULL;
+	struct ticket_pos *pos;
 	char bday[11];
 	int n = 0, sent = 0;
 
-	date_format(bday_of((int64_t)time(NULL), p->q->cfg->day_reset_min), bday);
-	if (store_print_pending(p->q->store, bday, st, &v, &n) != BQ_OK)
+	date_format(bday_of(now, p->q->cfg->day_reset_min), bday);
+	if (store_print_pending(p->q->store, bday, st, waiting_only, limit, &v, &n) != BQ_OK || n == 0)
 		return 0;
-	for (int i = 0; i < n; i++) {
-		if (!waiting_only || v[i].status == TS_WAITING) {
-			printer_send(p, &v[i], quiet);
-			sent++;
-		}
+	if ((pos = calloc((size_t)n, sizeof(*pos))) == NULL) {
+		free(v);
+		return 0;
 	}
+	if (queue_positions(p->q, v, n, now, pos) != BQ_OK)
+		for (int i = 0; i < n; i++)
+			pos[i].ahead = pos[i].estimated_wait_s = -1;
+	for (int i = 0; i < n; i++)
+		sent += printer_send(p, &v[i], pos[i], quiet);
+	free(pos);
 	free(v);
 	return sent;
 }
@@ -341,8 +410,8 @@ printer_new(struct queue *q)
 		return NULL;
 	}
 	if (q->cfg->printer.queue[0] != '\0') {
-		int n = printer_send_all(p, PS_PRINTING, false, false);
-		n += printer_send_all(p, PS_QUEUED, false, false);
+		int n = printer_send_all(p, PS_PRINTING, false, false, 0);
+		n += printer_send_all(p, PS_QUEUED, false, false, 0);
 		if (n > 0)
 			log_info("printer: sending %d tickets left unprinted at the last stop", n);
 		p->retry_at_ms = mono_ms();
@@ -375,6 +444,7 @@ printer_free(struct printer *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	close(p->efd);
+	free(p->inflight);
 	free(p);
 	preview_cleanup();
 }
@@ -419,14 +489,14 @@ printer_note(struct printer *p, const struct note *n)
 			printer_record(p, n->ticket_id, PS_PRINTING, NULL);
 		return;
 	}
-	p->jobs--;
+	printer_landed(p, n->origin_id);
 	p->seen = true;
 	if (n->printed) {
 		p->failing = false;
 		p->error[0] = '\0';
 		p->last_printed_at = (int64_t)time(NULL);
 		p->backoff_s = PRINTER_RETRY_FIRST_S;
-		p->retry_at_ms = mono_ms();          /* the printer is back: the backlog goes now */
+		p->retry_at_ms = mono_ms();          /* the printer works: the backlog goes now */
 		printer_record(p, n->ticket_id, PS_PRINTED, NULL);
 		return;
 	}
@@ -466,11 +536,15 @@ printer_run(struct printer *p)
 		printer_note(p, n);
 		free(n);
 	}
-	/* Retries wait until the worker is idle: a queue of retries would only grow. */
+	/*
+	 * Retries wait until the worker is idle: a queue of retries would only
+	 * grow. While the printer fails, one probe; once it prints, the backlog,
+	 * a batch at a time (the next batch when this one has printed).
+	 */
 	if (p->retry_at_ms != 0 && p->jobs == 0 && mono_ms() >= p->retry_at_ms) {
 		p->retry_at_ms = 0;
 		if (p->q->cfg->printer.queue[0] != '\0')
-			printer_send_all(p, PS_FAILED, true, true);
+			printer_send_all(p, PS_FAILED, true, true, p->failing ? 1 : PRINTER_BATCH);
 	}
 }
 
@@ -486,17 +560,24 @@ printer_on_event(void *arg, const struct bus_event *ev)
 enum bq_err
 printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out)
 {
+	struct ticket_pos pos = { -1, -1 };
 	enum bq_err e;
 
 	if (p->q->cfg->printer.queue[0] == '\0')
 		return BQ_ERR_NO_PRINTER;
-	if ((e = store_ticket_get(p->q->store, id, out)) != BQ_OK)
+	/* The paper is the ticket's: print it as it stands now, in its newest leg. */
+	e = store_ticket_get(p->q->store, id, out);
+	while (e == BQ_OK && out->status == TS_TRANSFERRED && out->transferred_to > out->id)
+		e = store_ticket_get(p->q->store, out->transferred_to, out);
+	if (e != BQ_OK)
 		return e;
-	if (out->print_state == PS_QUEUED || out->print_state == PS_PRINTING)
+	if (printer_in_flight(p, out->origin_id))
 		return BQ_OK;
-	if ((e = queue_set_print(p->q, id, PS_QUEUED, NULL, now, out)) != BQ_OK)
+	if ((e = queue_set_print(p->q, out->id, PS_QUEUED, NULL, now, out)) != BQ_OK)
 		return e;
-	printer_send(p, out, false);
+	if (queue_position(p->q, out, now, &pos) != BQ_OK)
+		pos.ahead = pos.estimated_wait_s = -1;
+	printer_send(p, out, pos, false);
 	return BQ_OK;
 }
 

@@ -30,6 +30,7 @@
 #define PRINTER_RETRY_FIRST_S 2      /* first retry after a failure */
 #define PRINTER_RETRY_MAX_S 60       /* backoff doubles up to this */
 #define PRINTER_PREVIEWS 16          /* PNG previews cached, and at most waiting to be drawn */
+#define PRINTER_BATCH 16             /* backlog tickets rendered per turn of the loop */
 
 struct printer;
 
@@ -57,9 +58,11 @@ void printer_run(struct printer *p);
 void printer_on_event(void *arg, const struct bus_event *ev);
 
 /*
- * Print ticket id again (a customer lost it, or paper ran out). *out is the
- * ticket with its print state queued; when a print of it is already queued
- * or printing, nothing more is sent. BQ_ERR_NO_PRINTER without a printer.
+ * Print ticket id again (a customer lost it, or paper ran out), as its
+ * newest leg stands now when id names a leg that was transferred. *out is
+ * that leg with its print state queued; when a print of the ticket is
+ * already queued or printing in the worker, nothing more is sent and *out
+ * shows that state. BQ_ERR_NO_PRINTER without a printer.
  */
 enum bq_err printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out);
 

@@ -9,6 +9,10 @@ ticket's phone page. The PNG preview must decode to the same link.
 Faults: the printer switched off, the queue missing, the queue stopped. The
 ticket is always issued; its print state says failed with a reason (in the
 API and as a ticket.print event), and it prints once the fault is gone.
+An outage with many tickets fails them all within one timeout and prints,
+on recovery, only those still waiting, once each, oldest first; the paper
+is the ticket's across a transfer; a ticket already on its way to the
+printer is not sent again by a reprint.
 """
 import time
 
@@ -19,7 +23,8 @@ from harness import check, check_eq, check_error, make_config
 TIMEOUT = "3s"     # the daemon's job deadline; the emulator answers in milliseconds
 
 
-def printing_env(env, queue="tk", add_queue=True, footer="投诉热线 95588 Complaint hotline"):
+def printing_env(env, queue="tk", add_queue=True, footer="投诉热线 95588 Complaint hotline",
+                 timeout=TIMEOUT):
     """A private cupsd, the emulator, the raw queue and a daemon printing to it."""
     cupsd = cups.Cupsd(env.dir)
     cupsd.start()
@@ -28,7 +33,7 @@ def printing_env(env, queue="tk", add_queue=True, footer="投诉热线 95588 Com
     if add_queue:
         cupsd.add_raw_queue(queue, printer.port)
     conf = make_config() + ("\n[printer]\nqueue = %s\nserver = %s\npaper = 80mm\ntimeout = %s\n"
-                            "footer = %s\n" % (queue, cupsd.server, TIMEOUT, footer))
+                            "footer = %s\n" % (queue, cupsd.server, timeout, footer))
     return cupsd, printer, env.daemon(conf)
 
 
@@ -218,5 +223,118 @@ def test_cups_unreachable_then_started(env):
     cupsd.add_raw_queue("tk", printer.port)
     check(escpos.parse(printer.wait_jobs(1, timeout=20)[0]).line("V001"), "printed once CUPS is up")
     wait_print(d, t["id"], "printed")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_outage_fails_every_ticket_at_once_then_prints_the_waiting_once(env):
+    cupsd, printer, d = printing_env(env, timeout="2s")
+    printer.stop()                          # switched off before the first ticket
+    stream = d.sse()
+    stream.wait_hello()
+    began = time.monotonic()
+    ts = [d.issue("A") for _ in range(10)]
+    # While the first job waits out its timeout, the others queue behind it: the loop answers.
+    check_eq(d.queue()["services"][0]["waiting"], 10, "the hall answers while the printer fails")
+    for t in ts:
+        p = wait_print(d, t["id"], "failed", timeout=10)
+        check(p["error"] is not None and p["error"].startswith("not printed within 2 s"),
+              "%s failed with the reason: %r" % (t["number"], p))
+    took = time.monotonic() - began
+    check(took < 4, "ten tickets failed within one timeout of 2 s, not one after another "
+          "(took %.1f s)" % took)
+    for t in ts:
+        check_eq(print_events(stream, t["id"], "failed")[-1][0], "failed",
+                 "%s: a ticket.print failed event" % t["number"])
+
+    # During the outage the first is called and the third cancelled: they need no paper.
+    called = d.call(3)
+    check_eq(called["number"], "A001", "counter 3 calls the first ticket")
+    st, _, _ = d.post("/api/v1/tickets/%d/cancel" % ts[2]["id"])
+    check_eq(st, 200, "cancel A003")
+    # A retry or two fail quietly meanwhile, each a single probe, not the whole backlog.
+    most, until = 0, time.monotonic() + 3
+    while time.monotonic() < until:
+        most = max(most, d.get("/healthz")[2]["printer"]["jobs"])
+        time.sleep(0.02)
+    check(most <= 1, "a retry during the outage sends one ticket, not %d" % most)
+    check_eq(len(printer.jobs), 0, "nothing printed while the printer was off")
+    printer.start()
+    want = [t["number"] for t in ts if t["number"] not in ("A001", "A003")]
+    printer.wait_jobs(len(want), timeout=40)
+    for t in ts:
+        if t["number"] not in ("A001", "A003"):
+            wait_print(d, t["id"], "printed", timeout=10)
+    time.sleep(1.5)
+    check_eq([escpos.parse(j).number() for j in printer.jobs], want,
+             "the waiting tickets printed once each, oldest first, and no others")
+    check_eq(d.ticket(ts[0]["id"])["print"]["state"], "failed", "the called ticket was not retried")
+    check_eq(d.ticket(ts[2]["id"])["print"]["state"], "failed", "the cancelled one was not retried")
+    check_eq(d.get("/healthz")[2]["printer"]["jobs"], 0, "the worker holds nothing")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_transferred_ticket_keeps_its_paper_state_and_reprints(env):
+    cupsd, printer, d = printing_env(env, timeout="2s")
+    printer.stop()
+    t = d.issue("A")
+    check_eq(d.call(1)["id"], t["id"], "counter 1 calls A001 while it is being printed")
+    st, _, j = d.action(1, "transfer", {"service": "B"})
+    check_eq(st, 200, "transfer to B (%r)" % (j,))
+    leg = j["ticket"]
+    check_eq(leg["number"], "A001", "the leg keeps the number")
+    p = wait_print(d, leg["id"], "failed", timeout=10)
+    check(p["error"] is not None and p["error"].startswith("not printed within 2 s"),
+          "the leg shows the paper's failure and why: %r" % p)
+    check_eq(d.ticket(t["id"])["print"], p, "both legs show the same paper")
+
+    # The leg waits in B: the retries print it once the printer is back.
+    printer.start()
+    job = escpos.parse(printer.wait_jobs(1, timeout=30)[0])
+    check(job.line("A001") and "对公业务" in job.texts(), "the paper shows the ticket in its new service")
+    wait_print(d, leg["id"], "printed")
+    check_eq(d.ticket(t["id"])["print"]["state"], "printed", "the first leg shows it printed")
+
+    # A reprint of a transferred ticket, by either leg's id, really prints.
+    for n, tid in ((2, leg["id"]), (3, t["id"])):
+        st, _, j = d.post("/api/v1/tickets/%d/reprint" % tid)
+        check_eq((st, j["ticket"]["id"], j["ticket"]["print"]["state"]), (202, leg["id"], "queued"),
+                 "reprint of ticket %d" % tid)
+        check(escpos.parse(printer.wait_jobs(n, timeout=10)[n - 1]).line("A001"), "reprinted")
+        wait_print(d, leg["id"], "printed")
+    printer.stop()
+    cupsd.stop()
+
+
+def test_reprint_of_a_ticket_in_flight_sends_nothing_more(env):
+    cupsd, printer, d = printing_env(env, timeout="6s")
+    t = d.issue("A")
+    printer.wait_jobs(1)
+    wait_print(d, t["id"], "printed")
+    r1, r2 = d.post("/api/v1/tickets/%d/reprint" % t["id"]), d.post("/api/v1/tickets/%d/reprint" % t["id"])
+    check_eq((r1[0], r2[0]), (202, 202), "two quick reprints are accepted")
+    check(r2[2]["ticket"]["print"]["state"] in ("queued", "printing", "printed"),
+          "the second shows the state of the first: %r" % (r2[2]["ticket"]["print"],))
+    printer.wait_jobs(2)
+    wait_print(d, t["id"], "printed")
+    time.sleep(1)
+    check_eq(len(printer.jobs), 2, "two quick reprints print once")
+
+    # A quiet retry in flight: the printer was off, the ticket failed, the retry is waiting in CUPS.
+    printer.stop()
+    st, _, _ = d.post("/api/v1/tickets/%d/reprint" % t["id"])
+    wait_print(d, t["id"], "failed", timeout=15)
+    deadline = time.monotonic() + 10
+    while d.get("/healthz")[2]["printer"]["jobs"] == 0:
+        check(time.monotonic() < deadline, "no retry was sent")
+        time.sleep(0.05)
+    st, _, j = d.post("/api/v1/tickets/%d/reprint" % t["id"])
+    check_eq((st, j["ticket"]["print"]["state"]), (202, "failed"),
+             "a reprint during the retry answers with the current state")
+    printer.start()
+    wait_print(d, t["id"], "printed", timeout=30)
+    time.sleep(2)
+    check_eq(len(printer.jobs), 3, "the retry printed it; the reprint sent nothing more")
     printer.stop()
     cupsd.stop()

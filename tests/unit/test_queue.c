@@ -2,7 +2,8 @@
  * test_queue.c: the queue's operations over a real SQLite file: ticket
  * numbers per service and per business day, the day's reset in the branch's
  * time zone, numbers that survive a reopen, a full disk that loses nothing,
- * and the event log that refuses to be rewritten. The clock is passed in.
+ * the event log that refuses to be rewritten, places in line for a batch,
+ * and the print state shared by a ticket's legs. The clock is passed in.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,6 +355,74 @@ test_newer_schema_refused(void **state)
 	fixture_open(f);
 }
 
+/* One load of the hall places a batch of tickets exactly as one load per ticket does. */
+static void
+test_positions_of_many_from_one_load(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = morning(f);
+	struct ticket t[6], called;
+	struct ticket_pos many[6], one;
+	bool has;
+
+	t[0] = issue(f, "A", now);
+	t[1] = issue(f, "B", now + 1);
+	t[2] = issue(f, "A", now + 2);
+	t[3] = issue(f, "A", now + 3);
+	t[4] = issue(f, "V", now + 4);
+	assert_int_equal(queue_counter(&f->q, 3, CA_CALL, -1, QUEUE_EXPECT_ANY, now + 5, &called,
+	    &has), BQ_OK);
+	assert_true(has);
+	assert_int_equal(store_ticket_get(f->q.store, t[0].id, &t[0]), BQ_OK);
+	t[5] = t[3];              /* the same ticket twice, and one no longer waiting (t[0]) */
+	assert_int_equal(queue_positions(&f->q, t, 6, now + 6, many), BQ_OK);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(queue_position(&f->q, &t[i], now + 6, &one), BQ_OK);
+		assert_int_equal(many[i].ahead, one.ahead);
+		assert_int_equal(many[i].estimated_wait_s, one.estimated_wait_s);
+	}
+	assert_int_equal(many[0].ahead, -1);
+	assert_int_equal(many[2].ahead, 0);
+	assert_int_equal(many[3].ahead, 1);
+	assert_int_equal(many[1].ahead, 0);
+}
+
+/* The paper is the ticket's: every leg reads the first leg's print state and error. */
+static void
+test_print_state_follows_the_ticket(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = morning(f);
+	struct ticket t, leg, got, *v = NULL;
+	bool has;
+	int n = 0;
+
+	t = issue(f, "A", now);
+	assert_int_equal(queue_set_print(&f->q, t.id, PS_PRINTING, NULL, now, &got), BQ_OK);
+	assert_int_equal(queue_counter(&f->q, 1, CA_CALL, -1, QUEUE_EXPECT_ANY, now + 60, &leg,
+	    &has), BQ_OK);
+	assert_int_equal(queue_counter(&f->q, 1, CA_TRANSFER, config_service_index(&f->cfg, "B"),
+	    QUEUE_EXPECT_ANY, now + 120, &leg, &has), BQ_OK);
+	assert_int_equal(leg.print_state, PS_PRINTING);
+	assert_int_equal(queue_set_print(&f->q, t.id, PS_FAILED, "printer cover open", now + 130,
+	    &got), BQ_OK);
+	assert_int_equal(store_ticket_get(f->q.store, leg.id, &got), BQ_OK);
+	assert_int_equal(got.print_state, PS_FAILED);
+	assert_string_equal(got.print_error, "printer cover open");
+
+	/* Retries find the ticket by its waiting leg, though its first leg was transferred. */
+	assert_int_equal(store_print_pending(f->q.store, t.bday, PS_FAILED, true, 0, &v, &n), BQ_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, leg.id);
+	free(v);
+
+	assert_int_equal(queue_set_print(&f->q, leg.id, PS_PRINTED, NULL, now + 140, &got), BQ_OK);
+	assert_int_equal(got.print_state, PS_PRINTED);
+	assert_int_equal(store_ticket_get(f->q.store, t.id, &got), BQ_OK);
+	assert_int_equal(got.print_state, PS_PRINTED);
+	assert_string_equal(got.print_error, "");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -371,6 +440,8 @@ main(void)
 		T(test_token_finds_current_leg),
 		T(test_schema_version_recorded),
 		T(test_newer_schema_refused),
+		T(test_positions_of_many_from_one_load),
+		T(test_print_state_follows_the_ticket),
 	};
 
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
