@@ -128,7 +128,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Idaemon -Iprinter -fsanitize=fuzzer,address,undefined
 
-build/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC) daemon/*.h | build/fuzz
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/*.h $(DAEMON_SRC) daemon/*.h | build/fuzz
 	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(DAEMON_SRC) $(PKG_LIBS) -o $@
 
 build/fuzz:

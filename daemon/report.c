@@ -24,6 +24,7 @@
 
 #include "bday.h"
 #include "log.h"
+#include "render.h"
 #include "report.h"
 
 #define HOURS 24
@@ -483,17 +484,6 @@ report_idle_s(const struct config *cfg, int ci, const struct report_day *day, in
 /* ---------------------------------------------------------------- JSON */
 
 static json_t *
-time_json(int64_t t)
-{
-	char iso[32];
-
-	if (t == 0)
-		return json_null();
-	time_iso8601(t, iso);
-	return json_string(iso);
-}
-
-static json_t *
 date_json(struct date d)
 {
 	char s[11];
@@ -613,8 +603,8 @@ report_json(struct report *r, struct date from, struct date to, int64_t now)
 		json_object_set_new(o, "from", date_json(from));
 		json_object_set_new(o, "to", date_json(to));
 	}
-	json_object_set_new(o, "generated_at", time_json(now));
-	json_object_set_new(o, "close_at", time_json(r->last_close));
+	json_object_set_new(o, "generated_at", render_time(now));
+	json_object_set_new(o, "close_at", render_time(r->last_close));
 	json_object_set_new(o, "so_far", json_boolean(r->last_close == now));
 	json_object_set_new(o, "branch", json_pack("{s:s,s:s}", "name_zh", cfg->name_zh,
 	    "name_en", cfg->name_en));
@@ -670,8 +660,8 @@ report_json(struct report *r, struct date from, struct date to, int64_t now)
 		json_t *row = json_pack("{s:o,s:s}", "date", date_json(l->date), "number", l->number);
 		service_names(row, cfg, l->service);
 		json_object_set_new(row, "category", json_string(category_name(l->category)));
-		json_object_set_new(row, "issued_at", time_json(l->issued_at));
-		json_object_set_new(row, "called_at", time_json(l->called_at));
+		json_object_set_new(row, "issued_at", render_time(l->issued_at));
+		json_object_set_new(row, "called_at", render_time(l->called_at));
 		json_object_set_new(row, "wait_s", json_integer(l->wait_s));
 		json_object_set_new(row, "overtime", json_boolean(l->overtime));
 		json_object_set_new(row, "outcome", json_string(outcome_name(l)));

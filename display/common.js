@@ -39,6 +39,17 @@ const BQ = (() => {
     zoneFrom(iso);
   }
 
+  // The whole hall (GET /api/v1/queue) handed to render, the daemon's clock
+  // learnt from it; resolves with the event id it reflects, as BQ.live's
+  // load wants. Throws when the daemon does not answer 200.
+  async function loadQueue(render) {
+    const r = await api('GET', '/api/v1/queue');
+    if (r.status !== 200) throw new Error(`queue: ${r.status}`);
+    sync(r.body.at);
+    render(r.body);
+    return r.body.last_event_id;
+  }
+
   // Learn only the branch's UTC offset from any ISO time the daemon sent.
   function zoneFrom(iso) {
     const m = /([+-])(\d\d):(\d\d)$/.exec(iso || '');
@@ -165,5 +176,5 @@ const BQ = (() => {
     return { reload: soon };
   }
 
-  return { api, sync, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, clock, live };
+  return { api, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, clock, live };
 })();

@@ -93,13 +93,7 @@
     buttons();
   }
 
-  async function load() {
-    const r = await BQ.api('GET', '/api/v1/queue');
-    if (r.status !== 200) throw new Error(`queue: ${r.status}`);
-    BQ.sync(r.body.at);
-    render(r.body);
-    return r.body.last_event_id;
-  }
+  const load = () => BQ.loadQueue(render);
 
   async function act(action, extra = {}) {
     if (busy || !counter || guarded(action)) return;

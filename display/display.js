@@ -123,13 +123,7 @@
       `<div class="count"><span class="n">${s.waiting}</span><small>人 waiting</small></div></div>`).join('');
   }
 
-  async function load() {
-    const r = await BQ.api('GET', '/api/v1/queue');
-    if (r.status !== 200) throw new Error(`queue: ${r.status}`);
-    BQ.sync(r.body.at);
-    render(r.body);
-    return r.body.last_event_id;
-  }
+  const load = () => BQ.loadQueue(render);
 
   BQ.live({
     load,

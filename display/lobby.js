@@ -132,14 +132,7 @@
     $('st-target').textContent = typeof tot.target_share === 'number' ? `≤ ${pct(tot.target_share)}` : '';
   }
 
-  async function load() {
-    const r = await BQ.api('GET', '/api/v1/queue');
-    if (r.status !== 200) throw new Error(`queue: ${r.status}`);
-    BQ.sync(r.body.at);
-    render(r.body);
-    loadReport();
-    return r.body.last_event_id;
-  }
+  const load = () => BQ.loadQueue((q) => { render(q); loadReport(); });
 
   async function issue(body) {
     if (issuing) return;

@@ -10,17 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "bday.h"
-#include "config.h"
-#include "store.h"
+#include "fuzz_daemon.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct config cfg;
-static struct bus bus;
-static struct queue queue;
-static struct api api;
 static int64_t clock_s = 1795000000;
 
 static const struct {
@@ -36,25 +29,6 @@ static const struct {
 	{ "GET", "/api/v1/events" },
 };
 
-static void
-setup(void)
-{
-	char err[256];
-
-	if (config_load("config/branchq.conf", &cfg, stderr) != 0 ||
-	    bday_set_timezone(cfg.timezone) != 0)
-		abort();
-	queue.store = store_open(":memory:", err, sizeof(err));
-	if (queue.store == NULL) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	queue.cfg = &cfg;
-	queue.bus = &bus;
-	api.queue = &queue;
-	if (queue_sync_counters(&queue) != BQ_OK)
-		abort();
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *body;
 
 	if (queue.store == NULL)
-		setup();
+		fuzz_daemon_setup();
 	if (size == 0 || size > API_BODY_MAX)
 		return 0;
 	if ((body = malloc(size)) == NULL)

@@ -13,39 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "bday.h"
-#include "config.h"
-#include "store.h"
+#include "fuzz_daemon.h"
 #include "voice.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct config cfg;
-static struct bus bus;
-static struct queue queue;
-static struct api api;
 static const char *lang;
 
-static void
-setup(void)
-{
-	char err[256];
-
-	if (config_load("config/branchq.conf", &cfg, stderr) != 0 ||
-	    bday_set_timezone(cfg.timezone) != 0)
-		abort();
-	queue.store = store_open(":memory:", err, sizeof(err));
-	if (queue.store == NULL) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	queue.cfg = &cfg;
-	queue.bus = &bus;
-	api.queue = &queue;
-	if (queue_sync_counters(&queue) != BQ_OK)
-		abort();
-}
 
 static const char *
 query(void *ctx, const char *key)
@@ -72,7 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[600], text[VOICE_TEXT_MAX];
 
 	if (queue.store == NULL)
-		setup();
+		fuzz_daemon_setup();
 	if (size == 0 || size > sizeof(path) - 1)
 		return 0;
 	lang = langs[data[0] % (sizeof(langs) / sizeof(langs[0]))];
