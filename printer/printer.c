@@ -331,7 +331,8 @@ printer_send_id(struct printer *p, int64_t id, bool quiet)
 	struct ticket_pos pos = { -1, -1 };
 	struct ticket t;
 
-	if (store_ticket_get(p->q->store, id, &t) != BQ_OK)
+	/* No printer: nothing to lay out, so no reading the hall for the ticket's place. */
+	if (p->q->cfg->printer.queue[0] == '\0' || store_ticket_get(p->q->store, id, &t) != BQ_OK)
 		return;
 	if (queue_position(p->q, &t, (int64_t)time(NULL), &pos) != BQ_OK)
 		pos.ahead = pos.estimated_wait_s = -1;
