@@ -37,6 +37,7 @@ struct bus_event {
 	enum bus_type type;
 	int64_t ticket_id;       /* 0 for counter events */
 	int counter;             /* 0 when no counter is involved */
+	const char *data;        /* the JSON text written to the log; valid during the publish */
 };
 
 typedef void (*bus_fn)(void *arg, const struct bus_event *ev);

@@ -25,6 +25,7 @@
 struct txn {
 	struct queue *q;
 	struct bus_event ev[TXN_MAX_EVENTS];
+	char *text[TXN_MAX_EVENTS];  /* each event's JSON, owned here until txn_end */
 	int nev;
 };
 
@@ -85,6 +86,9 @@ txn_emit(struct txn *x, enum bus_type type, int64_t now, const struct ticket *t,
 		x->ev[x->nev].type = type;
 		x->ev[x->nev].ticket_id = t ? t->id : 0;
 		x->ev[x->nev].counter = counter;
+		x->ev[x->nev].data = text;
+		x->text[x->nev] = text;
+		text = NULL;
 		x->nev++;
 	}
 out:
@@ -102,11 +106,12 @@ txn_end(struct txn *x, enum bq_err e)
 		e = store_commit(x->q->store);
 	else
 		store_rollback(x->q->store);
-	if (e != BQ_OK)
-		return e;
-	for (int i = 0; i < x->nev; i++)
+	for (int i = 0; i < x->nev && e == BQ_OK; i++)
 		bus_publish(x->q->bus, &x->ev[i]);
-	return BQ_OK;
+	for (int i = 0; i < x->nev; i++)
+		free(x->text[i]);
+	x->nev = 0;
+	return e;
 }
 
 static void
