@@ -362,13 +362,13 @@ get_ticket_png(struct route_ctx *r, int64_t id)
 
 /* Counter i of the config as it is now, into *out; on failure *out is untouched. */
 static enum bq_err
-counter_now(struct queue *q, int i, json_t **out)
+counter_now(struct queue *q, int i, int64_t now, json_t **out)
 {
 	struct counter_state cs;
 	struct ticket cur;
 	enum bq_err e;
 
-	if ((e = queue_counter_state(q, q->cfg->counters[i].number, &cs, &cur)) != BQ_OK)
+	if ((e = queue_counter_state(q, q->cfg->counters[i].number, now, &cs, &cur)) != BQ_OK)
 		return e;
 	*out = render_counter(q->cfg, i, &cs, cs.ticket_id ? &cur : NULL);
 	return BQ_OK;
@@ -430,7 +430,7 @@ out:
 	}
 	/* The change is committed: a counter that cannot be read now goes out as null. */
 	cj = json_null();
-	counter_now(r->a->queue, config_counter_index(r->a->queue->cfg, number), &cj);
+	counter_now(r->a->queue, config_counter_index(r->a->queue->cfg, number), r->req->now, &cj);
 	reply_json(r->rep, 200, json_pack("{s:o,s:o}", "ticket",
 	    has ? ticket_with_pos(r, &t, false) : json_null(), "counter", cj));
 }
@@ -443,13 +443,13 @@ get_counters(struct route_ctx *r, int number)
 	json_t *list, *c;
 
 	if (number != 0) {
-		if (!fail(r, counter_now(q, config_counter_index(q->cfg, number), &c)))
+		if (!fail(r, counter_now(q, config_counter_index(q->cfg, number), r->req->now, &c)))
 			reply_json(r->rep, 200, json_pack("{s:o}", "counter", c));
 		return;
 	}
 	list = json_array();
 	for (int i = 0; i < q->cfg->ncounters; i++) {
-		if (fail(r, counter_now(q, i, &c))) {
+		if (fail(r, counter_now(q, i, r->req->now, &c))) {
 			json_decref(list);
 			return;
 		}

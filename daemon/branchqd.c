@@ -371,6 +371,7 @@ main(int argc, char **argv)
 	voice_free(d.voice);
 	sse_free(d.sse);
 	pages_free(&d.pages);
+	queue_close(&d.queue);
 	store_close(d.store);
 	close(d.lockfd);
 	log_info("branchqd stopped");

@@ -91,34 +91,65 @@ policy_overtime(const struct policy_rules *r, const struct policy_ticket *t, int
  * keeps a normal customer's wait bounded even at a green window.
  */
 static int
-policy_cmp(const struct policy_ctx *x, int i, int j)
+policy_cmp_tickets(const struct policy_rules *r, const struct policy_view *v,
+    const struct policy_ticket *a, const struct policy_ticket *b, int64_t now)
 {
-	const struct policy_ticket *a = &x->t[i], *b = &x->t[j];
-	bool oa = policy_overtime(x->r, a, x->now);
-	bool ob = policy_overtime(x->r, b, x->now);
+	bool oa = policy_overtime(r, a, now);
+	bool ob = policy_overtime(r, b, now);
 
 	if (oa != ob)
 		return oa ? -1 : 1;
 	if (oa) {
 		POLICY_CMP(a->issued_at, b->issued_at);
 		POLICY_CMP(a->id, b->id);
-		POLICY_CMP(i, j);
 		return 0;
 	}
 
 	bool ga = policy_green(a->category), gb = policy_green(b->category);
 
-	if (x->v->green && ga != gb)
+	if (v->green && ga != gb)
 		return ga ? -1 : 1;
-	POLICY_CMP(policy_sub(a->issued_at, policy_boost(x->r, a->category)),
-	    policy_sub(b->issued_at, policy_boost(x->r, b->category)));
+	POLICY_CMP(policy_sub(a->issued_at, policy_boost(r, a->category)),
+	    policy_sub(b->issued_at, policy_boost(r, b->category)));
 	/* Equal virtual time: the green ticket wins, so "up to boost" includes boost itself. */
 	if (ga != gb)
 		return ga ? -1 : 1;
-	POLICY_CMP(x->v->rank[a->service], x->v->rank[b->service]);
+	POLICY_CMP(v->rank[a->service], v->rank[b->service]);
 	POLICY_CMP(a->id, b->id);
+	return 0;
+}
+
+static int
+policy_cmp(const struct policy_ctx *x, int i, int j)
+{
+	int c = policy_cmp_tickets(x->r, x->v, &x->t[i], &x->t[j], x->now);
+
+	if (c != 0)
+		return c;
 	POLICY_CMP(i, j);
 	return 0;
+}
+
+/* The view of policy_order: an ordinary counter that speaks English. */
+static void
+policy_order_view(struct policy_view *v)
+{
+	v->green = false;
+	for (int i = 0; i < MAX_SERVICES; i++)
+		v->rank[i] = 0;
+}
+
+int
+policy_order_cmp(const struct policy_rules *r, const struct policy_ticket *a,
+    const struct policy_ticket *b, int64_t now)
+{
+	struct policy_view v;
+
+	assert(r != NULL && a != NULL && b != NULL);
+	if (!policy_service_valid(a->service) || !policy_service_valid(b->service))
+		return 0;
+	policy_order_view(&v);
+	return policy_cmp_tickets(r, &v, a, b, now);
 }
 
 static int
@@ -202,9 +233,7 @@ policy_order(const struct policy_rules *r, int s, const struct policy_ticket *t,
 		return 0;
 
 	/* An ordinary English-speaking counter: no green preference, no ticket skipped. */
-	v.green = false;
-	for (int i = 0; i < MAX_SERVICES; i++)
-		v.rank[i] = 0;
+	policy_order_view(&v);
 	for (int i = 0; i < n; i++)
 		if (t[i].service == s)
 			order[k++] = i;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "bday.h"
+#include "hall.h"
 #include "idnum.h"
 #include "log.h"
 #include "policy.h"
@@ -21,12 +22,22 @@
 #include "render.h"
 
 #define TXN_MAX_EVENTS 4
+#define TXN_MAX_IMAGES 8
 
+/*
+ * One operation's change: the events it emitted and the images of what it
+ * wrote, applied to the hall in memory only once the change committed.
+ */
 struct txn {
 	struct queue *q;
 	struct bus_event ev[TXN_MAX_EVENTS];
 	char *text[TXN_MAX_EVENTS];  /* each event's JSON, owned here until txn_end */
 	int nev;
+	struct ticket img[TXN_MAX_IMAGES];  /* every ticket leg written, as written */
+	int nimg;
+	bool overflow;               /* more legs than img holds: the hall is read again */
+	struct counter_state cs;     /* the counter written, when has_cs */
+	bool has_cs;
 };
 
 static const char *const action_names[CA_COUNT] = {
@@ -98,6 +109,82 @@ out:
 	return e;
 }
 
+/* Remember the image of a leg as written; a later image of the same leg replaces it. */
+static void
+txn_image(struct txn *x, const struct ticket *t)
+{
+	for (int i = 0; i < x->nimg; i++) {
+		if (x->img[i].id == t->id) {
+			x->img[i] = *t;
+			return;
+		}
+	}
+	if (x->nimg == TXN_MAX_IMAGES)
+		x->overflow = true;
+	else
+		x->img[x->nimg++] = *t;
+}
+
+static enum bq_err
+txn_insert(struct txn *x, struct ticket *t)
+{
+	enum bq_err e = store_ticket_insert(x->q->store, t);
+
+	if (e == BQ_OK)
+		txn_image(x, t);
+	return e;
+}
+
+static enum bq_err
+txn_update(struct txn *x, const struct ticket *t)
+{
+	enum bq_err e = store_ticket_update(x->q->store, t);
+
+	if (e == BQ_OK)
+		txn_image(x, t);
+	return e;
+}
+
+static enum bq_err
+txn_counter(struct txn *x, const struct counter_state *cs)
+{
+	enum bq_err e = store_counter_put(x->q->store, cs);
+
+	if (e == BQ_OK) {
+		x->cs = *cs;
+		x->has_cs = true;
+	}
+	return e;
+}
+
+/* The committed change into the hall: legs first, then the counter with its current leg. */
+static void
+txn_apply(struct txn *x)
+{
+	struct hall *h = x->q->hall;
+	struct counter_state old;
+	struct ticket oldcur;
+	const struct ticket *cur = NULL;
+
+	if (x->overflow) {
+		hall_invalidate(h);
+		return;
+	}
+	if (x->has_cs)
+		hall_counter(h, x->cs.number, &old, &oldcur);
+	for (int i = 0; i < x->nimg; i++)
+		if (hall_put_ticket(h, &x->img[i]) != 0)
+			return;
+	if (!x->has_cs)
+		return;
+	for (int i = 0; i < x->nimg; i++)
+		if (x->img[i].id == x->cs.ticket_id)
+			cur = &x->img[i];
+	if (cur == NULL && x->cs.ticket_id != 0 && old.ticket_id == x->cs.ticket_id)
+		cur = &oldcur;
+	hall_put_counter(h, &x->cs, cur);
+}
+
 /* Commit, then publish what the transaction emitted; roll back on failure. */
 static enum bq_err
 txn_end(struct txn *x, enum bq_err e)
@@ -106,6 +193,8 @@ txn_end(struct txn *x, enum bq_err e)
 		e = store_commit(x->q->store);
 	else
 		store_rollback(x->q->store);
+	if (e == BQ_OK)
+		txn_apply(x);
 	for (int i = 0; i < x->nev && e == BQ_OK; i++)
 		bus_publish(x->q->bus, &x->ev[i]);
 	for (int i = 0; i < x->nev; i++)
@@ -137,84 +226,46 @@ policy_counter_from(const struct counter_conf *cc, const struct counter_state *c
 }
 
 /*
- * Policy tickets for the waiting tickets w[0..n): pt[k] stands for
- * w[map[k]]. Tickets of a service the config no longer has are left out.
- * Returns k, the count.
+ * The hall of the business day at now, read from the store when the day
+ * turned (or memory was invalidated). Every operation and view starts here.
  */
-static int
-policy_tickets_from(const struct config *cfg, const struct ticket *w, int n,
-    struct policy_ticket *pt, int *map)
-{
-	int k = 0;
-
-	for (int i = 0; i < n; i++) {
-		int s = config_service_index(cfg, w[i].service);
-		if (s < 0)
-			continue;
-		/* Issue order is the first leg's id: a transferred leg keeps its place in ties. */
-		pt[k].id = w[i].origin_id;
-		pt[k].service = s;
-		pt[k].category = w[i].category;
-		pt[k].english = w[i].lang == LANG_EN;
-		pt[k].issued_at = w[i].issued_at;
-		map[k++] = i;
-	}
-	return k;
-}
-
 static enum bq_err
-load_counter_states(struct queue *q, struct counter_state *states)
+queue_hall(struct queue *q, int64_t now)
 {
-	for (int i = 0; i < q->cfg->ncounters; i++) {
-		enum bq_err e = store_counter_get(q->store, q->cfg->counters[i].number, &states[i]);
-		if (e != BQ_OK)
-			return e;
-	}
-	return BQ_OK;
-}
-
-/* Pick the next ticket for counter index ci; *found is false when none waits. */
-static enum bq_err
-pick_next(struct queue *q, int ci, int64_t now, struct ticket *out, bool *found)
-{
-	const struct config *cfg = q->cfg;
-	struct counter_state states[MAX_COUNTERS];
-	struct policy_counter pcs[MAX_COUNTERS];
-	struct policy_rules rules;
-	struct policy_ticket *pt = NULL;
-	struct ticket *w = NULL;
-	int *map = NULL, n = 0, k, pick;
 	char bday[11];
 	enum bq_err e;
 
-	*found = false;
+	if (q->hall == NULL && (q->hall = hall_new()) == NULL)
+		return BQ_ERR_INTERNAL;
 	queue_today(q, now, bday);
-	if ((e = load_counter_states(q, states)) != BQ_OK)
-		return e;
-	if ((e = store_waiting(q->store, bday, &w, &n)) != BQ_OK)
-		return e;
-	if (n == 0)
+	if (strcmp(hall_bday(q->hall), bday) == 0)
 		return BQ_OK;
-	pt = calloc((size_t)n, sizeof(*pt));
-	map = calloc((size_t)n, sizeof(*map));
-	if (pt == NULL || map == NULL) {
-		e = BQ_ERR_INTERNAL;
-		goto out;
-	}
-	policy_rules_from(cfg, &rules);
-	for (int i = 0; i < cfg->ncounters; i++)
-		policy_counter_from(&cfg->counters[i], &states[i], &pcs[i]);
-	k = policy_tickets_from(cfg, w, n, pt, map);
-	pick = policy_next(&rules, pcs, cfg->ncounters, ci, pt, k, now);
-	if (pick >= 0) {
-		*out = w[map[pick]];
-		*found = true;
-	}
-out:
-	free(pt);
-	free(map);
-	free(w);
+	if ((e = hall_load(q->hall, q->store, q->cfg, bday)) != BQ_OK)
+		log_warnx("hall: cannot read day %s from the database", bday);
 	return e;
+}
+
+/* Pick the next ticket for counter index ci; *found is false when none waits. */
+static void
+pick_next(struct queue *q, int ci, int64_t now, struct ticket *out, bool *found)
+{
+	const struct config *cfg = q->cfg;
+	struct policy_counter pcs[MAX_COUNTERS];
+	struct policy_rules rules;
+	const struct ticket *t;
+
+	policy_rules_from(cfg, &rules);
+	for (int i = 0; i < cfg->ncounters; i++) {
+		struct counter_state cs;
+		struct ticket cur;
+
+		hall_counter(q->hall, cfg->counters[i].number, &cs, &cur);
+		policy_counter_from(&cfg->counters[i], &cs, &pcs[i]);
+	}
+	t = hall_next(q->hall, cfg, &rules, pcs, ci, now);
+	*found = t != NULL;
+	if (t != NULL)
+		*out = *t;
 }
 
 static enum bq_err
@@ -270,11 +321,11 @@ queue_issue(struct queue *q, const struct issue_req *r, int64_t now, struct tick
 	if ((e = random_token(t.token)) != BQ_OK)
 		return e;
 
-	if ((e = store_begin(q->store)) != BQ_OK)
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = store_begin(q->store)) != BQ_OK)
 		return e;
 	if ((e = store_next_seq(q->store, t.bday, t.service, &seq)) == BQ_OK) {
 		snprintf(t.number, sizeof(t.number), "%s%03d", t.service, seq);
-		if ((e = store_ticket_insert(q->store, &t)) == BQ_OK)
+		if ((e = txn_insert(&x, &t)) == BQ_OK)
 			e = txn_emit(&x, EV_TICKET_ISSUED, now, &t, 0, NULL);
 	}
 	if ((e = txn_end(&x, e)) == BQ_OK)
@@ -292,7 +343,7 @@ end_current(struct txn *x, struct counter_state *cs, struct ticket *cur,
 	cur->status = st;
 	cur->ended_at = now;
 	cs->ticket_id = 0;
-	if ((e = store_ticket_update(x->q->store, cur)) != BQ_OK)
+	if ((e = txn_update(x, cur)) != BQ_OK)
 		return e;
 	return txn_emit(x, ev, now, cur, cs->number, NULL);
 }
@@ -324,13 +375,13 @@ transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, i
 	leg->counter = 0;
 	leg->recalls = 0;
 	leg->transferred_to = 0;
-	if ((e = store_ticket_insert(x->q->store, leg)) != BQ_OK)
+	if ((e = txn_insert(x, leg)) != BQ_OK)
 		return e;
 	cur->status = TS_TRANSFERRED;
 	cur->ended_at = now;
 	cur->transferred_to = leg->id;
 	cs->ticket_id = 0;
-	if ((e = store_ticket_update(x->q->store, cur)) != BQ_OK)
+	if ((e = txn_update(x, cur)) != BQ_OK)
 		return e;
 	from = json_pack("{s:{s:I,s:s}}", "from", "id", (json_int_t)cur->id, "service",
 	    cur->service);
@@ -338,18 +389,13 @@ transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, i
 }
 
 enum bq_err
-queue_counter_state(struct queue *q, int number, struct counter_state *cs, struct ticket *cur)
+queue_counter_state(struct queue *q, int number, int64_t now, struct counter_state *cs,
+    struct ticket *cur)
 {
-	enum bq_err e;
+	enum bq_err e = queue_hall(q, now);
 
-	if ((e = store_counter_get(q->store, number, cs)) != BQ_OK || cs->ticket_id == 0)
-		return e;
-	e = store_ticket_get(q->store, cs->ticket_id, cur);
-	if (e == BQ_ERR_UNKNOWN_TICKET || (e == BQ_OK && cur->status != TS_CALLED &&
-	    cur->status != TS_SERVING)) {
-		cs->ticket_id = 0;
-		return BQ_OK;
-	}
+	if (e == BQ_OK)
+		hall_counter(q->hall, number, cs, cur);
 	return e;
 }
 
@@ -362,8 +408,7 @@ counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t expe
 	bool has_cur;
 	enum bq_err e;
 
-	if ((e = queue_counter_state(q, cs->number, cs, &cur)) != BQ_OK)
-		return e;
+	hall_counter(q->hall, cs->number, cs, &cur);
 	has_cur = cs->ticket_id != 0;
 	if (expect != QUEUE_EXPECT_ANY && expect != (has_cur ? cur.id : 0))
 		return BQ_ERR_COUNTER_CHANGED;
@@ -374,14 +419,15 @@ counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t expe
 			return BQ_ERR_COUNTER_PAUSED;
 		if (has_cur && (e = end_current(x, cs, &cur, TS_SERVED, EV_TICKET_SERVED, now)) != BQ_OK)
 			return e;
-		if ((e = pick_next(q, ci, now, out, has_ticket)) != BQ_OK || !*has_ticket)
-			return e;
+		pick_next(q, ci, now, out, has_ticket);
+		if (!*has_ticket)
+			return BQ_OK;
 		out->status = TS_CALLED;
 		if (out->called_at == 0)
 			out->called_at = now;
 		out->counter = cs->number;
 		cs->ticket_id = out->id;
-		if ((e = store_ticket_update(q->store, out)) != BQ_OK)
+		if ((e = txn_update(x, out)) != BQ_OK)
 			return e;
 		return txn_emit(x, EV_TICKET_CALLED, now, out, cs->number, NULL);
 	case CA_PAUSE:
@@ -414,7 +460,7 @@ counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t expe
 		} else {
 			cur.recalls++;
 			cur.recalled_at = now;
-			if ((e = store_ticket_update(q->store, &cur)) == BQ_OK)
+			if ((e = txn_update(x, &cur)) == BQ_OK)
 				e = txn_emit(x, EV_TICKET_RECALLED, now, &cur, cs->number, NULL);
 		}
 		break;
@@ -428,7 +474,7 @@ counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t expe
 			return BQ_ERR_NOT_CALLED;
 		cur.status = TS_SERVING;
 		cur.started_at = now;
-		if ((e = store_ticket_update(q->store, &cur)) == BQ_OK)
+		if ((e = txn_update(x, &cur)) == BQ_OK)
 			e = txn_emit(x, EV_TICKET_SERVING, now, &cur, cs->number, NULL);
 		break;
 	case CA_FINISH:
@@ -457,11 +503,11 @@ queue_counter(struct queue *q, int number, enum counter_action a, int service, i
 		return BQ_ERR_UNKNOWN_COUNTER;
 	if (a == CA_TRANSFER && (service < 0 || service >= q->cfg->nservices))
 		return BQ_ERR_UNKNOWN_SERVICE;
-	if ((e = store_begin(q->store)) != BQ_OK)
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = store_begin(q->store)) != BQ_OK)
 		return e;
 	e = counter_step(&x, ci, a, service, expect, now, &cs, out, has_ticket);
 	if (e == BQ_OK)
-		e = store_counter_put(q->store, &cs);
+		e = txn_counter(&x, &cs);
 	e = txn_end(&x, e);
 	if (e != BQ_OK)
 		*has_ticket = false;
@@ -479,18 +525,25 @@ waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, stru
 	struct txn x = { .q = q };
 	enum bq_err e;
 
-	if ((e = store_begin(q->store)) != BQ_OK)
+	const struct ticket *w;
+
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = store_begin(q->store)) != BQ_OK)
 		return e;
-	e = store_ticket_get(q->store, id, out);
-	while (e == BQ_OK && out->status == TS_TRANSFERRED && out->transferred_to > out->id)
-		e = store_ticket_get(q->store, out->transferred_to, out);
+	if ((w = hall_waiting(q->hall, id)) != NULL) {
+		*out = *w;
+	} else {
+		/* Not waiting today: the store says why, or finds the leg it went on as. */
+		e = store_ticket_get(q->store, id, out);
+		while (e == BQ_OK && out->status == TS_TRANSFERRED && out->transferred_to > out->id)
+			e = store_ticket_get(q->store, out->transferred_to, out);
+	}
 	if (e == BQ_OK) {
 		if (out->status != TS_WAITING) {
 			e = BQ_ERR_TICKET_NOT_WAITING;
 		} else if (cat < 0) {
 			out->status = TS_CANCELLED;
 			out->ended_at = now;
-			if ((e = store_ticket_update(q->store, out)) == BQ_OK)
+			if ((e = txn_update(&x, out)) == BQ_OK)
 				e = txn_emit(&x, EV_TICKET_CANCELLED, now, out, 0, NULL);
 		} else {
 			out->category = (enum category)cat;
@@ -498,7 +551,7 @@ waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, stru
 				out->lang = (enum lang)lang;
 			else if (cat == CAT_FOREIGN)
 				out->lang = LANG_EN;
-			if ((e = store_ticket_update(q->store, out)) == BQ_OK)
+			if ((e = txn_update(&x, out)) == BQ_OK)
 				e = txn_emit(&x, EV_TICKET_GREEN, now, out, 0, NULL);
 		}
 	}
@@ -512,11 +565,20 @@ queue_set_print(struct queue *q, int64_t id, enum print_state st, const char *er
 	struct txn x = { .q = q };
 	enum bq_err e;
 
-	if ((e = store_begin(q->store)) != BQ_OK)
+	struct ticket leg;
+
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = store_begin(q->store)) != BQ_OK)
 		return e;
 	if ((e = store_print_set(q->store, id, st, error)) == BQ_OK &&
 	    (e = store_ticket_get(q->store, id, out)) == BQ_OK)
 		e = txn_emit(&x, EV_TICKET_PRINT, now, out, 0, NULL);
+	/* Every later leg shows the same paper: the hall gets each one as it now reads. */
+	for (leg = *out; e == BQ_OK; ) {
+		txn_image(&x, &leg);
+		if (leg.transferred_to <= leg.id)
+			break;
+		e = store_ticket_get(q->store, leg.transferred_to, &leg);
+	}
 	return txn_end(&x, e);
 }
 
@@ -544,60 +606,86 @@ queue_view_free(struct queue_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* Open counters that serve each service, from the hall's counter states. */
+static void
+open_counters(struct queue *q, int open[MAX_SERVICES])
+{
+	const struct config *cfg = q->cfg;
+
+	memset(open, 0, MAX_SERVICES * sizeof(open[0]));
+	for (int i = 0; i < cfg->ncounters; i++) {
+		struct counter_state cs;
+		struct ticket cur;
+
+		hall_counter(q->hall, cfg->counters[i].number, &cs, &cur);
+		for (int j = 0; j < cfg->counters[i].nservices && !cs.paused; j++)
+			open[cfg->counters[i].services[j]]++;
+	}
+}
+
+static int64_t
+service_avg(struct queue *q, int s)
+{
+	int64_t avg = hall_avg_service_s(q->hall, q->cfg->services[s].id);
+
+	return avg > 0 ? avg : q->cfg->services[s].service_time_s;
+}
+
+/* The index of ticket id in w[0..n) (in id order), or -1. */
+static int
+find_by_id(const struct ticket *w, int n, int64_t id)
+{
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (w[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && w[lo].id == id ? lo : -1;
+}
+
 enum bq_err
 queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 {
 	const struct config *cfg = q->cfg;
 	struct policy_rules rules;
-	struct policy_ticket *pt = NULL;
-	int *map = NULL, *tmp = NULL, k;
+	const struct ticket **tmp = NULL;
 	enum bq_err e;
 
 	memset(v, 0, sizeof(*v));
+	if ((e = queue_hall(q, now)) != BQ_OK)
+		return e;
 	queue_today(q, now, v->bday);
 	v->at = now;
 	if ((e = store_last_event_id(q->store, &v->last_event_id)) != BQ_OK)
 		return e;
-	for (int i = 0; i < cfg->ncounters; i++) {
-		const struct counter_conf *cc = &cfg->counters[i];
-
-		e = queue_counter_state(q, cc->number, &v->counters[i], &v->current[i]);
-		if (e != BQ_OK)
-			return e;
-		for (int j = 0; j < cc->nservices; j++)
-			if (!v->counters[i].paused)
-				v->open_counters[cc->services[j]]++;
-	}
-	if ((e = store_waiting(q->store, v->bday, &v->waiting, &v->nwaiting)) != BQ_OK)
-		return e;
+	for (int i = 0; i < cfg->ncounters; i++)
+		hall_counter(q->hall, cfg->counters[i].number, &v->counters[i], &v->current[i]);
+	open_counters(q, v->open_counters);
+	if (hall_waiting_copy(q->hall, &v->waiting, &v->nwaiting) != 0)
+		return BQ_ERR_INTERNAL;
 	v->pos = calloc((size_t)v->nwaiting + 1, sizeof(*v->pos));
-	pt = calloc((size_t)v->nwaiting + 1, sizeof(*pt));
-	map = calloc((size_t)v->nwaiting + 1, sizeof(*map));
 	tmp = calloc((size_t)v->nwaiting + 1, sizeof(*tmp));
-	if (v->pos == NULL || pt == NULL || map == NULL || tmp == NULL) {
+	if (v->pos == NULL || tmp == NULL) {
 		e = BQ_ERR_INTERNAL;
 		goto out;
 	}
 	for (int i = 0; i < v->nwaiting; i++)
 		v->pos[i].ahead = v->pos[i].estimated_wait_s = -1;
 	policy_rules_from(cfg, &rules);
-	k = policy_tickets_from(cfg, v->waiting, v->nwaiting, pt, map);
 	for (int s = 0; s < cfg->nservices; s++) {
-		int64_t avg = 0;
-		int n;
+		int64_t avg = service_avg(q, s);
+		int n = hall_order(q->hall, cfg, &rules, s, now, tmp);
 
-		if ((e = store_avg_service_s(q->store, cfg->services[s].id, QUEUE_SERVICE_HISTORY,
-		    &avg)) != BQ_OK)
-			goto out;
-		if (avg <= 0)
-			avg = cfg->services[s].service_time_s;
-		n = policy_order(&rules, s, pt, k, now, tmp);
 		if ((v->order[s] = calloc((size_t)n + 1, sizeof(int))) == NULL) {
 			e = BQ_ERR_INTERNAL;
 			goto out;
 		}
 		for (int j = 0; j < n; j++) {
-			int w = map[tmp[j]];
+			int w = find_by_id(v->waiting, v->nwaiting, tmp[j]->id);
 			v->order[s][j] = w;
 			v->pos[w].ahead = j;
 			v->pos[w].estimated_wait_s = policy_estimate_wait(j, avg, v->open_counters[s]);
@@ -605,8 +693,6 @@ queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 		v->count[s] = n;
 	}
 out:
-	free(pt);
-	free(map);
 	free(tmp);
 	return e;
 }
@@ -615,37 +701,26 @@ enum bq_err
 queue_positions(struct queue *q, const struct ticket *t, int n, int64_t now,
     struct ticket_pos *pos)
 {
-	struct queue_view v;
-	bool any = false;
+	struct policy_rules rules;
+	int open[MAX_SERVICES];
 	enum bq_err e;
 
+	for (int k = 0; k < n; k++)
+		pos[k].ahead = pos[k].estimated_wait_s = -1;
+	if ((e = queue_hall(q, now)) != BQ_OK)
+		return e;
+	policy_rules_from(q->cfg, &rules);
+	open_counters(q, open);
 	for (int k = 0; k < n; k++) {
-		pos[k].ahead = -1;
-		pos[k].estimated_wait_s = -1;
-		any = any || t[k].status == TS_WAITING;
-	}
-	if (!any)
-		return BQ_OK;
-	if ((e = queue_view_load(q, now, &v)) == BQ_OK) {
-		/* v.waiting is in id order (store_waiting): find each ticket by halving. */
-		for (int k = 0; k < n; k++) {
-			int lo = 0, hi = v.nwaiting;
+		int s = config_service_index(q->cfg, t[k].service);
+		int ahead = s >= 0 ? hall_ahead(q->hall, q->cfg, &rules, &t[k], now) : -1;
 
-			if (t[k].status != TS_WAITING)
-				continue;
-			while (lo < hi) {
-				int mid = lo + (hi - lo) / 2;
-				if (v.waiting[mid].id < t[k].id)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < v.nwaiting && v.waiting[lo].id == t[k].id)
-				pos[k] = v.pos[lo];
-		}
+		if (ahead < 0)
+			continue;
+		pos[k].ahead = ahead;
+		pos[k].estimated_wait_s = policy_estimate_wait(ahead, service_avg(q, s), open[s]);
 	}
-	queue_view_free(&v);
-	return e;
+	return BQ_OK;
 }
 
 enum bq_err
@@ -662,5 +737,15 @@ queue_sync_counters(struct queue *q)
 		if (e != BQ_OK)
 			return e;
 	}
+	/* The counters or services may have changed: read the hall again at the next use. */
+	if (q->hall != NULL)
+		hall_invalidate(q->hall);
 	return BQ_OK;
+}
+
+void
+queue_close(struct queue *q)
+{
+	hall_free(q->hall);
+	q->hall = NULL;
 }

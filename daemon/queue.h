@@ -2,9 +2,10 @@
  * queue.h: the branch's operations: issue a ticket, call, recall, mark a
  * no-show, finish, transfer, pause, resume, cancel, upgrade to green.
  *
- * Each operation is one transaction: it reads the state from the store,
- * asks the pure policy who is next, writes the change and its events, and
- * commits; only then are the events published on the bus. A failure at any
+ * Each operation is one transaction: it reads the state from the hall in
+ * memory (hall.h), asks the pure policy who is next, writes the change and
+ * its events to the store, and commits; only then is the hall changed and
+ * are the events published on the bus. A failure at any
  * step rolls everything back, so a client that got an error lost nothing
  * and changed nothing. All calls run on the daemon's one thread, and the
  * transaction is BEGIN IMMEDIATE besides, so two counters calling at once
@@ -22,12 +23,17 @@
 #include "error.h"
 #include "store.h"
 
-#define QUEUE_SERVICE_HISTORY 20     /* served tickets averaged for the estimated wait */
+struct hall;
 
+/*
+ * The caller sets store, cfg and bus; the hall (the day in memory, hall.h)
+ * is the queue's own, made at first use and freed by queue_close.
+ */
 struct queue {
 	struct store *store;
 	const struct config *cfg;    /* the live config; replaced on reload */
 	struct bus *bus;
+	struct hall *hall;
 };
 
 struct issue_req {
@@ -136,10 +142,16 @@ enum bq_err queue_positions(struct queue *q, const struct ticket *t, int n, int6
  * serving), that ticket into *cur. A ticket id that names no current ticket
  * any more reads as none: cs->ticket_id is 0 exactly when there is none.
  */
-enum bq_err queue_counter_state(struct queue *q, int number, struct counter_state *cs,
-    struct ticket *cur);
+enum bq_err queue_counter_state(struct queue *q, int number, int64_t now,
+    struct counter_state *cs, struct ticket *cur);
 
-/* Make sure every configured counter has a row. Called at start and after reload. */
+/*
+ * Make sure every configured counter has a row, and read the hall again at
+ * its next use. Called at start and after reload.
+ */
 enum bq_err queue_sync_counters(struct queue *q);
+
+/* Free the hall (not the store). The queue may be used again: the hall is then read anew. */
+void queue_close(struct queue *q);
 
 #endif

@@ -98,7 +98,7 @@ enum stmt {
 	ST_TICKET_GET,
 	ST_TICKET_BY_TOKEN,
 	ST_WAITING,
-	ST_AVG_SERVICE,
+	ST_RECENT_SERVICE,
 	ST_COUNTER_ENSURE,
 	ST_COUNTER_GET,
 	ST_COUNTER_PUT,
@@ -130,9 +130,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "ORDER BY id DESC LIMIT 1",
 	[ST_WAITING] = "SELECT " TICKET_COLS " FROM tickets WHERE bday = ?1 AND status = 'waiting' "
 	    "ORDER BY id",
-	[ST_AVG_SERVICE] = "SELECT coalesce(avg(ended_at - called_at), 0) FROM (SELECT ended_at, "
-	    "called_at FROM tickets WHERE service = ?1 AND status = 'served' AND called_at IS NOT NULL "
-	    "ORDER BY ended_at DESC LIMIT ?2)",
+	/* Newest first, ties by id, so memory (hall.c) keeps exactly the same rows. */
+	[ST_RECENT_SERVICE] = "SELECT id, ended_at, ended_at - called_at FROM tickets "
+	    "WHERE service = ?1 AND status = 'served' AND called_at IS NOT NULL "
+	    "ORDER BY ended_at DESC, id DESC LIMIT ?2",
 	[ST_COUNTER_ENSURE] = "INSERT OR IGNORE INTO counters(number) VALUES (?1)",
 	[ST_COUNTER_GET] = "SELECT paused, paused_at, ticket_id FROM counters WHERE number = ?1",
 	[ST_COUNTER_PUT] = "INSERT INTO counters(number, paused, paused_at, ticket_id) "
@@ -584,13 +585,24 @@ store_print_set(struct store *s, int64_t id, enum print_state ps, const char *er
 }
 
 enum bq_err
-store_avg_service_s(struct store *s, const char *service, int last_n, int64_t *avg)
+store_recent_service(struct store *s, const char *service, int last_n, struct service_time *out,
+    int *n)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_AVG_SERVICE);
+	sqlite3_stmt *st = stmt_get(s, ST_RECENT_SERVICE);
+	int rc;
 
+	*n = 0;
 	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, last_n);
-	return stmt_int64(s, st, "average service time", avg);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < last_n) {
+		out[*n].id = sqlite3_column_int64(st, 0);
+		out[*n].ended_at = sqlite3_column_int64(st, 1);
+		out[*n].duration_s = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return stmt_end(s, st, rc, "recent service times");
 }
 
 enum bq_err

@@ -97,8 +97,19 @@ enum bq_err store_ticket_by_token(struct store *s, const char *token, struct tic
  */
 enum bq_err store_waiting(struct store *s, const char *bday, struct ticket **out, int *n);
 
-/* Average service time (end - call) of the last `last_n` served legs of service; 0 when none. */
-enum bq_err store_avg_service_s(struct store *s, const char *service, int last_n, int64_t *avg);
+/* One served leg's service time: what the estimated wait is averaged from. */
+struct service_time {
+	int64_t id;                      /* the leg */
+	int64_t ended_at;
+	int64_t duration_s;              /* end - call */
+};
+
+/*
+ * The last_n served legs of service, newest first (by end time, then id),
+ * into out[0..*n).
+ */
+enum bq_err store_recent_service(struct store *s, const char *service, int last_n,
+    struct service_time *out, int *n);
 
 /* Make sure a row exists for counter number (open, idle). In a transaction or not. */
 enum bq_err store_counter_ensure(struct store *s, int number);

@@ -75,6 +75,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 
+	queue_close(&f->q);
 	store_close(f->q.store);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
@@ -161,6 +162,7 @@ test_numbers_survive_reopen(void **state)
 
 	assert_string_equal(issue(f, "A", now).number, "A001");
 	assert_string_equal(issue(f, "A", now).number, "A002");
+	queue_close(&f->q);
 	store_close(f->q.store);
 	fixture_open(f);
 	assert_string_equal(issue(f, "A", now + 60).number, "A003");
@@ -336,6 +338,7 @@ test_newer_schema_refused(void **state)
 	char err[256];
 	sqlite3 *db;
 
+	queue_close(&f->q);
 	store_close(f->q.store);
 	f->q.store = NULL;
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);

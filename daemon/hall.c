@@ -1,0 +1,596 @@
+/*
+ * hall.c: the business day's hall in memory (see hall.h for the contract).
+ *
+ * Each waiting ticket is one malloc'ed struct ticket, owned by the hall and
+ * reached two ways: from byid (sorted by leg id, for lookups) and from the
+ * bucket of its service letter, category and language (sorted by issue time
+ * and first leg's id, the policy's order within a bucket). A change moves
+ * pointers only; with 10,000 waiting that is a few tens of kilobytes of
+ * memmove at most, and no ticket is copied.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hall.h"
+#include "log.h"
+
+#define HALL_LETTERS 26
+#define HALL_LANGS 2
+#define HALL_BUCKETS (CAT_COUNT * HALL_LANGS)
+
+struct bucket {
+	struct ticket **v;
+	int n, cap;
+};
+
+struct hall_counter {
+	struct counter_state cs;
+	bool has_cur;
+	struct ticket cur;
+};
+
+/* Newest first: by end time, then by id, as store_recent_service reads them. */
+struct history {
+	struct service_time t[HALL_SERVICE_HISTORY];
+	int n;
+};
+
+struct hall {
+	char bday[11];
+	struct ticket **byid;
+	int n, cap;
+	struct bucket b[HALL_LETTERS][HALL_BUCKETS];
+	struct hall_counter counters[MAX_COUNTERS];
+	int ncounters;
+	struct history hist[HALL_LETTERS];
+};
+
+/* The bucket row of a service prefix, or -1 when it is not one letter A..Z. */
+static int
+hall_letter(const char *service)
+{
+	if (service[0] < 'A' || service[0] > 'Z' || service[1] != '\0')
+		return -1;
+	return service[0] - 'A';
+}
+
+static struct bucket *
+hall_bucket(struct hall *h, const struct ticket *t)
+{
+	int l = hall_letter(t->service);
+	int c = (int)t->category;
+
+	if (l < 0 || c < 0 || c >= CAT_COUNT)
+		return NULL;
+	return &h->b[l][c * HALL_LANGS + (t->lang == LANG_EN)];
+}
+
+/* Issue order within a bucket: issue time, then the first leg's id. */
+static int
+bucket_key_cmp(const struct ticket *a, const struct ticket *b)
+{
+	if (a->issued_at != b->issued_at)
+		return a->issued_at < b->issued_at ? -1 : 1;
+	if (a->origin_id != b->origin_id)
+		return a->origin_id < b->origin_id ? -1 : 1;
+	return 0;
+}
+
+/* The first place in b whose key is not below t's. */
+static int
+bucket_lower(const struct bucket *b, const struct ticket *t)
+{
+	int lo = 0, hi = b->n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (bucket_key_cmp(b->v[mid], t) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int
+grow(void *pv, int *cap, int need, size_t size)
+{
+	void **p = pv;
+	int ncap = *cap ? *cap : 16;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if ((nv = realloc(*p, (size_t)ncap * size)) == NULL)
+		return -1;
+	*p = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static int
+bucket_insert(struct hall *h, struct ticket *t)
+{
+	struct bucket *b = hall_bucket(h, t);
+	int at;
+
+	if (b == NULL)
+		return 0;
+	if (grow(&b->v, &b->cap, b->n + 1, sizeof(b->v[0])) != 0)
+		return -1;
+	at = bucket_lower(b, t);
+	memmove(&b->v[at + 1], &b->v[at], (size_t)(b->n - at) * sizeof(b->v[0]));
+	b->v[at] = t;
+	b->n++;
+	return 0;
+}
+
+static void
+bucket_remove(struct hall *h, const struct ticket *t)
+{
+	struct bucket *b = hall_bucket(h, t);
+
+	if (b == NULL)
+		return;
+	for (int at = bucket_lower(b, t); at < b->n && bucket_key_cmp(b->v[at], t) == 0; at++) {
+		if (b->v[at] == t) {
+			memmove(&b->v[at], &b->v[at + 1], (size_t)(b->n - at - 1) * sizeof(b->v[0]));
+			b->n--;
+			return;
+		}
+	}
+}
+
+/* The place of id in byid, or where it would go as -(place) - 1. */
+static int
+byid_find(const struct hall *h, int64_t id)
+{
+	int lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (h->byid[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->n && h->byid[lo]->id == id ? lo : -lo - 1;
+}
+
+struct hall *
+hall_new(void)
+{
+	return calloc(1, sizeof(struct hall));
+}
+
+static void
+hall_clear(struct hall *h)
+{
+	for (int i = 0; i < h->n; i++)
+		free(h->byid[i]);
+	free(h->byid);
+	for (int l = 0; l < HALL_LETTERS; l++)
+		for (int k = 0; k < HALL_BUCKETS; k++)
+			free(h->b[l][k].v);
+	memset(h, 0, sizeof(*h));
+}
+
+void
+hall_free(struct hall *h)
+{
+	if (h == NULL)
+		return;
+	hall_clear(h);
+	free(h);
+}
+
+const char *
+hall_bday(const struct hall *h)
+{
+	return h->bday;
+}
+
+void
+hall_invalidate(struct hall *h)
+{
+	h->bday[0] = '\0';
+}
+
+static bool
+current_status(enum ticket_status st)
+{
+	return st == TS_CALLED || st == TS_SERVING;
+}
+
+static struct hall_counter *
+counter_find(struct hall *h, int number)
+{
+	for (int i = 0; i < h->ncounters; i++)
+		if (h->counters[i].cs.number == number)
+			return &h->counters[i];
+	return NULL;
+}
+
+static void
+history_add(struct hall *h, const struct ticket *t)
+{
+	int l = hall_letter(t->service);
+	struct history *hs;
+	struct service_time st = { t->id, t->ended_at, t->ended_at - t->called_at };
+	int at = 0;
+
+	if (l < 0 || t->status != TS_SERVED || t->called_at == 0)
+		return;
+	hs = &h->hist[l];
+	for (int i = 0; i < hs->n; i++)
+		if (hs->t[i].id == t->id)
+			return;
+	while (at < hs->n && (hs->t[at].ended_at > st.ended_at ||
+	    (hs->t[at].ended_at == st.ended_at && hs->t[at].id > st.id)))
+		at++;
+	if (at == HALL_SERVICE_HISTORY)
+		return;
+	if (hs->n == HALL_SERVICE_HISTORY)
+		hs->n--;
+	memmove(&hs->t[at + 1], &hs->t[at], (size_t)(hs->n - at) * sizeof(hs->t[0]));
+	hs->t[at] = st;
+	hs->n++;
+}
+
+int
+hall_put_ticket(struct hall *h, const struct ticket *t)
+{
+	int k = byid_find(h, t->id);
+	bool belongs = t->status == TS_WAITING && strcmp(t->bday, h->bday) == 0 &&
+	    hall_bucket(h, t) != NULL;
+
+	if (k >= 0 && !belongs) {
+		struct ticket *gone = h->byid[k];
+
+		bucket_remove(h, gone);
+		memmove(&h->byid[k], &h->byid[k + 1], (size_t)(h->n - k - 1) * sizeof(h->byid[0]));
+		h->n--;
+		free(gone);
+	} else if (k >= 0) {
+		struct ticket *same = h->byid[k];
+
+		bucket_remove(h, same);
+		*same = *t;
+		if (bucket_insert(h, same) != 0)
+			goto oom;
+	} else if (belongs) {
+		struct ticket *nt = malloc(sizeof(*nt));
+
+		k = -k - 1;
+		if (nt == NULL || grow(&h->byid, &h->cap, h->n + 1, sizeof(h->byid[0])) != 0) {
+			free(nt);
+			goto oom;
+		}
+		*nt = *t;
+		memmove(&h->byid[k + 1], &h->byid[k], (size_t)(h->n - k) * sizeof(h->byid[0]));
+		h->byid[k] = nt;
+		h->n++;
+		if (bucket_insert(h, nt) != 0)
+			goto oom;
+	}
+	for (int i = 0; i < h->ncounters; i++) {
+		struct hall_counter *hc = &h->counters[i];
+
+		if (hc->cs.ticket_id != t->id)
+			continue;
+		if (current_status(t->status)) {
+			hc->cur = *t;
+			hc->has_cur = true;
+		} else {
+			hc->cs.ticket_id = 0;
+			hc->has_cur = false;
+		}
+	}
+	history_add(h, t);
+	return 0;
+oom:
+	log_warnx("hall: out of memory; the hall is read again from the database");
+	hall_invalidate(h);
+	return -1;
+}
+
+int
+hall_put_counter(struct hall *h, const struct counter_state *cs, const struct ticket *cur)
+{
+	struct hall_counter *hc = counter_find(h, cs->number);
+
+	if (hc == NULL) {
+		if (h->ncounters == MAX_COUNTERS) {
+			hall_invalidate(h);
+			return -1;
+		}
+		hc = &h->counters[h->ncounters++];
+	}
+	memset(hc, 0, sizeof(*hc));
+	hc->cs = *cs;
+	if (cs->ticket_id != 0 && cur != NULL && cur->id == cs->ticket_id &&
+	    current_status(cur->status)) {
+		hc->cur = *cur;
+		hc->has_cur = true;
+	} else {
+		hc->cs.ticket_id = 0;
+	}
+	return 0;
+}
+
+enum bq_err
+hall_load(struct hall *h, struct store *s, const struct config *cfg, const char *bday)
+{
+	struct ticket *w = NULL;
+	int n = 0;
+	enum bq_err e;
+
+	hall_clear(h);
+	if ((e = store_waiting(s, bday, &w, &n)) != BQ_OK)
+		return e;
+	snprintf(h->bday, sizeof(h->bday), "%s", bday);
+	for (int i = 0; i < n && e == BQ_OK; i++)
+		if (hall_put_ticket(h, &w[i]) != 0)
+			e = BQ_ERR_INTERNAL;
+	free(w);
+	for (int i = 0; i < cfg->ncounters && e == BQ_OK; i++) {
+		struct counter_state cs;
+		struct ticket cur;
+		bool has = false;
+
+		if ((e = store_counter_get(s, cfg->counters[i].number, &cs)) != BQ_OK)
+			break;
+		if (cs.ticket_id != 0) {
+			e = store_ticket_get(s, cs.ticket_id, &cur);
+			if (e == BQ_ERR_UNKNOWN_TICKET)
+				e = BQ_OK;
+			else if (e == BQ_OK)
+				has = true;
+		}
+		if (e == BQ_OK && hall_put_counter(h, &cs, has ? &cur : NULL) != 0)
+			e = BQ_ERR_INTERNAL;
+	}
+	for (int l = 0; l < HALL_LETTERS && e == BQ_OK; l++) {
+		char id[2] = { (char)('A' + l), '\0' };
+		e = store_recent_service(s, id, HALL_SERVICE_HISTORY, h->hist[l].t, &h->hist[l].n);
+	}
+	if (e != BQ_OK)
+		hall_clear(h);
+	return e;
+}
+
+const struct ticket *
+hall_waiting(const struct hall *h, int64_t id)
+{
+	int k = byid_find(h, id);
+
+	return k >= 0 ? h->byid[k] : NULL;
+}
+
+int
+hall_nwaiting(const struct hall *h)
+{
+	return h->n;
+}
+
+void
+hall_counter(const struct hall *h, int number, struct counter_state *cs, struct ticket *cur)
+{
+	const struct hall_counter *hc = counter_find((struct hall *)h, number);
+
+	memset(cs, 0, sizeof(*cs));
+	cs->number = number;
+	if (hc == NULL)
+		return;
+	*cs = hc->cs;
+	if (hc->has_cur)
+		*cur = hc->cur;
+	else
+		cs->ticket_id = 0;
+}
+
+static void
+policy_ticket_of(const struct ticket *t, int s, struct policy_ticket *pt)
+{
+	pt->id = t->origin_id;
+	pt->service = s;
+	pt->category = t->category;
+	pt->english = t->lang == LANG_EN;
+	pt->issued_at = t->issued_at;
+}
+
+const struct ticket *
+hall_next(const struct hall *h, const struct config *cfg, const struct policy_rules *r,
+    const struct policy_counter *pcs, int ci, int64_t now)
+{
+	struct policy_ticket pt[MAX_SERVICES * HALL_BUCKETS];
+	const struct ticket *tk[MAX_SERVICES * HALL_BUCKETS] = { NULL };
+	const struct counter_conf *cc = &cfg->counters[ci];
+	bool seen[HALL_LETTERS] = { false };
+	int k = 0, pick;
+
+	for (int j = 0; j < cc->nservices; j++) {
+		int s = cc->services[j], l = hall_letter(cfg->services[s].id);
+
+		if (l < 0 || seen[l])
+			continue;
+		seen[l] = true;
+		/* Within a bucket the first ticket goes first: the others cannot be the next. */
+		for (int b = 0; b < HALL_BUCKETS; b++) {
+			if (h->b[l][b].n == 0)
+				continue;
+			tk[k] = h->b[l][b].v[0];
+			policy_ticket_of(tk[k], s, &pt[k]);
+			k++;
+		}
+	}
+	pick = policy_next(r, pcs, cfg->ncounters, ci, pt, k, now);
+	return pick >= 0 ? tk[pick] : NULL;
+}
+
+int
+hall_ahead(const struct hall *h, const struct config *cfg, const struct policy_rules *r,
+    const struct ticket *t, int64_t now)
+{
+	const struct ticket *m = hall_waiting(h, t->id);
+	struct policy_ticket pm, pu;
+	int s, l, ahead = 0;
+
+	if (m == NULL || (s = config_service_index(cfg, m->service)) < 0)
+		return -1;
+	l = hall_letter(m->service);
+	policy_ticket_of(m, s, &pm);
+	/* Those before m in a bucket are a prefix of it: count each by halving. */
+	for (int b = 0; b < HALL_BUCKETS; b++) {
+		const struct bucket *bk = &h->b[l][b];
+		int lo = 0, hi = bk->n;
+
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			policy_ticket_of(bk->v[mid], s, &pu);
+			if (policy_order_cmp(r, &pu, &pm, now) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		ahead += lo;
+	}
+	return ahead;
+}
+
+int64_t
+hall_avg_service_s(const struct hall *h, const char *service)
+{
+	int l = hall_letter(service);
+	int64_t sum = 0;
+
+	if (l < 0 || h->hist[l].n == 0)
+		return 0;
+	for (int i = 0; i < h->hist[l].n; i++)
+		sum += h->hist[l].t[i].duration_s;
+	return sum / h->hist[l].n;
+}
+
+int
+hall_order(const struct hall *h, const struct config *cfg, const struct policy_rules *r, int s,
+    int64_t now, const struct ticket **out)
+{
+	int l = hall_letter(cfg->services[s].id), at[HALL_BUCKETS] = { 0 }, k = 0;
+
+	if (l < 0)
+		return 0;
+	/* Merge the service's buckets, each already in the policy's order. */
+	for (;;) {
+		struct policy_ticket best, pu;
+		int bi = -1;
+
+		for (int b = 0; b < HALL_BUCKETS; b++) {
+			if (at[b] == h->b[l][b].n)
+				continue;
+			policy_ticket_of(h->b[l][b].v[at[b]], s, &pu);
+			if (bi < 0 || policy_order_cmp(r, &pu, &best, now) < 0) {
+				bi = b;
+				best = pu;
+			}
+		}
+		if (bi < 0)
+			return k;
+		out[k++] = h->b[l][bi].v[at[bi]++];
+	}
+}
+
+int
+hall_waiting_copy(const struct hall *h, struct ticket **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (h->n == 0)
+		return 0;
+	if ((*out = malloc((size_t)h->n * sizeof(**out))) == NULL)
+		return -1;
+	for (int i = 0; i < h->n; i++)
+		(*out)[i] = *h->byid[i];
+	*n = h->n;
+	return 0;
+}
+
+#define DIFF(...) do { snprintf(why, len, __VA_ARGS__); return false; } while (0)
+
+static bool
+ticket_equal(const struct ticket *a, const struct ticket *b)
+{
+	return a->id == b->id && a->origin_id == b->origin_id && strcmp(a->bday, b->bday) == 0 &&
+	    strcmp(a->number, b->number) == 0 && strcmp(a->service, b->service) == 0 &&
+	    a->category == b->category && a->lang == b->lang && a->status == b->status &&
+	    strcmp(a->token, b->token) == 0 && a->issued_at == b->issued_at &&
+	    a->created_at == b->created_at && a->called_at == b->called_at &&
+	    a->recalled_at == b->recalled_at && a->started_at == b->started_at &&
+	    a->ended_at == b->ended_at && a->counter == b->counter && a->recalls == b->recalls &&
+	    a->transferred_to == b->transferred_to && a->print_state == b->print_state &&
+	    strcmp(a->print_error, b->print_error) == 0;
+}
+
+/* Every bucket in order, and every ticket in exactly its own bucket. */
+static bool
+hall_consistent(const struct hall *h, char *why, size_t len)
+{
+	int total = 0;
+
+	for (int l = 0; l < HALL_LETTERS; l++) {
+		for (int b = 0; b < HALL_BUCKETS; b++) {
+			const struct bucket *bk = &h->b[l][b];
+
+			for (int i = 0; i < bk->n; i++) {
+				const struct ticket *t = bk->v[i];
+				if (hall_bucket((struct hall *)h, t) != bk)
+					DIFF("ticket %lld is in another bucket", (long long)t->id);
+				if (i > 0 && bucket_key_cmp(bk->v[i - 1], t) >= 0)
+					DIFF("bucket %c/%d is out of order at %d", 'A' + l, b, i);
+				if (hall_waiting(h, t->id) != t)
+					DIFF("ticket %lld is in a bucket but not in the index",
+					    (long long)t->id);
+			}
+			total += bk->n;
+		}
+	}
+	if (total != h->n)
+		DIFF("%d tickets in buckets, %d in the index", total, h->n);
+	return true;
+}
+
+bool
+hall_equal(const struct hall *a, const struct hall *b, char *why, size_t len)
+{
+	if (!hall_consistent(a, why, len) || !hall_consistent(b, why, len))
+		return false;
+	if (strcmp(a->bday, b->bday) != 0)
+		DIFF("day %s against %s", a->bday, b->bday);
+	if (a->n != b->n)
+		DIFF("%d waiting against %d", a->n, b->n);
+	for (int i = 0; i < a->n; i++)
+		if (!ticket_equal(a->byid[i], b->byid[i]))
+			DIFF("waiting ticket %lld differs", (long long)a->byid[i]->id);
+	for (int i = 0; i < a->ncounters; i++) {
+		const struct hall_counter *x = &a->counters[i];
+		const struct hall_counter *y = counter_find((struct hall *)b, x->cs.number);
+
+		if (y == NULL)
+			DIFF("counter %d is missing", x->cs.number);
+		if (x->cs.paused != y->cs.paused || x->cs.paused_at != y->cs.paused_at ||
+		    x->cs.ticket_id != y->cs.ticket_id || x->has_cur != y->has_cur ||
+		    (x->has_cur && !ticket_equal(&x->cur, &y->cur)))
+			DIFF("counter %d differs", x->cs.number);
+	}
+	for (int l = 0; l < HALL_LETTERS; l++) {
+		if (a->hist[l].n != b->hist[l].n)
+			DIFF("service %c: %d service times against %d", 'A' + l, a->hist[l].n,
+			    b->hist[l].n);
+		for (int i = 0; i < a->hist[l].n; i++)
+			if (memcmp(&a->hist[l].t[i], &b->hist[l].t[i], sizeof(a->hist[l].t[i])) != 0)
+				DIFF("service %c: service time %d differs", 'A' + l, i);
+	}
+	return true;
+}

@@ -1,0 +1,345 @@
+/*
+ * test_hall.c: the hall in memory against the database. A long random run
+ * of every operation (issue, call, recall, start, no-show, finish,
+ * transfer, pause, resume, cancel, green, print state) over a real SQLite
+ * file, with the clock passed in and moved forward, across day resets and
+ * back again. After each step the hall the queue kept must equal a hall
+ * read fresh from the database; each call must pick the ticket the policy
+ * picks over every waiting ticket read from the database; and each view's
+ * order and places must be the policy's sort of the whole service, which is
+ * how they were computed before the hall existed. A change whose commit
+ * fails (a full disk) must leave memory as it was.
+ */
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bday.h"
+#include "config.h"
+#include "hall.h"
+#include "policy.h"
+#include "queue.h"
+#include "store.h"
+
+#define STEPS 3000
+#define CHECK_EVERY 1        /* compare with a fresh load after every step */
+
+struct fixture {
+	char dir[64];
+	char db[96];
+	struct config cfg;
+	struct bus bus;
+	struct queue q;
+	uint64_t rng;
+};
+
+static uint32_t
+rnd(struct fixture *f, uint32_t n)
+{
+	/* xorshift64*: a fixed seed, so a failure repeats. */
+	f->rng ^= f->rng >> 12;
+	f->rng ^= f->rng << 25;
+	f->rng ^= f->rng >> 27;
+	return (uint32_t)((f->rng * 2685821657736338717ULL) >> 33) % n;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/branchq-hall-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/q.db", f->dir);
+	assert_int_equal(config_load("config/branchq.conf", &f->cfg, stderr), 0);
+	assert_int_equal(bday_set_timezone(f->cfg.timezone), 0);
+	f->q.store = store_open(f->db, err, sizeof(err));
+	if (f->q.store == NULL)
+		fail_msg("store_open: %s", err);
+	f->q.cfg = &f->cfg;
+	f->q.bus = &f->bus;
+	assert_int_equal(queue_sync_counters(&f->q), BQ_OK);
+	f->rng = 0x9e3779b97f4a7c15ULL;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	queue_close(&f->q);
+	store_close(f->q.store);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void
+rules_of(const struct config *cfg, struct policy_rules *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (int c = 0; c < CAT_COUNT; c++)
+		r->boost_s[c] = cfg->boost_s[c];
+	for (int s = 0; s < cfg->nservices; s++)
+		r->overtime_s[s] = cfg->services[s].overtime_s;
+}
+
+/* The waiting tickets of bday from the database as the policy sees them; *w is malloc'ed. */
+static int
+db_tickets(struct fixture *f, const char *bday, struct ticket **w, struct policy_ticket **pt,
+    int **map)
+{
+	int n = 0, k = 0;
+
+	assert_int_equal(store_waiting(f->q.store, bday, w, &n), BQ_OK);
+	*pt = calloc((size_t)n + 1, sizeof(**pt));
+	*map = calloc((size_t)n + 1, sizeof(**map));
+	assert_non_null(*pt);
+	assert_non_null(*map);
+	for (int i = 0; i < n; i++) {
+		int s = config_service_index(&f->cfg, (*w)[i].service);
+		if (s < 0)
+			continue;
+		(*pt)[k] = (struct policy_ticket){ (*w)[i].origin_id, s, (*w)[i].category,
+		    (*w)[i].lang == LANG_EN, (*w)[i].issued_at };
+		(*map)[k++] = i;
+	}
+	return k;
+}
+
+/* Whom counter ci should call at now, by the policy over every waiting ticket in the database. */
+static int64_t
+db_expected_call(struct fixture *f, int ci, int64_t now)
+{
+	struct policy_counter pcs[MAX_COUNTERS];
+	struct policy_rules r;
+	struct policy_ticket *pt;
+	struct ticket *w;
+	int *map, k, pick;
+	char bday[11];
+	int64_t id = 0;
+
+	date_format(bday_of(now, f->cfg.day_reset_min), bday);
+	rules_of(&f->cfg, &r);
+	for (int i = 0; i < f->cfg.ncounters; i++) {
+		struct counter_state cs;
+		const struct counter_conf *cc = &f->cfg.counters[i];
+
+		assert_int_equal(store_counter_get(f->q.store, cc->number, &cs), BQ_OK);
+		memset(&pcs[i], 0, sizeof(pcs[i]));
+		memcpy(pcs[i].services, cc->services, sizeof(pcs[i].services));
+		pcs[i].nservices = cc->nservices;
+		pcs[i].green = cc->green;
+		pcs[i].english = cc->english;
+		pcs[i].open = !cs.paused;
+	}
+	k = db_tickets(f, bday, &w, &pt, &map);
+	pick = policy_next(&r, pcs, f->cfg.ncounters, ci, pt, k, now);
+	if (pick >= 0)
+		id = w[map[pick]].id;
+	free(w);
+	free(pt);
+	free(map);
+	return id;
+}
+
+/* The view from memory against the policy's sort of every service read from the database. */
+static void
+check_view(struct fixture *f, int64_t now)
+{
+	struct queue_view v;
+	struct policy_rules r;
+	struct policy_ticket *pt;
+	struct ticket *w;
+	int *map, k, *order;
+
+	assert_int_equal(queue_view_load(&f->q, now, &v), BQ_OK);
+	rules_of(&f->cfg, &r);
+	k = db_tickets(f, v.bday, &w, &pt, &map);
+	order = calloc((size_t)k + 1, sizeof(*order));
+	assert_non_null(order);
+	for (int s = 0; s < f->cfg.nservices; s++) {
+		int n = policy_order(&r, s, pt, k, now, order);
+
+		assert_int_equal(v.count[s], n);
+		for (int j = 0; j < n; j++) {
+			const struct ticket *want = &w[map[order[j]]];
+			struct ticket_pos pos;
+
+			assert_int_equal(v.waiting[v.order[s][j]].id, want->id);
+			assert_int_equal(v.pos[v.order[s][j]].ahead, j);
+			/* One ticket's place, by halving the buckets, is the same place. */
+			assert_int_equal(queue_position(&f->q, want, now, &pos), BQ_OK);
+			assert_int_equal(pos.ahead, j);
+			assert_int_equal(pos.estimated_wait_s, v.pos[v.order[s][j]].estimated_wait_s);
+		}
+	}
+	free(order);
+	free(w);
+	free(pt);
+	free(map);
+	queue_view_free(&v);
+}
+
+static void
+check_memory(struct fixture *f, int64_t now, int step)
+{
+	struct hall *fresh = hall_new();
+	char bday[11], why[160];
+
+	assert_non_null(fresh);
+	/* The queue reads its day anew only when asked at a new day: ask first. */
+	check_view(f, now);
+	date_format(bday_of(now, f->cfg.day_reset_min), bday);
+	assert_int_equal(hall_load(fresh, f->q.store, &f->cfg, bday), BQ_OK);
+	if (!hall_equal(f->q.hall, fresh, why, sizeof(why)))
+		fail_msg("step %d: memory and database differ: %s", step, why);
+	hall_free(fresh);
+}
+
+/* Any ticket id issued so far, or 0. */
+static int64_t
+some_ticket(struct fixture *f)
+{
+	int64_t max = 0;
+
+	(void)store_last_event_id(f->q.store, &max);
+	return max > 0 ? 1 + (int64_t)rnd(f, (uint32_t)max) : 0;
+}
+
+static void
+random_step(struct fixture *f, int64_t now)
+{
+	const struct config *cfg = &f->cfg;
+	struct ticket t;
+	bool has;
+	enum bq_err e;
+	uint32_t what = rnd(f, 100);
+
+	if (what < 35) {
+		char idn[19];
+		struct issue_req r = { .service = (int)rnd(f, (uint32_t)cfg->nservices),
+		    .category = rnd(f, 3) == 0 ? (int)rnd(f, CAT_COUNT) : -1,
+		    .lang = rnd(f, 5) == 0 ? LANG_EN : -1 };
+		if (rnd(f, 10) == 0) {
+			/* A resident born in 1950: elderly by ID number, which is never kept. */
+			memcpy(idn, "11010519500101001", 17);
+			idn[17] = '2';
+			idn[18] = '\0';
+			r.id_number = idn;
+			r.id_len = 18;
+		}
+		e = queue_issue(&f->q, &r, now, &t);
+		assert_true(e == BQ_OK || e == BQ_ERR_INVALID_ID_NUMBER);
+	} else if (what < 85) {
+		int ci = (int)rnd(f, (uint32_t)cfg->ncounters);
+		int number = cfg->counters[ci].number;
+		enum counter_action a = (enum counter_action)rnd(f, CA_COUNT);
+		int svc = (int)rnd(f, (uint32_t)cfg->nservices);
+		int64_t want = 0;
+		struct counter_state cs;
+		struct ticket cur;
+
+		if (a == CA_CALL) {
+			/* The call ends the current ticket first: ask the policy the same question. */
+			assert_int_equal(queue_counter_state(&f->q, number, now, &cs, &cur), BQ_OK);
+			if (!cs.paused && cs.ticket_id == 0)
+				want = db_expected_call(f, ci, now);
+			else
+				want = -1;
+		}
+		e = queue_counter(&f->q, number, a, svc, QUEUE_EXPECT_ANY, now, &t, &has);
+		if (a == CA_CALL && want >= 0 && e == BQ_OK)
+			assert_int_equal(has ? t.id : 0, want);
+	} else if (what < 92) {
+		int64_t id = some_ticket(f);
+		e = queue_cancel(&f->q, id, now, &t);
+	} else if (what < 97) {
+		int64_t id = some_ticket(f);
+		e = queue_green(&f->q, id, 1 + (int)rnd(f, CAT_COUNT - 1), -1, now, &t);
+	} else {
+		int64_t id = some_ticket(f);
+		e = queue_set_print(&f->q, id, (enum print_state)rnd(f, PS_COUNT),
+		    rnd(f, 2) ? "paper out" : NULL, now, &t);
+	}
+	(void)e;
+}
+
+static void
+test_memory_matches_database(void **state)
+{
+	struct fixture *f = *state;
+	struct date d = { 2026, 11, 24 };
+	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+
+	for (int step = 0; step < STEPS; step++) {
+		uint32_t jump = rnd(f, 1000);
+
+		if (jump == 0)
+			now += 20 * 3600;          /* into the next business day */
+		else if (jump == 1)
+			now -= 30 * 60;            /* the clock set back */
+		else
+			now += rnd(f, 90);
+		random_step(f, now);
+		if (step % CHECK_EVERY == 0)
+			check_memory(f, now, step);
+	}
+	check_memory(f, now, STEPS);
+	/* The run reached the states worth comparing. */
+	assert_true(hall_nwaiting(f->q.hall) > 0);
+}
+
+static void
+test_failed_commit_changes_no_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct date d = { 2026, 11, 24 };
+	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
+	struct ticket t;
+	bool has;
+	int before, i;
+	enum bq_err e = BQ_OK;
+
+	for (i = 0; i < 20; i++)
+		assert_int_equal(queue_issue(&f->q, &r, now + i, &t), BQ_OK);
+	check_memory(f, now + 20, 0);
+	before = hall_nwaiting(f->q.hall);
+	/* A disk that is full: the next changes cannot commit. */
+	assert_int_equal(store_limit_pages(f->q.store, 1), BQ_OK);
+	for (i = 0; i < 200 && e == BQ_OK; i++)
+		e = queue_issue(&f->q, &r, now + 30, &t);
+	assert_int_equal(e, BQ_ERR_STORAGE_FULL);
+	before += i - 1;
+	assert_int_equal(hall_nwaiting(f->q.hall), before);
+	e = queue_counter(&f->q, f->cfg.counters[0].number, CA_CALL, -1, QUEUE_EXPECT_ANY, now + 31,
+	    &t, &has);
+	if (e != BQ_OK) {
+		assert_int_equal(e, BQ_ERR_STORAGE_FULL);
+		assert_int_equal(hall_nwaiting(f->q.hall), before);
+	}
+	assert_int_equal(store_limit_pages(f->q.store, 0), BQ_OK);
+	check_memory(f, now + 32, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_memory_matches_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_changes_no_memory, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("hall", tests, NULL, NULL);
+}
