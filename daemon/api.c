@@ -884,6 +884,18 @@ out:
 }
 
 void
+api_batch_begin(struct api *a)
+{
+	queue_batch_begin(a->queue);
+}
+
+enum bq_err
+api_batch_end(struct api *a)
+{
+	return queue_batch_end(a->queue);
+}
+
+void
 api_reply_free(struct api_reply *rep)
 {
 	json_decref(rep->body);

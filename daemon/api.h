@@ -67,6 +67,14 @@ struct api_reply {
 /* Route and answer req into *rep. The caller frees it with api_reply_free. */
 void api_handle(struct api *a, struct api_request *req, struct api_reply *rep);
 
+/*
+ * Group commit around api_handle calls (queue_batch_begin/end): the
+ * changes handled between them commit once, at api_batch_end, which returns
+ * the commit's error (BQ_OK when it held).
+ */
+void api_batch_begin(struct api *a);
+enum bq_err api_batch_end(struct api *a);
+
 /* Free what rep owns (the JSON body, an owned raw body). */
 void api_reply_free(struct api_reply *rep);
 

@@ -216,6 +216,8 @@ main_loop(struct daemon *d)
 			timeout = 100;
 		if (sse_take_resumed(d->sse))
 			timeout = 0;
+		if (http_take_batch_waiting(d->http))
+			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
 		if (poll(pfd, 5, (int)timeout) < 0 && errno != EINTR) {

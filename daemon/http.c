@@ -33,6 +33,9 @@ struct http {
 	unsigned active;
 	bool stopping;
 	struct request *pending;     /* suspended until a worker's job ends (http_wake_pending) */
+	struct request *batch;       /* changes gathered in this turn of the loop, in arrival order */
+	struct request **batch_tail;
+	bool batch_waiting;          /* changes were gathered after the turn's batch ran */
 };
 
 /* An oversized body whose length was not announced is read and dropped up to this much, then cut. */
@@ -47,6 +50,12 @@ struct request {
 	bool late;           /* began after shutdown started */
 	struct MHD_Connection *conn;
 	struct request *next_pending;
+	bool batched;        /* a change: run with the others of its turn, after MHD_run */
+	bool has_reply;      /* rep is its committed answer, to send when resumed */
+	struct api_reply rep;
+	char *url;           /* a batched request's path and method, kept while it is suspended */
+	char method[16];
+	struct request *next_batch;
 };
 
 static enum MHD_Result
@@ -163,6 +172,35 @@ log_request(const char *method, const char *url, unsigned status)
 	log_info("%s %s %u", method, clean, status);
 }
 
+/* Send rep (and free it): an event stream, an error, a raw body or JSON. */
+static enum MHD_Result
+http_send_reply(struct http *h, struct MHD_Connection *c, const char *method, const char *url,
+    struct api_reply *rep)
+{
+	enum MHD_Result ret;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		log_request(method, url, rep->status);
+	if (rep->sse)
+		ret = sse_open(h->sse, c, rep->sse_from);
+	else if (rep->err != BQ_OK)
+		ret = http_send_error(c, rep->err, rep->message, rep->allow);
+	else if (rep->raw != NULL)
+		ret = http_send_raw(c, rep);
+	else
+		ret = http_send_json(c, rep->status, rep->body, NULL);
+	api_reply_free(rep);
+	return ret;
+}
+
+/* A request that changes something: it joins the turn's batch and its group commit. */
+static bool
+http_is_change(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+	    strcmp(method, "OPTIONS") != 0;
+}
+
 static enum MHD_Result
 http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const char *method,
     struct request *r)
@@ -181,8 +219,23 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		.late = r->late,
 	};
 	struct api_reply rep;
-	enum MHD_Result ret;
 
+	if (r->has_reply) {
+		r->has_reply = false;
+		return http_send_reply(h, c, method, url, &r->rep);
+	}
+	if (!r->batched && http_is_change(method) && !h->stopping) {
+		/* Answered after the turn's commit (http_run_batch), never before. */
+		if ((r->url = strdup(url)) == NULL)
+			return MHD_NO;
+		snprintf(r->method, sizeof(r->method), "%s", method);
+		r->batched = true;
+		r->conn = c;
+		*h->batch_tail = r;
+		h->batch_tail = &r->next_batch;
+		MHD_suspend_connection(c);
+		return MHD_YES;
+	}
 	api_handle(h->api, &req, &rep);
 	if (rep.pending && h->stopping) {
 		api_reply_free(&rep);
@@ -197,18 +250,7 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		api_reply_free(&rep);
 		return MHD_YES;
 	}
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		log_request(method, url, rep.status);
-	if (rep.sse)
-		return sse_open(h->sse, c, rep.sse_from);
-	if (rep.err != BQ_OK)
-		ret = http_send_error(c, rep.err, rep.message, rep.allow);
-	else if (rep.raw != NULL)
-		ret = http_send_raw(c, &rep);
-	else
-		ret = http_send_json(c, rep.status, rep.body, NULL);
-	api_reply_free(&rep);
-	return ret;
+	return http_send_reply(h, c, method, url, &rep);
 }
 
 static enum MHD_Result
@@ -288,6 +330,9 @@ http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		explicit_bzero(r->body, r->cap);
 		free(r->body);
 	}
+	if (r->has_reply)
+		api_reply_free(&r->rep);
+	free(r->url);
 	free(r);
 	*con_cls = NULL;
 	h->active--;
@@ -361,6 +406,7 @@ http_start(const char *listen, struct api *api, struct sse *sse, char *err, size
 	}
 	h->api = api;
 	h->sse = sse;
+	h->batch_tail = &h->batch;
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, http_on_request, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
@@ -393,10 +439,79 @@ http_port(struct http *h)
 	return i ? i->port : 0;
 }
 
+/*
+ * Run the changes gathered in this turn as one batch (queue_batch_begin):
+ * each is handled in arrival order, the batch commits once, and only then
+ * is each answered, with its own answer, or with the commit's error when the
+ * commit failed and its change is gone.
+ */
+static void
+http_run_batch(struct http *h)
+{
+	struct request *list = h->batch, *r;
+	enum bq_err e;
+
+	h->batch = NULL;
+	h->batch_tail = &h->batch;
+	api_batch_begin(h->api);
+	for (r = list; r != NULL; r = r->next_batch) {
+		struct api_request req = {
+			.method = r->method,
+			.path = r->url,
+			.content_type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+			    MHD_HTTP_HEADER_CONTENT_TYPE),
+			.body = r->body,
+			.len = r->len,
+			.last_event_id = NULL,
+			.query = http_query,
+			.query_ctx = r->conn,
+			.now = (int64_t)time(NULL),
+			.late = r->late,
+		};
+		api_handle(h->api, &req, &r->rep);
+		if (r->rep.pending) {
+			/* No change waits on a worker; were one to, it must not hang. */
+			api_reply_free(&r->rep);
+			memset(&r->rep, 0, sizeof(r->rep));
+			r->rep.err = BQ_ERR_INTERNAL;
+			r->rep.status = bq_err_status(BQ_ERR_INTERNAL);
+		}
+	}
+	e = api_batch_end(h->api);
+	for (r = list; r != NULL; r = list) {
+		list = r->next_batch;
+		r->next_batch = NULL;
+		if (e != BQ_OK && r->rep.err == BQ_OK) {
+			api_reply_free(&r->rep);
+			memset(&r->rep, 0, sizeof(r->rep));
+			r->rep.err = e;
+			r->rep.status = bq_err_status(e);
+		}
+		r->has_reply = true;
+		MHD_resume_connection(r->conn);
+	}
+}
+
 void
 http_run(struct http *h)
 {
 	MHD_run(h->d);
+	if (h->batch != NULL) {
+		http_run_batch(h);
+		/* Send the answers now: libmicrohttpd picks resumed connections up at its next run. */
+		MHD_run(h->d);
+		/* Changes gathered by that run wait for the next turn, which must not sleep. */
+		h->batch_waiting = h->batch != NULL;
+	}
+}
+
+bool
+http_take_batch_waiting(struct http *h)
+{
+	bool b = h->batch_waiting;
+
+	h->batch_waiting = false;
+	return b;
 }
 
 int64_t
@@ -423,6 +538,9 @@ http_quiesce(struct http *h)
 	h->stopping = true;
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* Changes already gathered are committed and answered, not left suspended. */
+	if (h->batch != NULL)
+		http_run_batch(h);
 	http_wake_pending(h);
 }
 

@@ -25,7 +25,8 @@ struct http *http_start(const char *listen, struct api *api, struct sse *sse,
 
 int http_fd(struct http *h);                 /* poll this for input */
 int http_port(struct http *h);               /* the bound port */
-void http_run(struct http *h);               /* handle whatever is ready */
+void http_run(struct http *h);               /* handle whatever is ready; group-commit the changes */
+bool http_take_batch_waiting(struct http *h);/* changes wait for the next turn: poll without sleeping */
 int64_t http_timeout_ms(struct http *h);     /* -1: no timer pending */
 unsigned http_active(struct http *h);        /* requests not yet completed */
 void http_quiesce(struct http *h);           /* stop accepting; refuse requests begun later */

@@ -185,21 +185,125 @@ txn_apply(struct txn *x)
 	hall_put_counter(h, &x->cs, cur);
 }
 
-/* Commit, then publish what the transaction emitted; roll back on failure. */
+/* Start an operation's change: its own transaction, or a savepoint in the batch's. */
 static enum bq_err
-txn_end(struct txn *x, enum bq_err e)
+txn_begin(struct txn *x)
 {
-	if (e == BQ_OK)
-		e = store_commit(x->q->store);
-	else
-		store_rollback(x->q->store);
-	if (e == BQ_OK)
-		txn_apply(x);
-	for (int i = 0; i < x->nev && e == BQ_OK; i++)
-		bus_publish(x->q->bus, &x->ev[i]);
+	struct queue *q = x->q;
+	enum bq_err e;
+
+	if (!q->batching)
+		return store_begin(q->store);
+	if (q->batch_err != BQ_OK)
+		return q->batch_err;
+	if (!q->batch_open) {
+		if ((e = store_begin(q->store)) != BQ_OK)
+			return e;
+		q->batch_open = true;
+	}
+	return store_savepoint(q->store);
+}
+
+static void
+txn_free_events(struct txn *x)
+{
 	for (int i = 0; i < x->nev; i++)
 		free(x->text[i]);
 	x->nev = 0;
+}
+
+/* Keep a released change's events for the batch's commit; 0, or -1 when out of memory. */
+static int
+batch_keep_events(struct queue *q, struct txn *x)
+{
+	if (q->nbev + x->nev > q->capbev) {
+		int cap = q->capbev ? q->capbev * 2 : 64;
+		struct bus_event *nb;
+
+		while (cap < q->nbev + x->nev)
+			cap *= 2;
+		if ((nb = realloc(q->bev, (size_t)cap * sizeof(*nb))) == NULL)
+			return -1;
+		q->bev = nb;
+		q->capbev = cap;
+	}
+	for (int i = 0; i < x->nev; i++)
+		q->bev[q->nbev++] = x->ev[i];      /* the text goes with it */
+	x->nev = 0;
+	return 0;
+}
+
+/*
+ * End an operation's change. Alone: commit, then change the hall and publish.
+ * In a batch: keep the savepoint (or undo it alone on failure), change the
+ * hall so the batch's next operation sees this one, and keep the events for
+ * queue_batch_end; if SQLite lost the whole transaction, the batch has failed.
+ */
+static enum bq_err
+txn_end(struct txn *x, enum bq_err e)
+{
+	struct queue *q = x->q;
+
+	if (q->batching) {
+		if (e == BQ_OK)
+			e = store_release(q->store);
+		if (e != BQ_OK) {
+			store_rollback_to(q->store);
+			if (!store_in_transaction(q->store)) {
+				q->batch_err = e;
+				q->batch_open = false;
+				hall_invalidate(q->hall);
+			}
+			txn_free_events(x);
+			return e;
+		}
+		txn_apply(x);
+		if (batch_keep_events(q, x) != 0) {
+			txn_free_events(x);
+			q->batch_err = BQ_ERR_INTERNAL;
+		}
+		return BQ_OK;
+	}
+	if (e == BQ_OK)
+		e = store_commit(q->store);
+	else
+		store_rollback(q->store);
+	if (e == BQ_OK)
+		txn_apply(x);
+	for (int i = 0; i < x->nev && e == BQ_OK; i++)
+		bus_publish(q->bus, &x->ev[i]);
+	txn_free_events(x);
+	return e;
+}
+
+void
+queue_batch_begin(struct queue *q)
+{
+	q->batching = true;
+	q->batch_open = false;
+	q->batch_err = BQ_OK;
+}
+
+enum bq_err
+queue_batch_end(struct queue *q)
+{
+	enum bq_err e = q->batch_err;
+
+	/* Subscribers that change the queue (the printer) commit on their own. */
+	q->batching = false;
+	if (q->batch_open && e == BQ_OK)
+		e = store_commit(q->store);
+	else if (q->batch_open)
+		store_rollback(q->store);
+	q->batch_open = false;
+	if (e != BQ_OK && q->hall != NULL)
+		hall_invalidate(q->hall);
+	for (int i = 0; i < q->nbev && e == BQ_OK; i++)
+		bus_publish(q->bus, &q->bev[i]);
+	for (int i = 0; i < q->nbev; i++)
+		free((char *)q->bev[i].data);
+	q->nbev = 0;
+	q->batch_err = BQ_OK;
 	return e;
 }
 
@@ -321,7 +425,7 @@ queue_issue(struct queue *q, const struct issue_req *r, int64_t now, struct tick
 	if ((e = random_token(t.token)) != BQ_OK)
 		return e;
 
-	if ((e = queue_hall(q, now)) != BQ_OK || (e = store_begin(q->store)) != BQ_OK)
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = txn_begin(&x)) != BQ_OK)
 		return e;
 	if ((e = store_next_seq(q->store, t.bday, t.service, &seq)) == BQ_OK) {
 		snprintf(t.number, sizeof(t.number), "%s%03d", t.service, seq);
@@ -503,7 +607,7 @@ queue_counter(struct queue *q, int number, enum counter_action a, int service, i
 		return BQ_ERR_UNKNOWN_COUNTER;
 	if (a == CA_TRANSFER && (service < 0 || service >= q->cfg->nservices))
 		return BQ_ERR_UNKNOWN_SERVICE;
-	if ((e = queue_hall(q, now)) != BQ_OK || (e = store_begin(q->store)) != BQ_OK)
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = txn_begin(&x)) != BQ_OK)
 		return e;
 	e = counter_step(&x, ci, a, service, expect, now, &cs, out, has_ticket);
 	if (e == BQ_OK)
@@ -527,7 +631,7 @@ waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, stru
 
 	const struct ticket *w;
 
-	if ((e = queue_hall(q, now)) != BQ_OK || (e = store_begin(q->store)) != BQ_OK)
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = txn_begin(&x)) != BQ_OK)
 		return e;
 	if ((w = hall_waiting(q->hall, id)) != NULL) {
 		*out = *w;
@@ -567,7 +671,7 @@ queue_set_print(struct queue *q, int64_t id, enum print_state st, const char *er
 
 	struct ticket leg;
 
-	if ((e = queue_hall(q, now)) != BQ_OK || (e = store_begin(q->store)) != BQ_OK)
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = txn_begin(&x)) != BQ_OK)
 		return e;
 	if ((e = store_print_set(q->store, id, st, error)) == BQ_OK &&
 	    (e = store_ticket_get(q->store, id, out)) == BQ_OK)
@@ -748,4 +852,7 @@ queue_close(struct queue *q)
 {
 	hall_free(q->hall);
 	q->hall = NULL;
+	free(q->bev);
+	q->bev = NULL;
+	q->capbev = 0;
 }

@@ -34,7 +34,30 @@ struct queue {
 	const struct config *cfg;    /* the live config; replaced on reload */
 	struct bus *bus;
 	struct hall *hall;
+	/* Group commit, between queue_batch_begin and queue_batch_end: */
+	bool batching;
+	bool batch_open;             /* the batch's transaction has begun */
+	enum bq_err batch_err;       /* the transaction was lost: the whole batch fails */
+	struct bus_event *bev;       /* released changes' events, each owning its data */
+	int nbev, capbev;
 };
+
+/*
+ * Group commit. Between queue_batch_begin and queue_batch_end every
+ * operation joins one transaction, each in a savepoint of its own: one that
+ * fails (an unknown service, a stale expect) is undone alone and leaves
+ * nothing; one that succeeds changes the hall at once, so the next
+ * operation of the batch sees it, but its events wait. queue_batch_end
+ * commits (one fsync for the whole batch) and only then publishes the
+ * events, in order. When the commit fails, or SQLite lost the transaction
+ * inside the batch (a full disk), every change of the batch is gone from
+ * the database and from memory (the hall is read again at its next use),
+ * and the error is returned: each operation of the batch that had succeeded
+ * must then be answered with it. Outside a batch each operation commits on
+ * its own, as before.
+ */
+void queue_batch_begin(struct queue *q);
+enum bq_err queue_batch_end(struct queue *q);
 
 struct issue_req {
 	int service;                 /* index into cfg->services */

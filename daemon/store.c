@@ -91,6 +91,9 @@ enum stmt {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_NEXT_SEQ,
 	ST_TICKET_INSERT,
 	ST_SET_ORIGIN,
@@ -114,6 +117,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT op",
+	[ST_RELEASE] = "RELEASE op",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
 	[ST_NEXT_SEQ] = "INSERT INTO sequences(bday, service, last) VALUES (?1, ?2, 1) "
 	    "ON CONFLICT(bday, service) DO UPDATE SET last = last + 1 RETURNING last",
 	[ST_TICKET_INSERT] = "INSERT INTO tickets(origin_id, bday, number, service, category, lang, "
@@ -403,6 +409,33 @@ store_rollback(struct store *s)
 			log_warnx("database: rollback: %s", sqlite3_errmsg(s->db));
 		sqlite3_reset(st);
 	}
+}
+
+bool
+store_in_transaction(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
+}
+
+enum bq_err
+store_savepoint(struct store *s)
+{
+	return stmt_done(s, stmt_get(s, ST_SAVEPOINT), "savepoint");
+}
+
+enum bq_err
+store_release(struct store *s)
+{
+	return stmt_done(s, stmt_get(s, ST_RELEASE), "release savepoint");
+}
+
+void
+store_rollback_to(struct store *s)
+{
+	/* A failure that rolled the whole transaction back leaves no savepoint to return to. */
+	if (store_in_transaction(s) && (stmt_done(s, stmt_get(s, ST_ROLLBACK_TO), "roll back to "
+	    "savepoint") != BQ_OK || store_release(s) != BQ_OK))
+		store_rollback(s);
 }
 
 enum bq_err

@@ -76,6 +76,18 @@ enum bq_err store_begin(struct store *s);      /* BEGIN IMMEDIATE */
 enum bq_err store_commit(struct store *s);
 void store_rollback(struct store *s);          /* harmless outside a transaction */
 
+/*
+ * One change inside a transaction that holds several (group commit):
+ * store_savepoint marks its start, store_release keeps it, store_rollback_to
+ * undoes it alone. SQLite may roll the whole transaction back on its own
+ * after some errors (a full disk, an I/O error): store_in_transaction then
+ * turns false, and every change of the transaction is gone.
+ */
+bool store_in_transaction(struct store *s);
+enum bq_err store_savepoint(struct store *s);
+enum bq_err store_release(struct store *s);
+void store_rollback_to(struct store *s);
+
 /* Next sequence number of service on business date bday (1, 2, …). In a transaction. */
 enum bq_err store_next_seq(struct store *s, const char *bday, const char *service, int *seq);
 

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "bday.h"
 #include "config.h"
 #include "hall.h"
@@ -34,7 +36,15 @@ struct fixture {
 	struct bus bus;
 	struct queue q;
 	uint64_t rng;
+	int published;
 };
+
+static void
+count_event(void *arg, const struct bus_event *ev)
+{
+	(void)ev;
+	((struct fixture *)arg)->published++;
+}
 
 static uint32_t
 rnd(struct fixture *f, uint32_t n)
@@ -63,6 +73,7 @@ setup(void **state)
 		fail_msg("store_open: %s", err);
 	f->q.cfg = &f->cfg;
 	f->q.bus = &f->bus;
+	bus_subscribe(&f->bus, EV_ALL, count_event, f);
 	assert_int_equal(queue_sync_counters(&f->q), BQ_OK);
 	f->rng = 0x9e3779b97f4a7c15ULL;
 	*state = f;
@@ -333,12 +344,129 @@ test_failed_commit_changes_no_memory(void **state)
 	check_memory(f, now + 32, 1);
 }
 
+static int
+waiting_in_db(struct fixture *f, int64_t now)
+{
+	struct ticket *w;
+	int n;
+	char bday[11];
+
+	date_format(bday_of(now, f->cfg.day_reset_min), bday);
+	assert_int_equal(store_waiting(f->q.store, bday, &w, &n), BQ_OK);
+	free(w);
+	return n;
+}
+
+/* One batch: two changes that fail alone and leave nothing, the others commit together. */
+static void
+test_batch_failures_stand_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct date d = { 2026, 11, 24 };
+	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
+	struct ticket t1, t2, t3, c1, c3, x;
+	bool has1, has3, hasx;
+	int n1 = f->cfg.counters[0].number, n3 = f->cfg.counters[2].number;
+
+	assert_int_equal(queue_issue(&f->q, &r, now, &t1), BQ_OK);
+	assert_int_equal(queue_issue(&f->q, &r, now + 1, &t2), BQ_OK);
+	assert_int_equal(f->published, 2);
+
+	queue_batch_begin(&f->q);
+	assert_int_equal(queue_issue(&f->q, &r, now + 2, &t3), BQ_OK);
+	/* A stale expect: the counter has no ticket, not ticket 99. */
+	assert_int_equal(queue_counter(&f->q, n1, CA_CALL, -1, 99, now + 3, &x, &hasx),
+	    BQ_ERR_COUNTER_CHANGED);
+	assert_int_equal(queue_counter(&f->q, n1, CA_CALL, -1, 0, now + 3, &c1, &has1), BQ_OK);
+	assert_int_equal(queue_cancel(&f->q, 424242, now + 4, &x), BQ_ERR_UNKNOWN_TICKET);
+	/* Two counters in one batch never get the same customer. */
+	assert_int_equal(queue_counter(&f->q, n3, CA_CALL, -1, 0, now + 4, &c3, &has3), BQ_OK);
+	assert_true(has1 && has3);
+	assert_int_equal(c1.id, t1.id);
+	assert_int_equal(c3.id, t2.id);
+	/* Nothing is heard of the batch before it commits. */
+	assert_int_equal(f->published, 2);
+	assert_int_equal(queue_batch_end(&f->q), BQ_OK);
+	assert_int_equal(f->published, 5);
+	assert_int_equal(waiting_in_db(f, now + 5), 1);
+	check_memory(f, now + 5, 0);
+}
+
+/* A full disk in the middle of a batch: the change that did not fit leaves nothing, the rest commit. */
+static void
+test_batch_full_disk_fails_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct date d = { 2026, 11, 24 };
+	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
+	struct ticket t;
+	int ok = 0, i;
+	enum bq_err e = BQ_OK;
+
+	assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
+	assert_int_equal(store_limit_pages(f->q.store, 40), BQ_OK);
+	queue_batch_begin(&f->q);
+	for (i = 0; i < 2000 && e == BQ_OK; i++)
+		if ((e = queue_issue(&f->q, &r, now + 1, &t)) == BQ_OK)
+			ok++;
+	assert_int_equal(e, BQ_ERR_STORAGE_FULL);
+	assert_true(ok > 0);
+	/* The transaction outlived the failed statement: the batch keeps the changes that fit. */
+	assert_int_equal(queue_batch_end(&f->q), BQ_OK);
+	assert_int_equal(store_limit_pages(f->q.store, 0), BQ_OK);
+	assert_int_equal(f->published, 1 + ok);
+	assert_int_equal(waiting_in_db(f, now + 2), 1 + ok);
+	check_memory(f, now + 2, 0);
+}
+
+/* A commit that fails takes every change of its batch with it, in the database and in memory. */
+static void
+test_batch_commit_fails_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct date d = { 2026, 11, 24 };
+	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
+	sqlite3 *db = store_db(f->q.store);
+	struct ticket t, c;
+	bool has;
+
+	assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
+	check_memory(f, now, 0);
+	/* A deferred constraint is checked at COMMIT: the way to make a commit itself fail. */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON; CREATE TABLE p(id INTEGER "
+	    "PRIMARY KEY); CREATE TABLE c(p REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	queue_batch_begin(&f->q);
+	assert_int_equal(queue_issue(&f->q, &r, now + 1, &t), BQ_OK);
+	assert_int_equal(queue_issue(&f->q, &r, now + 2, &t), BQ_OK);
+	assert_int_equal(queue_counter(&f->q, f->cfg.counters[0].number, CA_CALL, -1,
+	    QUEUE_EXPECT_ANY, now + 3, &c, &has), BQ_OK);
+	assert_true(has);
+	assert_int_equal(hall_nwaiting(f->q.hall), 2);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO c VALUES (7)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(queue_batch_end(&f->q), BQ_OK);
+	assert_int_equal(f->published, 1);
+	assert_int_equal(waiting_in_db(f, now + 4), 1);
+	/* Memory is read again: the one ticket that committed, uncalled. */
+	check_memory(f, now + 4, 1);
+	assert_int_equal(hall_nwaiting(f->q.hall), 1);
+	/* And the queue goes on: the next change commits on its own. */
+	assert_int_equal(queue_issue(&f->q, &r, now + 5, &t), BQ_OK);
+	assert_string_equal(t.number, "A002");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_memory_matches_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_changes_no_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_failures_stand_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_full_disk_fails_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_commit_fails_whole, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("hall", tests, NULL, NULL);
