@@ -190,13 +190,14 @@ static enum bq_err
 txn_begin(struct txn *x)
 {
 	struct queue *q = x->q;
-	enum bq_err e;
 
 	if (!q->batching)
 		return store_begin(q->store);
 	if (q->batch_err != BQ_OK)
 		return q->batch_err;
 	if (!q->batch_open) {
+		enum bq_err e;
+
 		if ((e = store_begin(q->store)) != BQ_OK)
 			return e;
 		q->batch_open = true;
