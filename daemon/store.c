@@ -12,6 +12,8 @@
  * computed from it.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,10 +160,133 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVENTS_AFTER] = "SELECT id, type, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
 };
 
+/*
+ * The WAL is checkpointed by a thread of its own on a connection of its
+ * own, never in a commit on the loop: SQLite's automatic checkpoint would
+ * copy pages into the database file and fsync it inside whichever commit
+ * crossed the threshold, a stall of tens of milliseconds for every request
+ * of that batch. A passive checkpoint never blocks the writer.
+ */
+#define STORE_CHECKPOINT_FRAMES 1000
+/*
+ * Under a load that never pauses, a passive checkpoint may never catch up,
+ * and the WAL would grow without end: past this many frames (about 64 MB)
+ * the checkpointer restarts it, which holds the writer for that checkpoint.
+ * A branch's day never comes near it; a benchmark does.
+ */
+#define STORE_WAL_HARD_FRAMES 16000
+
+struct checkpointer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started, want, stop;
+	sqlite3 *db;
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	struct checkpointer ck;
 };
+
+static void *
+checkpointer_main(void *arg)
+{
+	struct checkpointer *ck = arg;
+
+	pthread_mutex_lock(&ck->mu);
+	while (!ck->stop) {
+		if (!ck->want) {
+			pthread_cond_wait(&ck->cv, &ck->mu);
+			continue;
+		}
+		ck->want = false;
+		pthread_mutex_unlock(&ck->mu);
+		int log = 0, done = 0;
+		if (sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+		    SQLITE_OK)
+			log_warnx("database: checkpoint: %s", sqlite3_errmsg(ck->db));
+		else if (log - done > STORE_WAL_HARD_FRAMES &&
+		    sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL) !=
+		    SQLITE_OK)
+			log_warnx("database: checkpoint (restart): %s", sqlite3_errmsg(ck->db));
+		pthread_mutex_lock(&ck->mu);
+	}
+	pthread_mutex_unlock(&ck->mu);
+	return NULL;
+}
+
+/* After each commit (sqlite3_wal_hook): a long enough WAL wakes the checkpointer. */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct checkpointer *ck = arg;
+
+	(void)db;
+	(void)name;
+	if (frames >= STORE_CHECKPOINT_FRAMES) {
+		pthread_mutex_lock(&ck->mu);
+		ck->want = true;
+		pthread_cond_signal(&ck->cv);
+		pthread_mutex_unlock(&ck->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* Start the checkpointer for a database file (none for :memory:); -1: SQLite's own is kept. */
+static int
+checkpointer_start(struct store *s, const char *path)
+{
+	struct checkpointer *ck = &s->ck;
+
+	if (strcmp(path, ":memory:") == 0 || path[0] == '\0')
+		return 0;
+	if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(ck->db);
+		ck->db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(ck->db, 2000);
+	/* A connection reads the header, and learns the file is in WAL mode, at its first statement. */
+	if (sqlite3_exec(ck->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(ck->db);
+		ck->db = NULL;
+		return -1;
+	}
+	pthread_mutex_init(&ck->mu, NULL);
+	pthread_cond_init(&ck->cv, NULL);
+	if (pthread_create(&ck->thread, NULL, checkpointer_main, ck) != 0) {
+		pthread_mutex_destroy(&ck->mu);
+		pthread_cond_destroy(&ck->cv);
+		sqlite3_close(ck->db);
+		ck->db = NULL;
+		return -1;
+	}
+	ck->started = true;
+	sqlite3_wal_autocheckpoint(s->db, 0);
+	sqlite3_wal_hook(s->db, store_wal_hook, ck);
+	return 0;
+}
+
+static void
+checkpointer_stop(struct store *s)
+{
+	struct checkpointer *ck = &s->ck;
+
+	if (!ck->started)
+		return;
+	pthread_mutex_lock(&ck->mu);
+	ck->stop = true;
+	pthread_cond_signal(&ck->cv);
+	pthread_mutex_unlock(&ck->mu);
+	pthread_join(ck->thread, NULL);
+	pthread_mutex_destroy(&ck->mu);
+	pthread_cond_destroy(&ck->cv);
+	sqlite3_close(ck->db);
+	ck->started = false;
+}
 
 int
 store_schema_version(void)
@@ -345,8 +470,10 @@ store_open(const char *path, char *err, size_t errlen)
 	sqlite3_extended_result_codes(s->db, 1);
 	/* The daemon is the only writer; a report reader may hold a read lock briefly. */
 	sqlite3_busy_timeout(s->db, 2000);
+	/* temp_store: each change of a batch is a savepoint, whose undo journal stays in memory. */
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-	    "PRAGMA foreign_keys = ON", NULL, NULL, &msg) != SQLITE_OK) {
+	    "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; "
+	    "PRAGMA journal_size_limit = 67108864", NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		goto fail;
@@ -360,6 +487,8 @@ store_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (checkpointer_start(s, path) != 0)
+		log_warnx("database: no checkpoint thread; SQLite checkpoints inside commits");
 	return s;
 fail:
 	store_close(s);
@@ -371,6 +500,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	checkpointer_stop(s);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)

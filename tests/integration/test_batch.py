@@ -140,3 +140,18 @@ def test_kill9_under_load_memory_is_the_database(env):
     # The queue goes on from where the database is.
     t = d.issue("V")
     check(t["number"].startswith("V"), "issue after restart")
+
+
+def test_wal_is_checkpointed_off_the_loop(env):
+    """SQLite's own checkpoint runs inside a commit; branchq's thread must do it instead, and must."""
+    import os
+    d = env.daemon()
+    start = os.path.getsize(d.db)
+    for _ in range(300):
+        d.issue("A")
+    deadline = time.monotonic() + 20
+    while os.path.getsize(d.db) <= start and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(os.path.getsize(d.db) > start,
+          "the database file never grew: the WAL (%d bytes) was never checkpointed"
+          % os.path.getsize(d.db + "-wal"))
