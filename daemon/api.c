@@ -889,10 +889,22 @@ api_batch_begin(struct api *a)
 	queue_batch_begin(a->queue);
 }
 
-enum bq_err
-api_batch_end(struct api *a)
+bool
+api_batch_commit(struct api *a)
 {
-	return queue_batch_end(a->queue);
+	return queue_batch_commit(a->queue);
+}
+
+enum bq_err
+api_batch_collect(struct api *a)
+{
+	return queue_batch_collect(a->queue);
+}
+
+int
+api_commit_fd(struct api *a)
+{
+	return queue_commit_fd(a->queue);
 }
 
 void

@@ -68,12 +68,16 @@ struct api_reply {
 void api_handle(struct api *a, struct api_request *req, struct api_reply *rep);
 
 /*
- * Group commit around api_handle calls (queue_batch_begin/end): the
- * changes handled between them commit once, at api_batch_end, which returns
- * the commit's error (BQ_OK when it held).
+ * Group commit around api_handle calls (queue.h): the changes handled after
+ * api_batch_begin commit once. api_batch_commit starts that commit and
+ * returns true while it runs on the store's thread (wait for api_commit_fd);
+ * api_batch_collect then gives its error (BQ_OK when it held), at once when
+ * api_batch_commit returned false.
  */
 void api_batch_begin(struct api *a);
-enum bq_err api_batch_end(struct api *a);
+bool api_batch_commit(struct api *a);
+enum bq_err api_batch_collect(struct api *a);
+int api_commit_fd(struct api *a);
 
 /* Free what rep owns (the JSON body, an owned raw body). */
 void api_reply_free(struct api_reply *rep);

@@ -199,12 +199,13 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
 			{ .fd = d->voice != NULL ? voice_fd(d->voice) : -1, .events = POLLIN },
 			{ .fd = printer_preview_fd(d->printer), .events = POLLIN },
+			{ .fd = http_commit_fd(d->http), .events = POLLIN },
 		};
 		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -220,7 +221,7 @@ main_loop(struct daemon *d)
 			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 5, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 6, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -245,6 +246,9 @@ main_loop(struct daemon *d)
 				}
 			}
 		}
+		/* First: a group commit that ended lets its answers go and the next batch start. */
+		if (pfd[5].revents & POLLIN)
+			http_commit_done(d->http);
 		printer_run(d->printer);
 		if (pfd[3].revents & POLLIN)
 			voice_collect(d->voice);

@@ -36,7 +36,29 @@ struct history {
 	int n;
 };
 
+/* One undo record of the journal: what a change found before it touched it. */
+enum jkind { J_TICKET, J_COUNTER, J_NCOUNTERS, J_HISTORY };
+
+struct jrec {
+	enum jkind kind;
+	int index;                   /* counter slot, history letter, or the old ncounters */
+	bool had;                    /* J_TICKET: the ticket was waiting */
+	union {
+		struct ticket t;
+		struct hall_counter c;
+		struct history hs;
+	} u;
+};
+
+struct journal {
+	bool on;
+	bool broken;                 /* out of memory, or the hall was read again: cannot rewind */
+	struct jrec *v;
+	int n, cap;
+};
+
 struct hall {
+	struct journal j;
 	char bday[11];
 	struct ticket **byid;
 	int n, cap;
@@ -160,6 +182,47 @@ byid_find(const struct hall *h, int64_t id)
 	return lo < h->n && h->byid[lo]->id == id ? lo : -lo - 1;
 }
 
+static struct jrec *
+journal_add(struct hall *h, enum jkind kind, int index)
+{
+	struct journal *j = &h->j;
+
+	if (!j->on || j->broken)
+		return NULL;
+	if (grow(&j->v, &j->cap, j->n + 1, sizeof(j->v[0])) != 0) {
+		j->broken = true;
+		return NULL;
+	}
+	j->v[j->n].kind = kind;
+	j->v[j->n].index = index;
+	return &j->v[j->n++];
+}
+
+static void
+journal_ticket(struct hall *h, int64_t id, const struct ticket *before)
+{
+	struct jrec *r = journal_add(h, J_TICKET, 0);
+
+	if (r == NULL)
+		return;
+	r->had = before != NULL;
+	if (before != NULL) {
+		r->u.t = *before;
+	} else {
+		memset(&r->u.t, 0, sizeof(r->u.t));
+		r->u.t.id = id;
+	}
+}
+
+static void
+journal_counter(struct hall *h, int i)
+{
+	struct jrec *r = journal_add(h, J_COUNTER, i);
+
+	if (r != NULL)
+		r->u.c = h->counters[i];
+}
+
 struct hall *
 hall_new(void)
 {
@@ -169,6 +232,8 @@ hall_new(void)
 static void
 hall_clear(struct hall *h)
 {
+	struct journal j = h->j;
+
 	for (int i = 0; i < h->n; i++)
 		free(h->byid[i]);
 	free(h->byid);
@@ -176,6 +241,10 @@ hall_clear(struct hall *h)
 		for (int k = 0; k < HALL_BUCKETS; k++)
 			free(h->b[l][k].v);
 	memset(h, 0, sizeof(*h));
+	/* What the journal recorded is of a hall that is gone. */
+	h->j = j;
+	h->j.n = 0;
+	h->j.broken = j.on;
 }
 
 void
@@ -184,6 +253,7 @@ hall_free(struct hall *h)
 	if (h == NULL)
 		return;
 	hall_clear(h);
+	free(h->j.v);
 	free(h);
 }
 
@@ -197,6 +267,7 @@ void
 hall_invalidate(struct hall *h)
 {
 	h->bday[0] = '\0';
+	h->j.broken = h->j.on;
 }
 
 static bool
@@ -228,6 +299,9 @@ history_add(struct hall *h, const struct ticket *t)
 	for (int i = 0; i < hs->n; i++)
 		if (hs->t[i].id == t->id)
 			return;
+	struct jrec *r = journal_add(h, J_HISTORY, l);
+	if (r != NULL)
+		r->u.hs = *hs;
 	while (at < hs->n && (hs->t[at].ended_at > st.ended_at ||
 	    (hs->t[at].ended_at == st.ended_at && hs->t[at].id > st.id)))
 		at++;
@@ -240,12 +314,14 @@ history_add(struct hall *h, const struct ticket *t)
 	hs->n++;
 }
 
-int
-hall_put_ticket(struct hall *h, const struct ticket *t)
+/*
+ * Make the waiting set hold t for its id when belongs, or nothing for that
+ * id; counters and histories are not touched. 0, or -1 when out of memory.
+ */
+static int
+waiting_set(struct hall *h, int64_t id, const struct ticket *t, bool belongs)
 {
-	int k = byid_find(h, t->id);
-	bool belongs = t->status == TS_WAITING && strcmp(t->bday, h->bday) == 0 &&
-	    hall_bucket(h, t) != NULL;
+	int k = byid_find(h, id);
 
 	if (k >= 0 && !belongs) {
 		struct ticket *gone = h->byid[k];
@@ -260,27 +336,40 @@ hall_put_ticket(struct hall *h, const struct ticket *t)
 		bucket_remove(h, same);
 		*same = *t;
 		if (bucket_insert(h, same) != 0)
-			goto oom;
+			return -1;
 	} else if (belongs) {
 		struct ticket *nt = malloc(sizeof(*nt));
 
 		k = -k - 1;
 		if (nt == NULL || grow(&h->byid, &h->cap, h->n + 1, sizeof(h->byid[0])) != 0) {
 			free(nt);
-			goto oom;
+			return -1;
 		}
 		*nt = *t;
 		memmove(&h->byid[k + 1], &h->byid[k], (size_t)(h->n - k) * sizeof(h->byid[0]));
 		h->byid[k] = nt;
 		h->n++;
 		if (bucket_insert(h, nt) != 0)
-			goto oom;
+			return -1;
 	}
+	return 0;
+}
+
+int
+hall_put_ticket(struct hall *h, const struct ticket *t)
+{
+	bool belongs = t->status == TS_WAITING && strcmp(t->bday, h->bday) == 0 &&
+	    hall_bucket(h, t) != NULL;
+
+	journal_ticket(h, t->id, hall_waiting(h, t->id));
+	if (waiting_set(h, t->id, t, belongs) != 0)
+		goto oom;
 	for (int i = 0; i < h->ncounters; i++) {
 		struct hall_counter *hc = &h->counters[i];
 
 		if (hc->cs.ticket_id != t->id)
 			continue;
+		journal_counter(h, i);
 		if (current_status(t->status)) {
 			hc->cur = *t;
 			hc->has_cur = true;
@@ -303,11 +392,17 @@ hall_put_counter(struct hall *h, const struct counter_state *cs, const struct ti
 	struct hall_counter *hc = counter_find(h, cs->number);
 
 	if (hc == NULL) {
+		struct jrec *r;
+
 		if (h->ncounters == MAX_COUNTERS) {
 			hall_invalidate(h);
 			return -1;
 		}
+		if ((r = journal_add(h, J_NCOUNTERS, h->ncounters)) != NULL)
+			memset(&r->u, 0, sizeof(r->u));
 		hc = &h->counters[h->ncounters++];
+	} else {
+		journal_counter(h, (int)(hc - h->counters));
 	}
 	memset(hc, 0, sizeof(*hc));
 	hc->cs = *cs;
@@ -360,6 +455,57 @@ hall_load(struct hall *h, struct store *s, const struct config *cfg, const char 
 	if (e != BQ_OK)
 		hall_clear(h);
 	return e;
+}
+
+void
+hall_journal_begin(struct hall *h)
+{
+	h->j.on = true;
+	h->j.broken = false;
+	h->j.n = 0;
+}
+
+int
+hall_journal_rewind(struct hall *h)
+{
+	struct journal *j = &h->j;
+	int ret = 0;
+
+	if (j->broken) {
+		hall_invalidate(h);
+		ret = -1;
+	}
+	for (int i = j->n - 1; i >= 0 && ret == 0; i--) {
+		struct jrec *r = &j->v[i];
+
+		switch (r->kind) {
+		case J_TICKET:
+			if (waiting_set(h, r->u.t.id, &r->u.t, r->had) != 0) {
+				hall_invalidate(h);
+				ret = -1;
+			}
+			break;
+		case J_COUNTER:
+			h->counters[r->index] = r->u.c;
+			break;
+		case J_NCOUNTERS:
+			h->ncounters = r->index;
+			break;
+		case J_HISTORY:
+			h->hist[r->index] = r->u.hs;
+			break;
+		}
+	}
+	j->on = j->broken = false;
+	j->n = 0;
+	return ret;
+}
+
+void
+hall_journal_end(struct hall *h)
+{
+	h->j.on = h->j.broken = false;
+	h->j.n = 0;
 }
 
 const struct ticket *

@@ -60,6 +60,18 @@ int hall_put_ticket(struct hall *h, const struct ticket *t);
 /* Apply a committed counter state; cur is its current ticket (NULL: none). -1 when full. */
 int hall_put_counter(struct hall *h, const struct counter_state *cs, const struct ticket *cur);
 
+/*
+ * The journal, for a commit that runs while the hall goes on being read:
+ * after hall_journal_begin every change records what it overwrote;
+ * hall_journal_rewind undoes them all, newest first, and stops recording
+ * (returns -1 when it could not, having invalidated h instead);
+ * hall_journal_end forgets them. A hall read again (hall_load,
+ * hall_invalidate) cannot rewind.
+ */
+void hall_journal_begin(struct hall *h);
+int hall_journal_rewind(struct hall *h);
+void hall_journal_end(struct hall *h);
+
 /* The waiting ticket id of h's day, or NULL. The pointer is h's, valid until the next change. */
 const struct ticket *hall_waiting(const struct hall *h, int64_t id);
 

@@ -35,6 +35,7 @@ struct http {
 	struct request *pending;     /* suspended until a worker's job ends (http_wake_pending) */
 	struct request *batch;       /* changes gathered in this turn of the loop, in arrival order */
 	struct request **batch_tail;
+	struct request *flight;      /* the batch whose commit runs on the store's thread */
 	bool batch_waiting;          /* changes were gathered after the turn's batch ran */
 };
 
@@ -440,17 +441,42 @@ http_port(struct http *h)
 }
 
 /*
- * Run the changes gathered in this turn as one batch (queue_batch_begin):
- * each is handled in arrival order, the batch commits once, and only then
- * is each answered, with its own answer, or with the commit's error when the
- * commit failed and its change is gone.
+ * Answer every request of a batch: with its own answer, or with the
+ * commit's error when the commit failed and its change is gone.
  */
 static void
+http_answer_batch(struct request *list, enum bq_err e)
+{
+	struct request *r;
+
+	for (r = list; r != NULL; r = list) {
+		list = r->next_batch;
+		r->next_batch = NULL;
+		if (e != BQ_OK && r->rep.err == BQ_OK) {
+			api_reply_free(&r->rep);
+			memset(&r->rep, 0, sizeof(r->rep));
+			r->rep.err = e;
+			r->rep.status = bq_err_status(e);
+		}
+		r->has_reply = true;
+		MHD_resume_connection(r->conn);
+	}
+}
+
+/*
+ * Run the changes gathered so far as one batch (queue_batch_begin): each is
+ * handled in arrival order, then the batch commits once. While that commit
+ * runs on the store's thread (h->flight), reads go on and new changes
+ * gather for the next batch; nothing is answered before its commit ended.
+ * Returns true when the batch was answered at once (no commit thread).
+ */
+static bool
 http_run_batch(struct http *h)
 {
 	struct request *list = h->batch, *r;
-	enum bq_err e;
 
+	if (h->flight != NULL || list == NULL)
+		return false;
 	h->batch = NULL;
 	h->batch_tail = &h->batch;
 	api_batch_begin(h->api);
@@ -477,32 +503,46 @@ http_run_batch(struct http *h)
 			r->rep.status = bq_err_status(BQ_ERR_INTERNAL);
 		}
 	}
-	e = api_batch_end(h->api);
-	for (r = list; r != NULL; r = list) {
-		list = r->next_batch;
-		r->next_batch = NULL;
-		if (e != BQ_OK && r->rep.err == BQ_OK) {
-			api_reply_free(&r->rep);
-			memset(&r->rep, 0, sizeof(r->rep));
-			r->rep.err = e;
-			r->rep.status = bq_err_status(e);
-		}
-		r->has_reply = true;
-		MHD_resume_connection(r->conn);
+	if (api_batch_commit(h->api)) {
+		h->flight = list;
+		return false;
 	}
+	http_answer_batch(list, api_batch_collect(h->api));
+	return true;
 }
 
 void
 http_run(struct http *h)
 {
 	MHD_run(h->d);
-	if (h->batch != NULL) {
-		http_run_batch(h);
+	if (http_run_batch(h)) {
 		/* Send the answers now: libmicrohttpd picks resumed connections up at its next run. */
 		MHD_run(h->d);
-		/* Changes gathered by that run wait for the next turn, which must not sleep. */
-		h->batch_waiting = h->batch != NULL;
 	}
+	/* Changes gathered but not yet run must not wait for a poll that may sleep. */
+	h->batch_waiting = h->batch != NULL && h->flight == NULL;
+}
+
+int
+http_commit_fd(struct http *h)
+{
+	return api_commit_fd(h->api);
+}
+
+void
+http_commit_done(struct http *h)
+{
+	struct request *list = h->flight;
+	enum bq_err e = api_batch_collect(h->api);
+
+	if (list == NULL)
+		return;
+	h->flight = NULL;
+	http_answer_batch(list, e);
+	/* The changes that gathered meanwhile go next, while these answers are sent. */
+	http_run_batch(h);
+	MHD_run(h->d);
+	h->batch_waiting = h->batch != NULL && h->flight == NULL;
 }
 
 bool
@@ -539,8 +579,12 @@ http_quiesce(struct http *h)
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	/* Changes already gathered are committed and answered, not left suspended. */
-	if (h->batch != NULL)
-		http_run_batch(h);
+	while (h->flight != NULL || h->batch != NULL) {
+		if (h->flight != NULL)
+			http_commit_done(h);
+		else
+			http_run_batch(h);
+	}
 	http_wake_pending(h);
 }
 

@@ -27,6 +27,8 @@ int http_fd(struct http *h);                 /* poll this for input */
 int http_port(struct http *h);               /* the bound port */
 void http_run(struct http *h);               /* handle whatever is ready; group-commit the changes */
 bool http_take_batch_waiting(struct http *h);/* changes wait for the next turn: poll without sleeping */
+int http_commit_fd(struct http *h);          /* poll this: a group commit ended (-1: none runs apart) */
+void http_commit_done(struct http *h);       /* answer the batch whose commit ended; start the next */
 int64_t http_timeout_ms(struct http *h);     /* -1: no timer pending */
 unsigned http_active(struct http *h);        /* requests not yet completed */
 void http_quiesce(struct http *h);           /* stop accepting; refuse requests begun later */

@@ -22,7 +22,7 @@
 #include "render.h"
 
 #define TXN_MAX_EVENTS 4
-#define TXN_MAX_IMAGES 8
+#define TXN_MAX_IMAGES QUEUE_MAX_IMAGES
 
 /*
  * One operation's change: the events it emitted and the images of what it
@@ -33,11 +33,7 @@ struct txn {
 	struct bus_event ev[TXN_MAX_EVENTS];
 	char *text[TXN_MAX_EVENTS];  /* each event's JSON, owned here until txn_end */
 	int nev;
-	struct ticket img[TXN_MAX_IMAGES];  /* every ticket leg written, as written */
-	int nimg;
-	bool overflow;               /* more legs than img holds: the hall is read again */
-	struct counter_state cs;     /* the counter written, when has_cs */
-	bool has_cs;
+	struct queue_images im;
 };
 
 static const char *const action_names[CA_COUNT] = {
@@ -113,16 +109,16 @@ out:
 static void
 txn_image(struct txn *x, const struct ticket *t)
 {
-	for (int i = 0; i < x->nimg; i++) {
-		if (x->img[i].id == t->id) {
-			x->img[i] = *t;
+	for (int i = 0; i < x->im.nimg; i++) {
+		if (x->im.img[i].id == t->id) {
+			x->im.img[i] = *t;
 			return;
 		}
 	}
-	if (x->nimg == TXN_MAX_IMAGES)
-		x->overflow = true;
+	if (x->im.nimg == TXN_MAX_IMAGES)
+		x->im.overflow = true;
 	else
-		x->img[x->nimg++] = *t;
+		x->im.img[x->im.nimg++] = *t;
 }
 
 static enum bq_err
@@ -151,38 +147,77 @@ txn_counter(struct txn *x, const struct counter_state *cs)
 	enum bq_err e = store_counter_put(x->q->store, cs);
 
 	if (e == BQ_OK) {
-		x->cs = *cs;
-		x->has_cs = true;
+		x->im.cs = *cs;
+		x->im.has_cs = true;
 	}
 	return e;
 }
 
-/* The committed change into the hall: legs first, then the counter with its current leg. */
+/* A committed change into the hall: legs first, then the counter with its current leg. */
 static void
-txn_apply(struct txn *x)
+images_apply(struct queue *q, const struct queue_images *im)
 {
-	struct hall *h = x->q->hall;
+	struct hall *h = q->hall;
 	struct counter_state old;
 	struct ticket oldcur;
 	const struct ticket *cur = NULL;
 
-	if (x->overflow) {
+	if (im->overflow) {
 		hall_invalidate(h);
 		return;
 	}
-	if (x->has_cs)
-		hall_counter(h, x->cs.number, &old, &oldcur);
-	for (int i = 0; i < x->nimg; i++)
-		if (hall_put_ticket(h, &x->img[i]) != 0)
+	if (im->has_cs)
+		hall_counter(h, im->cs.number, &old, &oldcur);
+	for (int i = 0; i < im->nimg; i++)
+		if (hall_put_ticket(h, &im->img[i]) != 0)
 			return;
-	if (!x->has_cs)
+	if (!im->has_cs)
 		return;
-	for (int i = 0; i < x->nimg; i++)
-		if (x->img[i].id == x->cs.ticket_id)
-			cur = &x->img[i];
-	if (cur == NULL && x->cs.ticket_id != 0 && old.ticket_id == x->cs.ticket_id)
+	for (int i = 0; i < im->nimg; i++)
+		if (im->img[i].id == im->cs.ticket_id)
+			cur = &im->img[i];
+	if (cur == NULL && im->cs.ticket_id != 0 && old.ticket_id == im->cs.ticket_id)
 		cur = &oldcur;
-	hall_put_counter(h, &x->cs, cur);
+	hall_put_counter(h, &im->cs, cur);
+}
+
+static void
+publish(struct queue *q, const struct bus_event *ev)
+{
+	bus_publish(q->bus, ev);
+	if (ev->id > q->last_event_id)
+		q->last_event_id = ev->id;
+}
+
+/*
+ * The end of a batch's commit, whoever waited for it: on success the
+ * batch's changes go into the hall again (it was rewound while the commit
+ * ran) and its events are published, in order; on failure the hall already
+ * holds what the database holds. Either way the batch is forgotten and its
+ * result kept for queue_batch_collect.
+ */
+static void
+flight_land(struct queue *q, enum bq_err e)
+{
+	if (e == BQ_OK && q->hall != NULL && hall_bday(q->hall)[0] != '\0')
+		for (int i = 0; i < q->nredo; i++)
+			images_apply(q, &q->redo[i]);
+	for (int i = 0; i < q->nbev && e == BQ_OK; i++)
+		publish(q, &q->bev[i]);
+	for (int i = 0; i < q->nbev; i++)
+		free((char *)q->bev[i].data);
+	q->nbev = 0;
+	q->nredo = 0;
+	q->flight_result = e;
+	q->landed = true;
+}
+
+/* Wait for a commit in flight and land it; a no-op when none flies or it landed. */
+static void
+flight_finish(struct queue *q)
+{
+	if (q->flying && !q->landed)
+		flight_land(q, store_commit_take(q->store));
 }
 
 /* Start an operation's change: its own transaction, or a savepoint in the batch's. */
@@ -191,8 +226,11 @@ txn_begin(struct txn *x)
 {
 	struct queue *q = x->q;
 
-	if (!q->batching)
+	if (!q->batching) {
+		/* Alone, after the batch in flight: the hall must hold it before this one reads it. */
+		flight_finish(q);
 		return store_begin(q->store);
+	}
 	if (q->batch_err != BQ_OK)
 		return q->batch_err;
 	if (!q->batch_open) {
@@ -201,6 +239,7 @@ txn_begin(struct txn *x)
 		if ((e = store_begin(q->store)) != BQ_OK)
 			return e;
 		q->batch_open = true;
+		hall_journal_begin(q->hall);
 	}
 	return store_savepoint(q->store);
 }
@@ -213,10 +252,20 @@ txn_free_events(struct txn *x)
 	x->nev = 0;
 }
 
-/* Keep a released change's events for the batch's commit; 0, or -1 when out of memory. */
+/* Keep a released change's images and events for the batch's commit; 0, or -1 when out of memory. */
 static int
-batch_keep_events(struct queue *q, struct txn *x)
+batch_keep(struct queue *q, struct txn *x)
 {
+	if (q->nredo == q->capredo) {
+		int cap = q->capredo ? q->capredo * 2 : 16;
+		struct queue_images *nr = realloc(q->redo, (size_t)cap * sizeof(*nr));
+
+		if (nr == NULL)
+			return -1;
+		q->redo = nr;
+		q->capredo = cap;
+	}
+	q->redo[q->nredo++] = x->im;
 	if (q->nbev + x->nev > q->capbev) {
 		int cap = q->capbev ? q->capbev * 2 : 64;
 		struct bus_event *nb;
@@ -258,8 +307,8 @@ txn_end(struct txn *x, enum bq_err e)
 			txn_free_events(x);
 			return e;
 		}
-		txn_apply(x);
-		if (batch_keep_events(q, x) != 0) {
+		images_apply(q, &x->im);
+		if (batch_keep(q, x) != 0) {
 			txn_free_events(x);
 			q->batch_err = BQ_ERR_INTERNAL;
 		}
@@ -270,9 +319,9 @@ txn_end(struct txn *x, enum bq_err e)
 	else
 		store_rollback(q->store);
 	if (e == BQ_OK)
-		txn_apply(x);
+		images_apply(q, &x->im);
 	for (int i = 0; i < x->nev && e == BQ_OK; i++)
-		bus_publish(q->bus, &x->ev[i]);
+		publish(q, &x->ev[i]);
 	txn_free_events(x);
 	return e;
 }
@@ -280,32 +329,66 @@ txn_end(struct txn *x, enum bq_err e)
 void
 queue_batch_begin(struct queue *q)
 {
+	flight_finish(q);
+	q->flying = false;
 	q->batching = true;
 	q->batch_open = false;
 	q->batch_err = BQ_OK;
 }
 
-enum bq_err
-queue_batch_end(struct queue *q)
+bool
+queue_batch_commit(struct queue *q)
 {
 	enum bq_err e = q->batch_err;
 
 	/* Subscribers that change the queue (the printer) commit on their own. */
 	q->batching = false;
-	if (q->batch_open && e == BQ_OK)
-		e = store_commit(q->store);
-	else if (q->batch_open)
-		store_rollback(q->store);
+	q->landed = false;
+	q->flying = true;
+	if (!q->batch_open || e != BQ_OK) {
+		if (q->batch_open)
+			store_rollback(q->store);
+		q->batch_open = false;
+		if (q->hall != NULL)
+			hall_journal_end(q->hall);
+		if (e != BQ_OK && q->hall != NULL)
+			hall_invalidate(q->hall);
+		flight_land(q, e);
+		return false;
+	}
 	q->batch_open = false;
-	if (e != BQ_OK && q->hall != NULL)
-		hall_invalidate(q->hall);
-	for (int i = 0; i < q->nbev && e == BQ_OK; i++)
-		bus_publish(q->bus, &q->bev[i]);
-	for (int i = 0; i < q->nbev; i++)
-		free((char *)q->bev[i].data);
-	q->nbev = 0;
-	q->batch_err = BQ_OK;
+	/* Readers see what has committed while the commit runs; flight_land replays the batch. */
+	hall_journal_rewind(q->hall);
+	if (store_commit_start(q->store))
+		return true;
+	flight_land(q, store_commit(q->store));
+	return false;
+}
+
+enum bq_err
+queue_batch_collect(struct queue *q)
+{
+	enum bq_err e = BQ_OK;
+
+	flight_finish(q);
+	store_commit_drain(q->store);
+	if (q->flying)
+		e = q->flight_result;
+	q->flying = false;
 	return e;
+}
+
+enum bq_err
+queue_batch_end(struct queue *q)
+{
+	queue_batch_commit(q);
+	return queue_batch_collect(q);
+}
+
+int
+queue_commit_fd(struct queue *q)
+{
+	return store_commit_fd(q->store);
 }
 
 static void
@@ -345,8 +428,13 @@ queue_hall(struct queue *q, int64_t now)
 	queue_today(q, now, bday);
 	if (strcmp(hall_bday(q->hall), bday) == 0)
 		return BQ_OK;
-	if ((e = hall_load(q->hall, q->store, q->cfg, bday)) != BQ_OK)
+	/* Read what has committed, and with it the id of its last event: nothing in flight. */
+	flight_finish(q);
+	if ((e = hall_load(q->hall, q->store, q->cfg, bday)) != BQ_OK ||
+	    (e = store_last_event_id(q->store, &q->last_event_id)) != BQ_OK) {
+		hall_invalidate(q->hall);
 		log_warnx("hall: cannot read day %s from the database", bday);
+	}
 	return e;
 }
 
@@ -765,8 +853,7 @@ queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 		return e;
 	queue_today(q, now, v->bday);
 	v->at = now;
-	if ((e = store_last_event_id(q->store, &v->last_event_id)) != BQ_OK)
-		return e;
+	v->last_event_id = q->last_event_id;
 	for (int i = 0; i < cfg->ncounters; i++)
 		hall_counter(q->hall, cfg->counters[i].number, &v->counters[i], &v->current[i]);
 	open_counters(q, v->open_counters);
@@ -851,9 +938,14 @@ queue_sync_counters(struct queue *q)
 void
 queue_close(struct queue *q)
 {
+	flight_finish(q);
+	q->flying = false;
 	hall_free(q->hall);
 	q->hall = NULL;
 	free(q->bev);
 	q->bev = NULL;
 	q->capbev = 0;
+	free(q->redo);
+	q->redo = NULL;
+	q->capredo = 0;
 }

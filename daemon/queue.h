@@ -25,6 +25,17 @@
 
 struct hall;
 
+#define QUEUE_MAX_IMAGES 8
+
+/* What one change wrote, as written: the legs and the counter, to apply to the hall. */
+struct queue_images {
+	struct ticket img[QUEUE_MAX_IMAGES];
+	int nimg;
+	bool overflow;               /* more legs than img holds: the hall is read again */
+	struct counter_state cs;     /* the counter written, when has_cs */
+	bool has_cs;
+};
+
 /*
  * The caller sets store, cfg and bus; the hall (the day in memory, hall.h)
  * is the queue's own, made at first use and freed by queue_close.
@@ -40,6 +51,12 @@ struct queue {
 	enum bq_err batch_err;       /* the transaction was lost: the whole batch fails */
 	struct bus_event *bev;       /* released changes' events, each owning its data */
 	int nbev, capbev;
+	struct queue_images *redo;   /* released changes' images, replayed when the commit lands */
+	int nredo, capredo;
+	bool flying;                 /* a batch was committed and its result not yet collected */
+	bool landed;                 /* its commit ended and the hall and bus know */
+	enum bq_err flight_result;
+	int64_t last_event_id;       /* the newest event published */
 };
 
 /*
@@ -58,6 +75,20 @@ struct queue {
  */
 void queue_batch_begin(struct queue *q);
 enum bq_err queue_batch_end(struct queue *q);
+
+/*
+ * queue_batch_end in two steps, so the loop serves reads while the fsync
+ * runs: queue_batch_commit starts the commit on the store's thread and
+ * returns true while it flies; meanwhile the hall shows what had committed
+ * before the batch (it was rewound), and no batch may begin. When
+ * queue_commit_fd is readable (or at once when it returned false),
+ * queue_batch_collect lands the commit (the batch's changes into the hall,
+ * its events on the bus) and returns its result. A change made alone while
+ * a commit flies waits for it and lands it first.
+ */
+bool queue_batch_commit(struct queue *q);
+enum bq_err queue_batch_collect(struct queue *q);
+int queue_commit_fd(struct queue *q);          /* -1 when commits run on the loop */
 
 struct issue_req {
 	int service;                 /* index into cfg->services */

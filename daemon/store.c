@@ -13,6 +13,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,11 +186,110 @@ struct checkpointer {
 	sqlite3 *db;
 };
 
+/*
+ * The commit of a group of changes runs on a thread of its own, so the loop
+ * goes on serving reads from memory while the fsync takes its time. While a
+ * commit is in flight the loop must not touch the connection: every use of
+ * it (stmt_get, store_db) first waits for the commit to end.
+ */
+struct committer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started, stop;
+	bool inflight;               /* a commit was started and not yet taken */
+	bool running;                /* the thread has not finished it */
+	enum bq_err result;
+	int fd;                      /* eventfd: one count per finished commit */
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	struct checkpointer ck;
+	struct committer cm;
 };
+
+static enum bq_err store_commit_now(struct store *s);
+
+static void *
+committer_main(void *arg)
+{
+	struct store *s = arg;
+	struct committer *cm = &s->cm;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&cm->mu);
+	for (;;) {
+		while (!cm->stop && !cm->running)
+			pthread_cond_wait(&cm->cv, &cm->mu);
+		if (cm->stop)
+			break;
+		pthread_mutex_unlock(&cm->mu);
+		enum bq_err e = store_commit_now(s);
+		pthread_mutex_lock(&cm->mu);
+		cm->result = e;
+		cm->running = false;
+		pthread_cond_broadcast(&cm->cv);
+		if (write(cm->fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+			log_warn("commit: eventfd");
+	}
+	pthread_mutex_unlock(&cm->mu);
+	return NULL;
+}
+
+static int
+committer_start(struct store *s)
+{
+	struct committer *cm = &s->cm;
+
+	if ((cm->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return -1;
+	pthread_mutex_init(&cm->mu, NULL);
+	pthread_cond_init(&cm->cv, NULL);
+	if (pthread_create(&cm->thread, NULL, committer_main, s) != 0) {
+		close(cm->fd);
+		cm->fd = -1;
+		pthread_mutex_destroy(&cm->mu);
+		pthread_cond_destroy(&cm->cv);
+		return -1;
+	}
+	cm->started = true;
+	return 0;
+}
+
+/* Block until a commit in flight has ended (it stays to be taken by store_commit_take). */
+static void
+committer_wait(struct store *s)
+{
+	struct committer *cm = &s->cm;
+
+	if (!cm->inflight)
+		return;
+	pthread_mutex_lock(&cm->mu);
+	while (cm->running)
+		pthread_cond_wait(&cm->cv, &cm->mu);
+	pthread_mutex_unlock(&cm->mu);
+}
+
+static void
+committer_stop(struct store *s)
+{
+	struct committer *cm = &s->cm;
+
+	if (!cm->started)
+		return;
+	committer_wait(s);
+	pthread_mutex_lock(&cm->mu);
+	cm->stop = true;
+	pthread_cond_signal(&cm->cv);
+	pthread_mutex_unlock(&cm->mu);
+	pthread_join(cm->thread, NULL);
+	pthread_mutex_destroy(&cm->mu);
+	pthread_cond_destroy(&cm->cv);
+	close(cm->fd);
+	cm->started = false;
+}
 
 static void *
 checkpointer_main(void *arg)
@@ -316,6 +417,7 @@ stmt_get(struct store *s, enum stmt which)
 {
 	sqlite3_stmt *st = s->st[which];
 
+	committer_wait(s);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
@@ -489,6 +591,8 @@ store_open(const char *path, char *err, size_t errlen)
 	}
 	if (checkpointer_start(s, path) != 0)
 		log_warnx("database: no checkpoint thread; SQLite checkpoints inside commits");
+	if (committer_start(s) != 0)
+		log_warnx("database: no commit thread; commits run on the loop");
 	return s;
 fail:
 	store_close(s);
@@ -500,6 +604,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	committer_stop(s);
 	checkpointer_stop(s);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
@@ -511,6 +616,7 @@ store_close(struct store *s)
 struct sqlite3 *
 store_db(struct store *s)
 {
+	committer_wait(s);
 	return s->db;
 }
 
@@ -520,19 +626,81 @@ store_begin(struct store *s)
 	return stmt_done(s, stmt_get(s, ST_BEGIN), "begin");
 }
 
+/* COMMIT, or roll back when it fails. Runs on the loop, or on the committer for it. */
+static enum bq_err
+store_commit_now(struct store *s)
+{
+	sqlite3_stmt *st = s->st[ST_COMMIT];
+	enum bq_err e;
+
+	sqlite3_reset(st);
+	e = stmt_done(s, st, "commit");
+	if (e != BQ_OK && !sqlite3_get_autocommit(s->db)) {
+		st = s->st[ST_ROLLBACK];
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_warnx("database: rollback: %s", sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+	}
+	return e;
+}
+
 enum bq_err
 store_commit(struct store *s)
 {
-	enum bq_err e = stmt_done(s, stmt_get(s, ST_COMMIT), "commit");
+	committer_wait(s);
+	return store_commit_now(s);
+}
 
-	if (e != BQ_OK)
-		store_rollback(s);
-	return e;
+bool
+store_commit_start(struct store *s)
+{
+	struct committer *cm = &s->cm;
+
+	committer_wait(s);
+	if (!cm->started || cm->inflight)
+		return false;
+	pthread_mutex_lock(&cm->mu);
+	cm->inflight = cm->running = true;
+	pthread_cond_signal(&cm->cv);
+	pthread_mutex_unlock(&cm->mu);
+	return true;
+}
+
+bool
+store_commit_inflight(struct store *s)
+{
+	return s->cm.inflight;
+}
+
+enum bq_err
+store_commit_take(struct store *s)
+{
+	struct committer *cm = &s->cm;
+
+	committer_wait(s);
+	cm->inflight = false;
+	return cm->result;
+}
+
+void
+store_commit_drain(struct store *s)
+{
+	uint64_t n;
+
+	if (s->cm.started && read(s->cm.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("commit: eventfd");
+}
+
+int
+store_commit_fd(struct store *s)
+{
+	return s->cm.started ? s->cm.fd : -1;
 }
 
 void
 store_rollback(struct store *s)
 {
+	committer_wait(s);
 	if (!sqlite3_get_autocommit(s->db)) {
 		sqlite3_stmt *st = stmt_get(s, ST_ROLLBACK);
 		if (sqlite3_step(st) != SQLITE_DONE)
@@ -544,6 +712,7 @@ store_rollback(struct store *s)
 bool
 store_in_transaction(struct store *s)
 {
+	committer_wait(s);
 	return !sqlite3_get_autocommit(s->db);
 }
 

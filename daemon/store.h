@@ -73,7 +73,22 @@ int store_schema_version(void);
 struct sqlite3 *store_db(struct store *s);
 
 enum bq_err store_begin(struct store *s);      /* BEGIN IMMEDIATE */
-enum bq_err store_commit(struct store *s);
+enum bq_err store_commit(struct store *s);     /* COMMIT; on failure rolled back */
+
+/*
+ * Commit on the store's commit thread (group commit: one fsync while the
+ * loop goes on). store_commit_start returns false when there is no such
+ * thread (then call store_commit). While the commit is in flight the loop
+ * must not use the connection; every store function waits for it to end
+ * first, so a forgotten case is slow, never unsafe. store_commit_fd becomes
+ * readable when it ended; store_commit_take (which waits when it has not)
+ * returns its result, failure meaning it was rolled back.
+ */
+bool store_commit_start(struct store *s);
+bool store_commit_inflight(struct store *s);
+enum bq_err store_commit_take(struct store *s);
+int store_commit_fd(struct store *s);          /* -1 without a commit thread */
+void store_commit_drain(struct store *s);      /* read store_commit_fd's count */
 void store_rollback(struct store *s);          /* harmless outside a transaction */
 
 /*

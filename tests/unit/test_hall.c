@@ -421,6 +421,48 @@ test_batch_full_disk_fails_alone(void **state)
 	check_memory(f, now + 2, 0);
 }
 
+/*
+ * While a batch's commit runs on the store's thread, readers see what had
+ * committed before it, not the batch; once it lands, they see the batch.
+ */
+static void
+test_reads_during_commit_see_the_committed_state(void **state)
+{
+	struct fixture *f = *state;
+	struct date d = { 2026, 11, 24 };
+	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
+	struct queue_view v;
+	struct ticket t, c;
+	bool has;
+	int64_t last;
+
+	assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
+	assert_int_equal(queue_view_load(&f->q, now, &v), BQ_OK);
+	last = v.last_event_id;
+	queue_view_free(&v);
+	queue_batch_begin(&f->q);
+	assert_int_equal(queue_issue(&f->q, &r, now + 1, &t), BQ_OK);
+	assert_int_equal(queue_counter(&f->q, f->cfg.counters[2].number, CA_CALL, -1,
+	    QUEUE_EXPECT_ANY, now + 1, &c, &has), BQ_OK);
+	assert_true(queue_batch_commit(&f->q));
+	/* In flight: one waits (the first), nobody is called, no new event is announced. */
+	assert_int_equal(queue_view_load(&f->q, now + 2, &v), BQ_OK);
+	assert_int_equal(v.nwaiting, 1);
+	assert_int_equal(v.last_event_id, last);
+	assert_int_equal(v.counters[2].ticket_id, 0);
+	queue_view_free(&v);
+	assert_int_equal(f->published, 1);
+	assert_int_equal(queue_batch_collect(&f->q), BQ_OK);
+	assert_int_equal(f->published, 3);
+	assert_int_equal(queue_view_load(&f->q, now + 2, &v), BQ_OK);
+	assert_int_equal(v.nwaiting, 1);
+	assert_int_equal(v.counters[2].ticket_id, c.id);
+	assert_int_equal(v.last_event_id, last + 2);
+	queue_view_free(&v);
+	check_memory(f, now + 2, 0);
+}
+
 /* A commit that fails takes every change of its batch with it, in the database and in memory. */
 static void
 test_batch_commit_fails_whole(void **state)
@@ -467,6 +509,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_failures_stand_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_full_disk_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_commit_fails_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reads_during_commit_see_the_committed_state, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests_name("hall", tests, NULL, NULL);
