@@ -200,7 +200,7 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		log_request(method, url, rep.status);
 	if (rep.sse)
-		return sse_open(h->sse, c, rep.sse_from);
+		return sse_open(h->sse, c, rep.sse_kind, rep.sse_from, &rep.sse_ticket);
 	if (rep.err != BQ_OK)
 		ret = http_send_error(c, rep.err, rep.message, rep.allow);
 	else if (rep.raw != NULL)
