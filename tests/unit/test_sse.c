@@ -3,13 +3,16 @@
  * an event is rendered once per kind, so every stream of a kind is handed
  * the very same frame; a phone hears of its own ticket and of changes to
  * its place, nothing else and nothing of others; a restart fills the ring
- * from the log, a staff stream resumes from it, a display is told to reload.
+ * from the log, a staff stream resumes from it, a display is told to reload;
+ * a staff stream that fell behind the ring catches up from the log.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "unit.h"
 
@@ -310,6 +313,81 @@ test_phone_resume(void **state)
 	sse_detach(&p.sub);
 }
 
+
+/* Pause or resume counter 4: an event that moves nobody's place, cheap to make by thousands. */
+static void
+toggle(struct fixture *f, bool pause)
+{
+	struct ticket t;
+	bool has;
+
+	assert_int_equal(queue_counter(&f->q, 4, pause ? CA_PAUSE : CA_RESUME, -1, QUEUE_EXPECT_ANY,
+	    (int64_t)time(NULL), &t, &has), BQ_OK);
+}
+
+/* Behind the ring: a staff stream reads the log until it is back, nothing lost or twice; a display reloads. */
+static void
+test_behind_the_ring(void **state)
+{
+	struct fixture *f = *state;
+	struct probe staff, disp, fresh;
+	struct sse_frame *fr;
+	int64_t want = 1, last;
+	int n = SSE_RING + 100;
+
+	/* Thousands of commits: a test need not wait for the disk. */
+	assert_int_equal(sqlite3_exec(store_db(f->q.store), "PRAGMA synchronous=OFF", NULL, NULL,
+	    NULL), SQLITE_OK);
+	attach(f, &staff, SSE_STAFF, -1, NULL);
+	attach(f, &disp, SSE_DISPLAY, -1, NULL);
+	skip_hello(&staff);
+	skip_hello(&disp);
+	for (int i = 0; i < n; i++)
+		toggle(f, i % 2 == 0);
+	assert_int_equal(store_last_event_id(f->q.store, &last), BQ_OK);
+	assert_int_equal(last, n);
+	/* Read as a slow client would: frames may hold several events (the log's batches). */
+	while ((fr = sse_next(&staff.sub)) != NULL) {
+		const char *p = fr->text;
+		while ((p = strstr(p, "id: ")) != NULL) {
+			assert_int_equal(strtoll(p + 4, NULL, 10), want);
+			want++;
+			p += 4;
+		}
+		sse_frame_unref(fr);
+	}
+	assert_false(staff.sub.ended);
+	assert_int_equal(want, last + 1);
+
+	fr = next_event(&disp);
+	assert_non_null(strstr(fr->text, "{\"type\":\"reload\"}"));
+	assert_int_equal(fr->id, last);
+	sse_frame_unref(fr);
+	assert_null(sse_next(&disp.sub));
+
+	/* Resuming from the start of the log: the log's part, then the ring's. */
+	attach(f, &fresh, SSE_STAFF, 0, NULL);
+	skip_hello(&fresh);
+	want = 1;
+	while ((fr = sse_next(&fresh.sub)) != NULL) {
+		for (const char *p = fr->text; (p = strstr(p, "id: ")) != NULL; p += 4)
+			assert_int_equal(strtoll(p + 4, NULL, 10), want++);
+		sse_frame_unref(fr);
+	}
+	assert_int_equal(want, last + 1);
+
+	/* And both go on live. */
+	toggle(f, n % 2 == 0);
+	fr = next_event(&staff);
+	assert_int_equal(fr->id, last + 1);
+	assert_ptr_equal(fr, next_event(&fresh));
+	sse_frame_unref(fr);
+	sse_frame_unref(fr);
+	sse_detach(&staff.sub);
+	sse_detach(&disp.sub);
+	sse_detach(&fresh.sub);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -319,6 +397,7 @@ main(void)
 		T(test_one_frame_per_kind),
 		T(test_restart_staff_resumes_display_reloads),
 		T(test_phone_resume),
+		T(test_behind_the_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
