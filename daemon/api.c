@@ -464,7 +464,7 @@ get_services(struct route_ctx *r)
 	struct queue *q = r->a->queue;
 	struct queue_view v;
 
-	if (!fail(r, queue_view_load(q, r->req->now, &v))) {
+	if (!fail(r, queue_view_summary(q, r->req->now, &v))) {
 		json_t *list = json_array();
 		for (int s = 0; s < q->cfg->nservices; s++)
 			json_array_append_new(list, render_service(&q->cfg->services[s], v.count[s],
@@ -484,8 +484,12 @@ get_queue(struct route_ctx *r)
 	queue_view_free(&v);
 }
 
+/*
+ * An event stream of kind after the client's Last-Event-ID header or, for
+ * an EventSource given a URL, its last_event_id query parameter.
+ */
 static void
-get_events(struct route_ctx *r)
+get_events(struct route_ctx *r, enum sse_kind kind)
 {
 	const char *from = r->req->last_event_id;
 	int64_t id;
@@ -504,7 +508,19 @@ get_events(struct route_ctx *r)
 		}
 	}
 	r->rep->sse = true;
+	r->rep->sse_kind = kind;
 	r->rep->status = 200;
+}
+
+/* GET /api/v1/display: the hall as the wall screen shows it, and the event it reflects. */
+static void
+get_display(struct route_ctx *r)
+{
+	struct queue_view v;
+
+	if (!fail(r, queue_view_summary(r->a->queue, r->req->now, &v)))
+		reply_json(r->rep, 200, render_display(r->a->queue->cfg, &v));
+	queue_view_free(&v);
 }
 
 /* A date query parameter; false (reply set) when present and not a real YYYY-MM-DD. */
@@ -737,9 +753,10 @@ get_voice(struct route_ctx *r)
  * GET /api/v1/t/{token}: the customer's own ticket for the phone page, and
  * the branch's name: nothing about any other customer. The token is exactly
  * 32 lowercase hex digits; anything else is as unknown as a token nobody has.
+ * GET /api/v1/t/{token}/events (events): the same ticket's stream.
  */
 static void
-get_by_token(struct route_ctx *r)
+get_by_token(struct route_ctx *r, bool events)
 {
 	const char *tok = r->seg[3];
 	const struct config *cfg = r->a->queue->cfg;
@@ -753,10 +770,16 @@ get_by_token(struct route_ctx *r)
 		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
 		return;
 	}
-	if (!fail(r, store_ticket_by_token(r->a->queue->store, tok, &t)))
-		reply_json(r->rep, 200, json_pack("{s:o,s:{s:s,s:s}}", "ticket",
-		    ticket_with_pos(r, &t, false), "branch", "name_zh", cfg->name_zh, "name_en",
-		    cfg->name_en));
+	if (fail(r, store_ticket_by_token(r->a->queue->store, tok, &t)))
+		return;
+	if (events) {
+		get_events(r, SSE_PHONE);
+		r->rep->sse_ticket = t;
+		return;
+	}
+	reply_json(r->rep, 200, json_pack("{s:o,s:{s:s,s:s}}", "ticket",
+	    ticket_with_pos(r, &t, false), "branch", "name_zh", cfg->name_zh, "name_en",
+	    cfg->name_en));
 }
 
 /* Answer with the static file name (display/), or 404. */
@@ -858,7 +881,14 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 				get_queue(&r);
 		} else if (r.nseg == 3 && strcmp(what, "events") == 0) {
 			if (method_is(&r, "GET", "GET"))
-				get_events(&r);
+				get_events(&r, SSE_STAFF);
+		} else if (r.nseg == 3 && strcmp(what, "display") == 0) {
+			if (method_is(&r, "GET", "GET"))
+				get_display(&r);
+		} else if (r.nseg == 4 && strcmp(what, "display") == 0 &&
+		    strcmp(r.seg[3], "events") == 0) {
+			if (method_is(&r, "GET", "GET"))
+				get_events(&r, SSE_DISPLAY);
 		} else if (r.nseg == 4 && strcmp(what, "reports") == 0 &&
 		    (strcmp(r.seg[3], "daily") == 0 || strcmp(r.seg[3], "range") == 0)) {
 			if (method_is(&r, "GET", "GET"))
@@ -866,9 +896,10 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 		} else if (r.nseg == 5 && strcmp(what, "voice") == 0) {
 			if (method_is(&r, "GET", "GET"))
 				get_voice(&r);
-		} else if (r.nseg == 4 && strcmp(what, "t") == 0) {
+		} else if ((r.nseg == 4 || (r.nseg == 5 && strcmp(r.seg[4], "events") == 0)) &&
+		    strcmp(what, "t") == 0) {
 			if (method_is(&r, "GET", "GET"))
-				get_by_token(&r);
+				get_by_token(&r, r.nseg == 5);
 		} else {
 			reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
 		}

@@ -17,6 +17,7 @@
 #include "pages.h"
 #include "printer.h"
 #include "queue.h"
+#include "sse.h"
 #include "voice.h"
 
 #define API_BODY_MAX (16 * 1024)
@@ -55,7 +56,9 @@ struct api_reply {
 	char message[256];              /* the error's message; default when empty */
 	const char *allow;              /* Allow header for 405 */
 	bool sse;                       /* open an event stream instead */
+	enum sse_kind sse_kind;         /* staff, display or phone */
 	int64_t sse_from;               /* events after this id; -1: only new ones */
+	struct ticket sse_ticket;       /* a phone stream's ticket, its newest leg */
 	/*
 	 * Not ready yet (a voice call being synthesised, a ticket preview being
 	 * drawn): http.c suspends the connection and hands the request to

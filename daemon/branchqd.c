@@ -354,7 +354,7 @@ main(int argc, char **argv)
 	d.api.queue = &d.queue;
 	d.api.pages = &d.pages;
 	load_pages(&d);
-	if ((d.sse = sse_new(d.store)) == NULL)
+	if ((d.sse = sse_new(&d.queue)) == NULL)
 		fatalx("out of memory");
 	bus_subscribe(&d.bus, EV_ALL, sse_on_event, d.sse);
 	if ((d.printer = printer_new(&d.queue)) == NULL)

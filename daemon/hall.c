@@ -522,6 +522,16 @@ hall_nwaiting(const struct hall *h)
 	return h->n;
 }
 
+int
+hall_count(const struct hall *h, const char *service)
+{
+	int l = hall_letter(service), n = 0;
+
+	for (int b = 0; l >= 0 && b < HALL_BUCKETS; b++)
+		n += h->b[l][b].n;
+	return n;
+}
+
 void
 hall_counter(const struct hall *h, int number, struct counter_state *cs, struct ticket *cur)
 {

@@ -75,8 +75,9 @@ void hall_journal_end(struct hall *h);
 /* The waiting ticket id of h's day, or NULL. The pointer is h's, valid until the next change. */
 const struct ticket *hall_waiting(const struct hall *h, int64_t id);
 
-/* How many tickets wait in all. */
+/* How many tickets wait in all; in one service (its prefix). */
 int hall_nwaiting(const struct hall *h);
+int hall_count(const struct hall *h, const char *service);
 
 /*
  * Counter number's state into *cs and, when it has a current ticket, that

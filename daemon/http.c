@@ -183,7 +183,7 @@ http_send_reply(struct http *h, struct MHD_Connection *c, const char *method, co
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		log_request(method, url, rep->status);
 	if (rep->sse)
-		ret = sse_open(h->sse, c, rep->sse_from);
+		ret = sse_open(h->sse, c, rep->sse_kind, rep->sse_from, &rep->sse_ticket);
 	else if (rep->err != BQ_OK)
 		ret = http_send_error(c, rep->err, rep->message, rep->allow);
 	else if (rep->raw != NULL)

@@ -841,6 +841,26 @@ find_by_id(const struct ticket *w, int n, int64_t id)
 }
 
 enum bq_err
+queue_view_summary(struct queue *q, int64_t now, struct queue_view *v)
+{
+	const struct config *cfg = q->cfg;
+	enum bq_err e;
+
+	memset(v, 0, sizeof(*v));
+	if ((e = queue_hall(q, now)) != BQ_OK)
+		return e;
+	queue_today(q, now, v->bday);
+	v->at = now;
+	v->last_event_id = q->last_event_id;
+	for (int i = 0; i < cfg->ncounters; i++)
+		hall_counter(q->hall, cfg->counters[i].number, &v->counters[i], &v->current[i]);
+	open_counters(q, v->open_counters);
+	for (int s = 0; s < cfg->nservices; s++)
+		v->count[s] = hall_count(q->hall, cfg->services[s].id);
+	return BQ_OK;
+}
+
+enum bq_err
 queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 {
 	const struct config *cfg = q->cfg;

@@ -179,6 +179,13 @@ struct queue_view {
 enum bq_err queue_view_load(struct queue *q, int64_t now, struct queue_view *v);
 void queue_view_free(struct queue_view *v);
 
+/*
+ * The view without its tickets (waiting, pos and order stay NULL): the
+ * counts, the counters and their current tickets, what the hall display
+ * shows. Costs the counters and services, not the tickets.
+ */
+enum bq_err queue_view_summary(struct queue *q, int64_t now, struct queue_view *v);
+
 /* The place of ticket t at now ({-1, -1} when it is not waiting today). */
 enum bq_err queue_position(struct queue *q, const struct ticket *t, int64_t now,
     struct ticket_pos *pos);

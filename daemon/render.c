@@ -136,3 +136,75 @@ render_queue(const struct config *cfg, const struct queue_view *v)
 	json_object_set_new(o, "counters", counters);
 	return o;
 }
+
+/* The latest moment a ticket was called to a counter (a recall counts), 0 when never. */
+static int64_t
+last_call(const struct ticket *t)
+{
+	return t->recalled_at > t->called_at ? t->recalled_at : t->called_at;
+}
+
+json_t *
+render_hall_ticket(const struct ticket *t)
+{
+	return json_pack("{s:s,s:s,s:b,s:s,s:s,s:o}", "number", t->number, "service", t->service,
+	    "green", category_green(t->category), "lang", lang_name(t->lang), "status",
+	    status_name(t->status), "called_at", render_time(last_call(t)));
+}
+
+/* The counters as the wall screen shows them: open or paused, and whom they called. */
+static json_t *
+render_hall_counters(const struct config *cfg, const struct queue_view *v)
+{
+	json_t *list = json_array();
+
+	for (int i = 0; list != NULL && i < cfg->ncounters; i++) {
+		const struct counter_state *cs = &v->counters[i];
+		const struct ticket *cur = cs->ticket_id ? &v->current[i] : NULL;
+		json_array_append_new(list, json_pack("{s:i,s:b,s:s,s:o}", "number",
+		    cfg->counters[i].number, "paused", cs->paused != 0, "state", cur == NULL ? "idle" :
+		    cur->status == TS_SERVING ? "serving" : "called", "ticket",
+		    cur != NULL ? render_hall_ticket(cur) : json_null()));
+	}
+	return list;
+}
+
+json_t *
+render_hall(const struct config *cfg, const struct queue_view *v)
+{
+	json_t *waiting = json_object();
+
+	for (int s = 0; waiting != NULL && s < cfg->nservices; s++)
+		json_object_set_new(waiting, cfg->services[s].id, json_integer(v->count[s]));
+	return json_pack("{s:o,s:o}", "waiting", waiting, "counters", render_hall_counters(cfg, v));
+}
+
+json_t *
+render_display(const struct config *cfg, const struct queue_view *v)
+{
+	json_t *services = json_array();
+
+	for (int s = 0; services != NULL && s < cfg->nservices; s++)
+		json_array_append_new(services, json_pack("{s:s,s:s,s:s,s:i}", "id",
+		    cfg->services[s].id, "name_zh", cfg->services[s].name_zh, "name_en",
+		    cfg->services[s].name_en, "waiting", v->count[s]));
+	return json_pack("{s:{s:s,s:s},s:s,s:o,s:I,s:o,s:o}", "branch", "name_zh", cfg->name_zh,
+	    "name_en", cfg->name_en, "business_day", v->bday, "at", render_time(v->at),
+	    "last_event_id", (json_int_t)v->last_event_id, "services", services, "counters",
+	    render_hall_counters(cfg, v));
+}
+
+json_t *
+render_phone_ticket(const struct config *cfg, const struct ticket *t, const struct ticket_pos *pos)
+{
+	int s = config_service_index(cfg, t->service);
+	bool waiting = t->status == TS_WAITING && pos != NULL && pos->ahead >= 0;
+
+	return json_pack("{s:s,s:s,s:o,s:o,s:b,s:s,s:o,s:o,s:o}", "number", t->number, "service",
+	    t->service, "service_name_zh", s >= 0 ? json_string(cfg->services[s].name_zh) :
+	    json_null(), "service_name_en", s >= 0 ? json_string(cfg->services[s].name_en) :
+	    json_null(), "green", category_green(t->category), "status", status_name(t->status),
+	    "counter", opt_int(t->counter), "ahead", waiting ? json_integer(pos->ahead) : json_null(),
+	    "estimated_wait_s", waiting && pos->estimated_wait_s >= 0 ?
+	    json_integer(pos->estimated_wait_s) : json_null());
+}

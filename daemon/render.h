@@ -33,6 +33,27 @@ json_t *render_counter(const struct config *cfg, int i, const struct counter_sta
 /* The whole hall. */
 json_t *render_queue(const struct config *cfg, const struct queue_view *v);
 
+/*
+ * What the wall screen may show of a ticket: number, service, the green mark
+ * as yes or no, the voice's language, status, and the latest call (a recall
+ * counts). No id, category, token or print error.
+ */
+json_t *render_hall_ticket(const struct ticket *t);
+
+/* The hall as a display stream's event carries it: {"waiting": {service: n}, "counters": [...]}. */
+json_t *render_hall(const struct config *cfg, const struct queue_view *v);
+
+/* The hall display's state (GET /api/v1/display): the branch, services with counts, counters. */
+json_t *render_display(const struct config *cfg, const struct queue_view *v);
+
+/*
+ * A ticket as its own phone sees it: number, service and its names, green,
+ * status, counter, and (when waiting and pos is given) ahead and the
+ * estimated wait. Nothing that names another ticket.
+ */
+json_t *render_phone_ticket(const struct config *cfg, const struct ticket *t,
+    const struct ticket_pos *pos);
+
 /* "2026-11-24T09:30:05+08:00", or JSON null for 0. */
 json_t *render_time(int64_t t);
 

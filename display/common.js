@@ -2,17 +2,19 @@
 //
 // BQ.api() calls the JSON API and never throws on an HTTP error: it returns
 // { status, body }. BQ.live() keeps a page true to the daemon: it loads the
-// whole state first, then follows /api/v1/events from the state's
-// last_event_id; whenever the stream opens again (a dropped connection, a
-// daemon restart) it loads the whole state again, so a page never shows
-// what it missed while away. A page's load() does the fetching and drawing
-// and returns the last_event_id it reflects (or null). Every event goes to
-// onEvent(); most pages just ask for a reload, which is debounced, and
-// loads never overlap. A slow full reload every 30 s guards against
-// anything the stream could not say. BQ.now() is the daemon's clock, as
-// learnt from the last answer that carried one, and BQ.timeOf() shows a
-// moment in the branch's time zone (the offset of the daemon's ISO times),
-// whatever zone the screen's computer is set to.
+// whole state first, then follows an event stream (the staff's
+// /api/v1/events unless told another) from the state's last_event_id, and
+// hands every event to onEvent(), which applies it to what the page shows
+// and returns true; anything it cannot apply (it returns anything else, or
+// the daemon says "reload") makes the page load the whole state again,
+// debounced, and loads never overlap. Whenever the stream opens again (a
+// dropped connection, a daemon restart) the state is loaded again too, so a
+// page never shows what it missed while away, and a slow full reload every
+// 30 s guards against anything the stream could not say. BQ.applyStaff()
+// applies a staff event to the hall as GET /api/v1/queue gives it. BQ.now()
+// is the daemon's clock, as learnt from the last answer that carried one,
+// and BQ.timeOf() shows a moment in the branch's time zone (the offset of
+// the daemon's ISO times), whatever zone the screen's computer is set to.
 'use strict';
 
 const BQ = (() => {
@@ -111,7 +113,7 @@ const BQ = (() => {
     setInterval(tick, 1000);
   }
 
-  function live({ load, onEvent = () => true, onLink = () => {}, everyMs = 30000 }) {
+  function live({ load, stream = '/api/v1/events', onEvent = () => false, onLink = () => {}, everyMs = 30000 }) {
     let es = null, lastId = null, loading = null, again = false, timer = null;
 
     async function reload() {
@@ -139,7 +141,7 @@ const BQ = (() => {
 
     function connect() {
       if (es) es.close();
-      es = new EventSource('/api/v1/events' + (lastId != null ? `?last_event_id=${lastId}` : ''));
+      es = new EventSource(stream + (lastId != null ? `?last_event_id=${lastId}` : ''));
       let opened = false;
       es.onopen = () => {
         onLink(true);
@@ -150,9 +152,10 @@ const BQ = (() => {
       es.onmessage = (m) => {
         let ev;
         try { ev = JSON.parse(m.data); } catch { return; }
-        if (m.lastEventId) lastId = Number(m.lastEventId);
+        const id = Number(m.lastEventId) || 0;
+        if (m.lastEventId) lastId = id;
         if (ev.at) sync(ev.at);
-        if (onEvent(ev, Number(m.lastEventId) || 0) !== false) soon();
+        if (ev.type === 'reload' || onEvent(ev, id) !== true) soon();
       };
       es.onerror = () => {
         onLink(false);
@@ -176,5 +179,41 @@ const BQ = (() => {
     return { reload: soon };
   }
 
-  return { api, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, clock, live };
+  // Apply staff event ev (id) to q, the hall as GET /api/v1/queue gives it:
+  // a ticket leaves the line it was in and, while waiting, comes back at the
+  // place the event gives it; the counters follow. False when q cannot be
+  // brought up to date from the event alone (load it again).
+  function applyStaff(q, ev, id) {
+    if (!q) return false;
+    if (id <= q.last_event_id) return true;
+    const t = ev.ticket;
+    if (t) {
+      const gone = new Set([t.id, ev.from && ev.from.id].filter(Boolean));
+      for (const s of q.services) s.tickets = s.tickets.filter((x) => !gone.has(x.id));
+      if (t.status === 'waiting') {
+        const s = q.services.find((x) => x.id === t.service);
+        if (!s || t.ahead == null) return false;
+        s.tickets.splice(Math.min(t.ahead, s.tickets.length), 0, t);
+      }
+      for (const c of q.counters) if (c.ticket && gone.has(c.ticket.id)) c.ticket = t;
+    }
+    if (ev.counter != null) {
+      const c = q.counters.find((k) => k.number === ev.counter);
+      if (!c) return false;
+      if (ev.type === 'ticket.called' || ev.type === 'ticket.recalled') { c.ticket = t; c.state = 'called'; }
+      else if (ev.type === 'ticket.serving') { c.ticket = t; c.state = 'serving'; }
+      else if (['ticket.served', 'ticket.no_show', 'ticket.transferred'].includes(ev.type)) { c.ticket = null; c.state = 'idle'; }
+      else if (ev.type === 'counter.paused') { c.paused = true; c.paused_at = ev.at; }
+      else if (ev.type === 'counter.resumed') { c.paused = false; c.paused_at = null; }
+    }
+    for (const s of q.services) {
+      s.waiting = s.tickets.length;
+      s.tickets.forEach((x, i) => { x.ahead = i; });
+      s.open_counters = q.counters.filter((c) => !c.paused && c.services.includes(s.id)).length;
+    }
+    q.last_event_id = id;
+    return true;
+  }
+
+  return { api, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, clock, live, applyStaff };
 })();

@@ -7,6 +7,9 @@
 // A call or recall that has just succeeded is not followed by another call
 // or recall for a second (REPEAT_GUARD_MS), however late the browser saw the
 // second click; any other action in between lifts that.
+// The hall is loaded whole at start and after a reconnect, and kept current
+// by applying each staff event (BQ.applyStaff); an action's own answer
+// updates the counter at once, and only a refusal loads the hall again.
 // Keys: N call next, R recall, S start, X no-show, F finish, T transfer
 // (then 1-9 picks the service), P pause or resume, Esc closes the choice.
 'use strict';
@@ -15,7 +18,7 @@
   const $ = (id) => document.getElementById(id);
   const esc = BQ.esc;
   const n = Number(location.pathname.split('/').filter(Boolean)[1]);
-  let counter = null, services = [], busy = false;
+  let counter = null, services = [], busy = false, state = null;
   // A call or recall announces a customer in the hall: a second press within
   // this long (a double click the browser saw only after the first call had
   // come back) is taken as the same press, not as "finish and call the next".
@@ -58,6 +61,7 @@
   }
 
   function render(q) {
+    state = q;
     counter = q.counters.find((c) => c.number === n) || null;
     services = q.services;
     if (!counter) {
@@ -121,7 +125,14 @@
         say(m ? `${m[0]} ${m[1]}` : `错误 Error: ${r.body?.error?.message || r.status}`, 'error');
       }
       $('transfer').classList.add('hidden');
-      await load();
+      // The answer says what the counter is now; anything else (a refusal, nobody to call) reloads.
+      const i = r.status === 200 && r.body.counter ? state.counters.findIndex((c) => c.number === n) : -1;
+      if (i >= 0) {
+        state.counters[i] = r.body.counter;
+        render(state);
+      } else {
+        await load();
+      }
     } catch {
       say('网络错误，请重试 Network error, try again', 'error');
     } finally {
@@ -157,5 +168,13 @@
     }
   });
 
-  BQ.live({ load, onLink(up) { $('link').classList.toggle('hidden', up); } });
+  BQ.live({
+    load,
+    onEvent(ev, id) {
+      if (!BQ.applyStaff(state, ev, id)) return false;
+      render(state);
+      return true;
+    },
+    onLink(up) { $('link').classList.toggle('hidden', up); },
+  });
 })();

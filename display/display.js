@@ -1,15 +1,17 @@
 // display.js: the hall display (/display).
 //
-// What it shows is always the daemon's state (GET /api/v1/queue), loaded
-// at start, after every event and after every reconnect: the newest call
-// large, every counter's current customer, and how many wait per service.
-// A call or recall event marks the ticket to be announced; the
-// announcement is made only if the reloaded state still shows that ticket
-// called at that counter, so nothing stale is ever shown or spoken as
-// current. Announcements play one at a time, in order, from
-// /api/v1/voice/{number}/{counter}.wav (chime, Mandarin, English for an
-// English ticket); window.bqSpoken and bqPlayed list what was played and
-// when, for tests.
+// It shows only what the wall screen may: it loads GET /api/v1/display at
+// start and after every reconnect, then follows the display stream
+// (/api/v1/display/events), each of whose events carries the hall as it is
+// after that event (waiting counts, every counter's current number), which
+// the page takes as its state: the newest call large, every counter's
+// current customer, and how many wait per service. A call or recall event
+// marks the ticket to be announced; the announcement is made only if the
+// state still shows that number called at that counter when the page draws
+// it, so nothing stale is ever spoken as current. Announcements play one at
+// a time, in order, from /api/v1/voice/{number}/{counter}.wav (chime,
+// Mandarin, English for an English ticket); window.bqSpoken and bqPlayed
+// list what was played and when, for tests.
 'use strict';
 
 (() => {
@@ -18,7 +20,8 @@
   const FLASH_MS = 6000;
   let lastCall = null;          // "ticketId/counter/calledAt" shown large
   let flashUntil = 0;
-  const toAnnounce = [];        // {id, counter, at} from events, checked against the next state
+  const toAnnounce = [];        // {number, counter, event} from events, checked against the state
+  let state = null;             // GET /api/v1/display, kept current by the stream
   const voiceQueue = [];
   let playing = false;
   window.bqSpoken = [];          // URLs in the order they were played
@@ -26,13 +29,14 @@
 
   BQ.clock($('clock'));
 
-  // The time a counter's ticket was last announced (a recall counts). Times
-  // have whole seconds, so calls in the same second are told apart by the
-  // id of the event that announced them, when this page saw it.
-  const callSeq = new Map();     // ticket id -> event id of its newest call or recall
-  const callTime = (t) => Math.max(Date.parse(t.recalled_at || 0) || 0, Date.parse(t.called_at || 0) || 0);
-  const newestFirst = (x, y) => callTime(y.ticket) - callTime(x.ticket) ||
-    (callSeq.get(y.ticket.id) || 0) - (callSeq.get(x.ticket.id) || 0) || y.ticket.id - x.ticket.id;
+  // The time a counter's ticket was last announced (called_at counts a
+  // recall). Times have whole seconds, so calls in the same second are told
+  // apart by the id of the event that announced them, when this page saw it.
+  const callSeq = new Map();     // "number/counter" -> event id of its newest call or recall
+  const seqOf = (c) => callSeq.get(`${c.ticket.number}/${c.number}`) || 0;
+  const callTime = (t) => Date.parse(t.called_at || 0) || 0;
+  const newestFirst = (x, y) => callTime(y.ticket) - callTime(x.ticket) || seqOf(y) - seqOf(x) ||
+    y.number - x.number;
 
   let clips = 0;                 // numbers the clips, so a late word about an old one is ignored
 
@@ -82,7 +86,7 @@
     // the next load, which it has asked for.
     while (toAnnounce.length && toAnnounce[0].event <= q.last_event_id) {
       const a = toAnnounce.shift();
-      const c = called.find((k) => k.number === a.counter && k.ticket.id === a.id);
+      const c = called.find((k) => k.number === a.counter && k.ticket.number === a.number);
       if (c) {
         announce(c.ticket, c.number);
         flashUntil = Date.now() + FLASH_MS;
@@ -93,7 +97,7 @@
     const now = $('now');
     if (top) {
       const t = top.ticket;
-      const key = `${t.id}/${top.number}/${callTime(t)}/${callSeq.get(t.id) || 0}`;
+      const key = `${t.number}/${top.number}/${callTime(t)}/${seqOf(top)}`;
       if (key !== lastCall) {
         $('now-call').innerHTML =
           `<div class="number" id="now-number">${esc(t.number)}</div>` +
@@ -123,16 +127,32 @@
       `<div class="count"><span class="n">${s.waiting}</span><small>人 waiting</small></div></div>`).join('');
   }
 
-  const load = () => BQ.loadQueue(render);
+  async function load() {
+    const r = await BQ.api('GET', '/api/v1/display');
+    if (r.status !== 200) throw new Error(`display: ${r.status}`);
+    BQ.sync(r.body.at);
+    state = r.body;
+    render(state);
+    return state.last_event_id;
+  }
 
   BQ.live({
     load,
+    stream: '/api/v1/display/events',
     everyMs: 20000,
     onEvent(ev, id) {
+      if (!state) return false;
       if ((ev.type === 'ticket.called' || ev.type === 'ticket.recalled') && ev.ticket) {
-        toAnnounce.push({ id: ev.ticket.id, counter: ev.counter ?? ev.ticket.counter, event: id });
-        callSeq.set(ev.ticket.id, id);
+        toAnnounce.push({ number: ev.ticket.number, counter: ev.counter, event: id });
+        callSeq.set(`${ev.ticket.number}/${ev.counter}`, id);
       }
+      // An event older than the state (it came while the state was loading) only announces.
+      if (id > state.last_event_id) {
+        state.counters = ev.counters;
+        for (const s of state.services) if (s.id in ev.waiting) s.waiting = ev.waiting[s.id];
+        state.last_event_id = id;
+      }
+      render(state);
       return true;
     },
     onLink(up) { $('link').classList.toggle('hidden', up); },

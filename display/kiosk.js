@@ -5,7 +5,9 @@
 // number on a keypad (the daemon decides). Then the ticket: number, people
 // ahead, estimated wait. Nothing hurries anyone: no screen times out
 // except the finished ticket, which clears itself after two minutes so
-// the next customer starts fresh.
+// the next customer starts fresh. The services and how many wait for each
+// come from GET /api/v1/display and follow the display stream, which says
+// nothing about any customer.
 'use strict';
 
 (() => {
@@ -21,21 +23,37 @@
     $('msg').textContent = '';
   }
 
+  function drawServices() {
+    $('services').innerHTML = services.map((s) =>
+      `<button class="big" data-service="${esc(s.id)}">${esc(s.name_zh)}<span class="en">${esc(s.name_en)}</span>` +
+      `<span class="sub">等候 ${s.waiting} 人 · ${s.waiting} waiting</span></button>`).join('');
+  }
+
   async function loadServices() {
-    const r = await BQ.api('GET', '/api/v1/queue').catch(() => null);
+    const r = await BQ.api('GET', '/api/v1/display').catch(() => null);
     if (!r || r.status !== 200) {
       $('msg').textContent = '暂时无法取号，请稍候或咨询大堂经理 Not available right now; please wait or ask the staff';
-      setTimeout(loadServices, 3000);
-      return;
+      throw new Error('display state');
     }
     const q = r.body;
     BQ.sync(q.at);
     if (q.branch) $('branch').innerHTML = `${esc(q.branch.name_zh)}<span class="en">${esc(q.branch.name_en)}</span>`;
     services = q.services;
-    $('services').innerHTML = services.map((s) =>
-      `<button class="big" data-service="${esc(s.id)}">${esc(s.name_zh)}<span class="en">${esc(s.name_en)}</span>` +
-      `<span class="sub">等候 ${s.waiting} 人 · ${s.waiting} waiting</span></button>`).join('');
+    drawServices();
     $('msg').textContent = '';
+    return q.last_event_id;
+  }
+
+  // Only the counts change: each button's line is rewritten, the buttons stay under the finger.
+  function applyCounts(ev) {
+    if (!ev.waiting) return false;
+    for (const s of services) {
+      if (!(s.id in ev.waiting)) continue;
+      s.waiting = ev.waiting[s.id];
+      const sub = document.querySelector(`#services button[data-service="${CSS.escape(s.id)}"] .sub`);
+      if (sub) sub.textContent = `等候 ${s.waiting} 人 · ${s.waiting} waiting`;
+    }
+    return true;
   }
 
   function showTicket(t) {
@@ -78,7 +96,7 @@
     idnum = '';
     $('idbox').textContent = '';
     step('service');
-    loadServices();
+    drawServices();
   }
 
   $('services').addEventListener('click', (e) => {
@@ -116,6 +134,5 @@
   });
   $('done').addEventListener('click', reset);
 
-  loadServices();
-  setInterval(() => { if (!$('step-service').classList.contains('hidden')) loadServices(); }, 30000);
+  BQ.live({ load: loadServices, stream: '/api/v1/display/events', onEvent: applyCounts });
 })();

@@ -6,7 +6,9 @@
 // ticket's wait, highlighted past its service's overtime threshold; upgrade
 // to green, cancel. Counters and their states. "Today so far" from
 // /api/v1/reports/daily when that endpoint exists, and the longest current
-// wait from the queue.
+// wait from the queue. The queue is loaded whole at start and after a
+// reconnect, and otherwise kept current by applying each staff event
+// (BQ.applyStaff); today's figures are fetched again after a call or an end.
 //
 // Printing: each ticket carries "print": {"state", "error"}; the page shows
 // the state, a reprint button (POST /api/v1/tickets/{id}/reprint) and a
@@ -112,10 +114,11 @@
         `<td>${c.ticket ? `<b>${esc(c.ticket.number)}</b> ${c.ticket.green ? BQ.greenMark() : ''}` : '—'}</td></tr>`;
     }).join('');
     if (issuedId) {
-      // Keep the issued ticket's line fresh (its place, its print state).
-      BQ.api('GET', `/api/v1/tickets/${issuedId}`).then((r) => {
-        if (r.status === 200) { lastIssued = r.body.ticket; renderIssued(); }
-      });
+      // Keep the issued ticket's line fresh (its place, its print state) while it waits.
+      for (const s of q.services) {
+        const t = s.tickets.find((x) => x.id === issuedId);
+        if (t) { lastIssued = t; renderIssued(); }
+      }
     }
   }
 
@@ -133,6 +136,19 @@
   }
 
   const load = () => BQ.loadQueue((q) => { render(q); loadReport(); });
+
+  // Today's figures change when someone is called or leaves: fetched once per burst.
+  let reportTimer = null;
+  const REPORT_EVENTS = ['ticket.called', 'ticket.served', 'ticket.no_show', 'ticket.cancelled', 'ticket.transferred'];
+  function onEvent(ev, id) {
+    if (!BQ.applyStaff(state, ev, id)) return false;
+    render(state);
+    if (REPORT_EVENTS.includes(ev.type)) {
+      clearTimeout(reportTimer);
+      reportTimer = setTimeout(loadReport, 300);
+    }
+    return true;
+  }
 
   async function issue(body) {
     if (issuing) return;
@@ -204,7 +220,7 @@
 
   $('queue').addEventListener('focusout', () => { if (state) setTimeout(() => render(state), 0); });
 
-  const live = BQ.live({ load, onLink(up) { $('link').classList.toggle('hidden', up); } });
+  const live = BQ.live({ load, onEvent, onLink(up) { $('link').classList.toggle('hidden', up); } });
   // Waits grow while nothing happens: redraw them every 5 s.
   setInterval(() => { if (state) render(state); }, 5000);
 })();

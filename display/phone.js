@@ -1,9 +1,9 @@
 // phone.js: the customer's page (/t/{token}), opened from the ticket's QR code.
 //
-// It reads only GET /api/v1/t/{token}: the customer's own ticket, nothing
-// about anyone else. The event stream serves only as a signal that
-// something changed; its contents (other customers' tickets) are never
-// read, only counted as a reason to fetch the own ticket again.
+// It reads only GET /api/v1/t/{token}, the customer's own ticket, and the
+// ticket's own stream, /api/v1/t/{token}/events, which says when its status,
+// its place in line or its estimate changed and carries nothing about anyone
+// else: the page draws what each event carries.
 'use strict';
 
 (() => {
@@ -21,7 +21,7 @@
 
   function render(body) {
     const t = body.ticket;
-    BQ.zoneFrom(t.issued_at);
+    if (t.issued_at) BQ.zoneFrom(t.issued_at);
     if (body.branch) $('branch').innerHTML = `${esc(body.branch.name_zh)}<span class="en">${esc(body.branch.name_en)}</span>`;
     let html = `<div class="number" id="number">${esc(t.number)}</div>` +
       `<div style="text-align:center">${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` +
@@ -42,17 +42,34 @@
     $('updated').textContent = `更新于 Updated ${BQ.timeOf(BQ.now())}`;
   }
 
+  let found = true;
+
   async function load() {
     const r = await BQ.api('GET', `/api/v1/t/${encodeURIComponent(token)}`);
     if (r.status === 404) {
+      found = false;
       $('card').innerHTML = '<div class="state" id="status">找不到此号票<span class="en">Ticket not found</span></div>';
       return null;
     }
     if (r.status !== 200) throw new Error(`ticket: ${r.status}`);
+    found = true;
     render(r.body);
     return null;
   }
 
-  // The stream only says "something changed": reload our own ticket.
-  BQ.live({ load, onEvent: () => true, everyMs: 20000 });
+  // A ticket nobody has gets no stream: the page says so and stays.
+  (async () => {
+    await load().catch(() => {});
+    if (!found) return;
+    BQ.live({
+      load,
+      stream: `/api/v1/t/${encodeURIComponent(token)}/events`,
+      everyMs: 20000,
+      onEvent(ev) {
+        if (!ev.ticket) return false;
+        render({ ticket: ev.ticket });
+        return true;
+      },
+    });
+  })();
 })();

@@ -266,3 +266,55 @@ test('a second tap while a ticket is being issued issues nothing more, even when
   assert.equal(await vWaiting(), before + 1, 'one ticket for two taps');
   await page.close();
 });
+
+test('the pages apply what their streams carry, without loading the hall after every event', async () => {
+  const d2 = await new Daemon().start();
+  const ctx = await b.newContext();
+  try {
+    const seen = {};
+    const open = async (name, path) => {
+      const page = await ctx.newPage();
+      seen[name] = [];
+      page.on('request', (r) => seen[name].push(new URL(r.url()).pathname));
+      await page.goto(d2.url + path);
+      return page;
+    };
+    const mine = await d2.issue('B');
+    const lobby = await open('lobby', '/lobby');
+    const counter = await open('counter', '/counter/3');
+    const display = await open('display', '/display');
+    const kiosk = await open('kiosk', '/kiosk');
+    const phone = await open('phone', `/t/${mine.token}`);
+    await lobby.locator(`#queue tr[data-number="${mine.number}"]`).waitFor(T);
+    await counter.locator('#state').getByText('空闲').waitFor(T);
+    await display.locator('.tile[data-service="B"] .n').getByText('1').waitFor(T);
+    await kiosk.locator('#services button[data-service="B"] .sub').getByText(/等候 1 人/).waitFor(T);
+    await phone.locator('#ahead').getByText('0').waitFor(T);
+    const loads = () => Object.fromEntries(Object.entries(seen).map(([k, v]) =>
+      [k, v.filter((p) => ['/api/v1/queue', '/api/v1/display', `/api/v1/t/${mine.token}`].includes(p)).length]));
+    const before = loads();
+
+    for (let i = 0; i < 5; i++) await d2.issue('A');
+    assert.equal((await d2.counter(3, 'call')).ticket.number, 'A001');
+    await lobby.locator('#st-waiting').getByText('5').waitFor(T);      // four A and the B
+    await counter.locator('#number').getByText('A001').waitFor(T);
+    await counter.locator('#waiting').getByText('4').waitFor(T);        // counter 3 serves only A
+    await display.locator('#now-number').getByText('A001').waitFor(T);
+    await display.locator('.tile[data-service="A"] .n').getByText('4').waitFor(T);
+    await kiosk.locator('#services button[data-service="A"] .sub').getByText(/等候 4 人/).waitFor(T);
+    assert.equal(await lobby.locator('#queue tr[data-number="A002"] td').nth(3).innerText(), '0');
+    assert.equal(await lobby.locator('#queue tr[data-number="A005"] td').nth(3).innerText(), '3');
+    await d2.counter(5, 'call');
+    await phone.locator('#status').getByText('请到 5 号窗口').waitFor(T);
+    await lobby.locator('#counters tr[data-counter="5"]').getByText(mine.number).waitFor(T);
+
+    assert.deepEqual(loads(), before, 'no page loaded the hall or its ticket again');
+    // The public pages never touch what only the staff may see.
+    for (const name of ['display', 'kiosk', 'phone'])
+      for (const p of ['/api/v1/queue', '/api/v1/events'])
+        assert.ok(!seen[name].includes(p), `${name} asked for ${p}`);
+  } finally {
+    await ctx.close();
+    await d2.stop();
+  }
+});

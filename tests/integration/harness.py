@@ -517,11 +517,12 @@ class Daemon:
         finally:
             s.close()
 
-    def sse(self, last_event_id=None, query=None):
+    def sse(self, last_event_id=None, query=None, path="/api/v1/events"):
+        """A stream: the staff's by default, or the one at path (a display's, a phone's)."""
         headers = {}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
-        path = "/api/v1/events" + ("?" + query if query else "")
+        path = path + ("?" + query if query else "")
         c = SSEClient(self.port, path, headers)
         self.env.streams.append(c)
         return c
