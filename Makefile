@@ -143,7 +143,11 @@ fuzz: deps-test $(FUZZ_BIN)
 build/release/bench_printer: tests/bench/bench_printer.c build/release/libbranchq.a
 	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libbranchq.a $(PKG_LIBS) -o $@
 
-bench: deps build/release/branchqd build/release/bench_printer
+# What each queue operation costs the loop at 10 and at 10,000 waiting.
+build/release/bench_ops: tests/bench/bench_ops.c build/release/libbranchq.a
+	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libbranchq.a $(PKG_LIBS) -o $@
+
+bench: deps build/release/branchqd build/release/bench_printer build/release/bench_ops
 	@tests/bench/run
 
 clean:
