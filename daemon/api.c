@@ -474,14 +474,55 @@ get_services(struct route_ctx *r)
 	queue_view_free(&v);
 }
 
+/*
+ * The whole hall. Its JSON is kept: the same hall in the same second gives
+ * the same bytes, so pages loading together (a reconnect after a restart,
+ * every page's periodic reload) cost one rendering, not one each.
+ */
 static void
 get_queue(struct route_ctx *r)
 {
+	struct api *a = r->a;
 	struct queue_view v;
+	uint64_t version;
+	json_t *body;
+	char *text;
 
-	if (!fail(r, queue_view_load(r->a->queue, r->req->now, &v)))
-		reply_json(r->rep, 200, render_queue(r->a->queue->cfg, &v));
-	queue_view_free(&v);
+	if (fail(r, queue_version(a->queue, r->req->now, &version)))
+		return;
+	if (a->queue_json == NULL || a->queue_version != version || a->queue_at != r->req->now) {
+		if (fail(r, queue_view_load(a->queue, r->req->now, &v))) {
+			queue_view_free(&v);
+			return;
+		}
+		body = render_queue(a->queue->cfg, &v);
+		queue_view_free(&v);
+		text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+		json_decref(body);
+		if (text == NULL) {
+			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+			return;
+		}
+		/* One newline, as every JSON answer has, for a person reading with curl. */
+		size_t n = strlen(text);
+		char *t = realloc(text, n + 2);
+		if (t == NULL) {
+			free(text);
+			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+			return;
+		}
+		t[n] = '\n';
+		t[n + 1] = '\0';
+		free(a->queue_json);
+		a->queue_json = t;
+		a->queue_len = n + 1;
+		a->queue_version = version;
+		a->queue_at = r->req->now;
+	}
+	r->rep->status = 200;
+	r->rep->raw = a->queue_json;
+	r->rep->raw_len = a->queue_len;
+	r->rep->content_type = "application/json; charset=utf-8";
 }
 
 /*
@@ -936,6 +977,13 @@ int
 api_commit_fd(struct api *a)
 {
 	return queue_commit_fd(a->queue);
+}
+
+void
+api_close(struct api *a)
+{
+	free(a->queue_json);
+	a->queue_json = NULL;
 }
 
 void

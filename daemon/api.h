@@ -27,7 +27,15 @@ struct api {
 	const struct pages *pages;      /* the pages' static files; may be empty */
 	struct printer *printer;        /* paper tickets and their previews */
 	struct voice *voice;            /* the spoken calls; NULL: none */
+	/* GET /api/v1/queue as last rendered, for the hall version and second it shows. */
+	char *queue_json;
+	size_t queue_len;
+	uint64_t queue_version;
+	int64_t queue_at;
 };
+
+/* Free what the api keeps (not the queue, pages, printer or voice it points to). */
+void api_close(struct api *a);
 
 struct api_request {
 	const char *method;

@@ -377,6 +377,7 @@ main(int argc, char **argv)
 	voice_free(d.voice);
 	sse_free(d.sse);
 	pages_free(&d.pages);
+	api_close(&d.api);
 	queue_close(&d.queue);
 	store_close(d.store);
 	close(d.lockfd);

@@ -59,6 +59,7 @@ struct journal {
 
 struct hall {
 	struct journal j;
+	uint64_t version;            /* changes with every change; kept across a reload */
 	char bday[11];
 	struct ticket **byid;
 	int n, cap;
@@ -233,6 +234,7 @@ static void
 hall_clear(struct hall *h)
 {
 	struct journal j = h->j;
+	uint64_t version = h->version + 1;
 
 	for (int i = 0; i < h->n; i++)
 		free(h->byid[i]);
@@ -245,6 +247,7 @@ hall_clear(struct hall *h)
 	h->j = j;
 	h->j.n = 0;
 	h->j.broken = j.on;
+	h->version = version;
 }
 
 void
@@ -266,6 +269,7 @@ hall_bday(const struct hall *h)
 void
 hall_invalidate(struct hall *h)
 {
+	h->version++;
 	h->bday[0] = '\0';
 	h->j.broken = h->j.on;
 }
@@ -361,6 +365,7 @@ hall_put_ticket(struct hall *h, const struct ticket *t)
 	bool belongs = t->status == TS_WAITING && strcmp(t->bday, h->bday) == 0 &&
 	    hall_bucket(h, t) != NULL;
 
+	h->version++;
 	journal_ticket(h, t->id, hall_waiting(h, t->id));
 	if (waiting_set(h, t->id, t, belongs) != 0)
 		goto oom;
@@ -391,6 +396,7 @@ hall_put_counter(struct hall *h, const struct counter_state *cs, const struct ti
 {
 	struct hall_counter *hc = counter_find(h, cs->number);
 
+	h->version++;
 	if (hc == NULL) {
 		struct jrec *r;
 
@@ -471,6 +477,7 @@ hall_journal_rewind(struct hall *h)
 	struct journal *j = &h->j;
 	int ret = 0;
 
+	h->version++;
 	if (j->broken) {
 		hall_invalidate(h);
 		ret = -1;
@@ -514,6 +521,12 @@ hall_waiting(const struct hall *h, int64_t id)
 	int k = byid_find(h, id);
 
 	return k >= 0 ? h->byid[k] : NULL;
+}
+
+uint64_t
+hall_version(const struct hall *h)
+{
+	return h->version;
 }
 
 int

@@ -75,6 +75,9 @@ void hall_journal_end(struct hall *h);
 /* The waiting ticket id of h's day, or NULL. The pointer is h's, valid until the next change. */
 const struct ticket *hall_waiting(const struct hall *h, int64_t id);
 
+/* A number that changes whenever anything in h changes (never repeats for one h). */
+uint64_t hall_version(const struct hall *h);
+
 /* How many tickets wait in all; in one service (its prefix). */
 int hall_nwaiting(const struct hall *h);
 int hall_count(const struct hall *h, const char *service);

@@ -841,6 +841,15 @@ find_by_id(const struct ticket *w, int n, int64_t id)
 }
 
 enum bq_err
+queue_version(struct queue *q, int64_t now, uint64_t *version)
+{
+	enum bq_err e = queue_hall(q, now);
+
+	*version = e == BQ_OK ? hall_version(q->hall) : 0;
+	return e;
+}
+
+enum bq_err
 queue_view_summary(struct queue *q, int64_t now, struct queue_view *v)
 {
 	const struct config *cfg = q->cfg;

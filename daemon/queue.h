@@ -175,6 +175,12 @@ struct queue_view {
 	struct ticket current[MAX_COUNTERS];           /* valid where counters[i].ticket_id */
 };
 
+/*
+ * A number that changes whenever the hall of the business day at now
+ * changes: two views with the same number and the same now are the same.
+ */
+enum bq_err queue_version(struct queue *q, int64_t now, uint64_t *version);
+
 /* Load the view; free it with queue_view_free (also after a failure). */
 enum bq_err queue_view_load(struct queue *q, int64_t now, struct queue_view *v);
 void queue_view_free(struct queue_view *v);
