@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,32 @@ reload(struct daemon *d)
 		log_info("configuration reloaded from %s", d->opt.config);
 	}
 	free(next);
+}
+
+/*
+ * Every phone, display and page holds a connection, and each is a
+ * descriptor: take all the hard limit allows (the unit sets LimitNOFILE).
+ * http_start sizes its connection limit from what this leaves.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return;
+	}
+	if (rl.rlim_cur != rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn("cannot raise the descriptor limit from %llu to %llu",
+			    (unsigned long long)was, (unsigned long long)rl.rlim_max);
+			return;
+		}
+	}
+	log_info("descriptors: %llu (the hard limit)", (unsigned long long)rl.rlim_cur);
 }
 
 /* Refuse to share a database with another branchqd: two writers would split the event stream. */
@@ -336,6 +363,7 @@ main(int argc, char **argv)
 	if ((d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		fatal("signalfd");
 
+	raise_fd_limit();
 	if (lock_database(&d) != 0)
 		return 1;
 	if ((d.store = store_open(d.cfg.database, err, sizeof(err))) == NULL)
