@@ -10,6 +10,7 @@ The test process opens thousands of sockets, so it raises its own
 descriptor limit first; the total stream cap is reached by starting a
 daemon under a small descriptor limit, from which it sizes its budget.
 """
+import json
 import re
 import resource
 import select
@@ -177,8 +178,8 @@ def test_slowloris_is_closed_by_the_request_deadline(env):
 
 def _refused(c, code, what):
     """An SSEClient that got a 503 of code, with Retry-After."""
+    check_eq(c.status, 503, "%s: status" % what)
     c.ended.wait(HTTP_TIMEOUT_S)
-    import json
     body = json.loads(bytes(c.raw).decode("utf-8"))
     check_error((c.status, c.headers, body), 503, code, what)
     ra = c.headers.get("retry-after", "")
