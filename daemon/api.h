@@ -18,6 +18,7 @@
 #include "printer.h"
 #include "queue.h"
 #include "voice.h"
+#include "work.h"
 
 #define API_BODY_MAX (16 * 1024)
 
@@ -26,6 +27,7 @@ struct api {
 	const struct pages *pages;      /* the pages' static files; may be empty */
 	struct printer *printer;        /* paper tickets and their previews */
 	struct voice *voice;            /* the spoken calls; NULL: none */
+	struct work *reports;           /* the reports' worker; NULL: reports are built on the loop */
 };
 
 struct api_request {
@@ -58,8 +60,9 @@ struct api_reply {
 	int64_t sse_from;               /* events after this id; -1: only new ones */
 	/*
 	 * Not ready yet (a voice call being synthesised, a ticket preview being
-	 * drawn): http.c suspends the connection and hands the request to
-	 * api_handle again once voice_fd or printer_preview_fd says a job ended.
+	 * drawn, a report being built): http.c suspends the connection and hands
+	 * the request to api_handle again once a worker's descriptor says a job
+	 * ended.
 	 */
 	bool pending;
 };

@@ -8,8 +8,8 @@
  * descriptor and a signalfd, and owns all periodic work. Each turn it
  *  - answers HTTP requests (http_run), every one of which runs to completion;
  *  - reads signals: SIGHUP reloads the config, SIGTERM and SIGINT shut down;
- *  - when the voice or the preview worker finished a job, retries the
- *    requests that waited;
+ *  - when the voice, the preview or the reports' worker finished a job,
+ *    retries the requests that waited;
  *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
  *  - takes in the print worker's news (its eventfd) and starts print retries
  *    that are due (printer_run): printing itself runs on that worker;
@@ -41,6 +41,7 @@
 #include "printer.h"
 #include "queue.h"
 #include "report.h"
+#include "report_work.h"
 #include "sse.h"
 #include "store.h"
 #include "voice.h"
@@ -67,6 +68,7 @@ struct daemon {
 	struct sse *sse;
 	struct printer *printer;
 	struct voice *voice;         /* api.voice points here */
+	struct work *reports;        /* api.reports points here */
 	struct http *http;
 	int sigfd;
 	int lockfd;
@@ -226,12 +228,13 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
 			{ .fd = d->voice != NULL ? voice_fd(d->voice) : -1, .events = POLLIN },
 			{ .fd = printer_preview_fd(d->printer), .events = POLLIN },
+			{ .fd = d->reports != NULL ? work_fd(d->reports) : -1, .events = POLLIN },
 		};
 		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -245,7 +248,7 @@ main_loop(struct daemon *d)
 			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 5, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 6, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -275,7 +278,9 @@ main_loop(struct daemon *d)
 			voice_collect(d->voice);
 		if (pfd[4].revents & POLLIN)
 			printer_preview_collect(d->printer);
-		if ((pfd[3].revents | pfd[4].revents) & POLLIN)
+		if (pfd[5].revents & POLLIN)
+			work_collect(d->reports);
+		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents) & POLLIN)
 			http_wake_pending(d->http);
 		if (now_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
@@ -386,6 +391,9 @@ main(int argc, char **argv)
 	if ((d.voice = voice_new()) == NULL)
 		log_warnx("voice: cannot start the worker; calls are not spoken");
 	d.api.voice = d.voice;
+	if ((d.reports = report_work_new()) == NULL)
+		log_warnx("report: cannot start the worker; reports are built on the loop");
+	d.api.reports = d.reports;
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 
@@ -397,6 +405,7 @@ main(int argc, char **argv)
 	http_stop(d.http);
 	printer_free(d.printer);
 	voice_free(d.voice);
+	work_free(d.reports);
 	sse_free(d.sse);
 	pages_free(&d.pages);
 	store_close(d.store);

@@ -42,6 +42,8 @@ static const struct {
 	    "synthesised (espeak-ng failed or is busy); try again", 2 },
 	[BQ_ERR_PREVIEW_BUSY] = { "preview_busy", 503, "too many ticket previews are waiting "
 	    "to be drawn; try again in a moment", 1 },
+	[BQ_ERR_REPORT_BUSY] = { "report_busy", 503, "too many reports are being built; try "
+	    "again in a moment", 2 },
 	[BQ_ERR_STREAMS_FULL] = { "streams_full", 503, "the server holds as many event streams "
 	    "as it may; try again later", 10 },
 	[BQ_ERR_TOO_MANY_STREAMS] = { "too_many_streams", 503, "this address holds as many "
