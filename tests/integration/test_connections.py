@@ -124,8 +124,11 @@ def test_idle_connections_leave_staff_served_and_are_closed_on_time(env):
 
 
 def test_kept_alive_connection_is_closed_after_the_deadline(env):
+    """An idle keep-alive connection is closed by the deadline; an event stream is not."""
     d = env.daemon()
     deadline = _limits(d)[3]
+    stream = d.sse()
+    stream.wait_hello()
     s = socket.create_connection(("127.0.0.1", d.port), timeout=HTTP_TIMEOUT_S)
     try:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -140,6 +143,15 @@ def test_kept_alive_connection_is_closed_after_the_deadline(env):
         print("  idle keep-alive connection closed %.1f s after its last reply" % waited)
     finally:
         s.close()
+    # The stream, open longer than the deadline, still carries the next event.
+    t = d.issue("A")
+    for _ in range(10):
+        ev = stream.take(1)[0]
+        if (ev["data"].get("ticket") or {}).get("number") == t["number"]:
+            break
+    else:
+        raise Failure("the issue of %s never reached the stream" % t["number"])
+    check(not stream.ended.is_set(), "the stream is still open")
 
 
 def test_slowloris_is_closed_by_the_request_deadline(env):
