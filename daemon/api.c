@@ -572,6 +572,7 @@ get_report(struct route_ctx *r, bool range)
 	}
 	memcpy(&job.cfg, q->cfg, sizeof(job.cfg));
 	job.now = r->req->now;
+	job.request = r->req->seq;
 	job.max_days = REPORT_RANGE_API_DAYS;
 	job.format = (enum report_format)f;
 	if (r->a->reports == NULL) {

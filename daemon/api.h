@@ -40,7 +40,8 @@ struct api_request {
 	/* Query parameter key, or NULL. */
 	const char *(*query)(void *ctx, const char *key);
 	void *query_ctx;
-	int64_t now;
+	int64_t now;                    /* when it arrived: the same each time it is asked again */
+	uint64_t seq;                   /* unique to the request, the same each time it is asked again */
 	bool late;                      /* began after shutdown started: refused with 503 */
 };
 

@@ -63,6 +63,7 @@ struct http {
 	unsigned conn_limit;         /* libmicrohttpd's connection limit */
 	unsigned stream_limit;       /* event streams at most, all addresses together */
 	unsigned nstreams;
+	uint64_t seq;                /* requests begun */
 	struct http_list armed;      /* connections that owe a request, oldest deadline first */
 	struct http_list streams;    /* connections carrying an event stream */
 	int64_t refusal_logged_ms;
@@ -79,6 +80,7 @@ struct request {
 	bool answered;       /* a response is queued already (413 mid-upload) */
 	bool late;           /* began after shutdown started */
 	int64_t now;         /* when it was first handed to the API: the same when asked again */
+	uint64_t seq;        /* its number, for the API to find the job it queued again */
 	struct MHD_Connection *conn;
 	struct http_conn *hc;        /* its connection's; NULL when that ran out of memory */
 	struct request *next_pending;
@@ -379,6 +381,7 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		.query = http_query,
 		.query_ctx = c,
 		.now = r->now,
+		.seq = r->seq,
 		.late = r->late,
 	};
 	struct api_reply rep;
@@ -440,6 +443,7 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 		h->active++;
 		r->late = h->stopping;
 		r->now = (int64_t)time(NULL);
+		r->seq = ++h->seq;
 		r->hc = conn_of(c);
 		if (content_length_too_large(c)) {
 			/* Answer now: the body is never read. */

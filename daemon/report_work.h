@@ -8,10 +8,10 @@
  * is asked again when report_work's work_fd is readable.
  *
  * A job's input is a whole struct report_job, config included: a reload
- * that swaps the live config cannot change one under the worker, and the
- * cache's byte-for-byte comparison of inputs makes two identical requests
- * in the same second share one build. A job made at another `now` is
- * another job, so a cached "today so far" never goes stale.
+ * that swaps the live config cannot change one under the worker. It names
+ * the request it is for, so a request asked again finds its own job and
+ * no other: a result is never shared, so a "today so far" always holds
+ * every change committed before its request arrived.
  */
 #ifndef BRANCHQ_REPORT_WORK_H
 #define BRANCHQ_REPORT_WORK_H
@@ -37,6 +37,7 @@ struct report_job {
 	struct config cfg;               /* a copy of the live config; database is the file to read */
 	struct date from, to;
 	int64_t now;
+	uint64_t request;                /* the request's seq (struct api_request) */
 	int max_days;
 	enum report_format format;
 };

@@ -412,3 +412,15 @@ def test_long_report_does_not_hold_calls(env):
     check(call_at < done["at"], "the call was answered before the report")
     check(slowest < done["took"] / 3, "healthz took up to %.0f ms while the report took %.0f ms"
           % (slowest * 1000, done["took"] * 1000))
+
+
+def test_report_today_follows_each_change_at_once(env):
+    """Today so far, asked right after each change (within the same second), holds it."""
+    d = env.daemon()
+    for i in range(1, 6):
+        d.issue("A")
+        st, _, rep = d.get("/api/v1/reports/daily")
+        check_eq(st, 200, "today so far")
+        check_eq(rep["totals"]["issued"], i, "issued after the issue of ticket %d" % i)
+    d.call(3)
+    check_eq(d.get("/api/v1/reports/daily")[2]["totals"]["called"], 1, "called, right after the call")
