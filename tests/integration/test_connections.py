@@ -154,37 +154,51 @@ def test_kept_alive_connection_is_closed_after_the_deadline(env):
     check(not stream.ended.is_set(), "the stream is still open")
 
 
-def test_slowloris_is_closed_by_the_request_deadline(env):
-    d = env.daemon()
-    deadline = _limits(d)[3]
-    s = socket.create_connection(("127.0.0.1", d.port), timeout=HTTP_TIMEOUT_S)
-    closed = threading.Event()
+def _trickle(port, head):
+    """A connection that sends head, then one more byte every 0.9 s until it is closed."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=HTTP_TIMEOUT_S)
+    stop = threading.Event()
     sent = [0]
 
-    def trickle():
-        # A request line, then one header byte a second, never the blank line that ends it.
+    def run():
         try:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            while not closed.wait(0.9):
+            s.sendall(head)
+            while not stop.wait(0.9):
                 s.send(b"a")
                 sent[0] += 1
         except OSError:
             pass
 
-    t = threading.Thread(target=trickle, daemon=True)
+    t = threading.Thread(target=run, daemon=True)
     t0 = time.monotonic()
     t.start()
-    try:
-        waited = _wait_closed(s, deadline + SLACK_S)
-    finally:
-        closed.set()
-        t.join(5)
-        s.close()
-    check(waited >= deadline - 1, "the slow client was closed after %.1f s, before its %d s "
-          "deadline" % (waited, deadline))
-    check(sent[0] >= deadline - 2, "the client kept trickling (%d bytes sent)" % sent[0])
-    print("  slowloris (a byte every 0.9 s) closed after %.1f s, %d bytes in"
-          % (time.monotonic() - t0, sent[0]))
+    return s, stop, t, sent, t0
+
+
+def test_slowloris_is_closed_by_the_request_deadline(env):
+    """Headers that never end, and a body that never ends: both closed by the deadline."""
+    d = env.daemon()
+    deadline = _limits(d)[3]
+    slow = {
+        "headers": _trickle(d.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "),
+        "body": _trickle(d.port, b"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n"
+                         b"{\"service\": \""),
+    }
+    for what, (s, stop, t, sent, t0) in slow.items():
+        try:
+            _wait_closed(s, max(t0 + deadline + SLACK_S - time.monotonic(), 0.5))
+            waited = time.monotonic() - t0
+        finally:
+            stop.set()
+            t.join(5)
+            s.close()
+        check(waited >= deadline - 1, "the slow %s were closed after %.1f s, before the %d s "
+              "deadline" % (what, waited, deadline))
+        check(sent[0] >= deadline - 2, "the client kept trickling its %s (%d bytes sent)"
+              % (what, sent[0]))
+        print("  slow %s (a byte every 0.9 s) closed after %.1f s, %d bytes in"
+              % (what, waited, sent[0]))
     _staff_still_served(d, "after the slowloris")
 
 
