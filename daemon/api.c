@@ -20,6 +20,7 @@
 #include "log.h"
 #include "render.h"
 #include "report.h"
+#include "report_work.h"
 
 #define API_MAX_SEGMENTS 8
 
@@ -581,21 +582,24 @@ query_date(struct route_ctx *r, const char *key, struct date *d, bool *given)
 /*
  * GET /api/v1/reports/daily?date=D (no date: today so far) and
  * /api/v1/reports/range?from=D&to=D, each with format=json (default), csv or html.
+ * Built by the reports' worker (report_work.h) while the request waits
+ * suspended; on the loop only when that worker could not start.
  */
 static void
 get_report(struct route_ctx *r, bool range)
 {
 	static const char *const formats[] = { "json", "csv", "html" };
-	static const char *const types[] = { NULL, "text/csv; charset=utf-8",
-	    "text/html; charset=utf-8" };
+	static const char *const types[] = { "application/json; charset=utf-8",
+	    "text/csv; charset=utf-8", "text/html; charset=utf-8" };
 	struct queue *q = r->a->queue;
 	const char *fmt = r->req->query != NULL ? r->req->query(r->req->query_ctx, "format") : NULL;
-	struct date from, to;
+	struct report_job job;
+	const struct report_result *res = NULL;
+	struct report_result *own = NULL;
+	const uint8_t *out;
+	size_t len;
 	bool has_from, has_to;
 	int f = 0;
-	json_t *rep = NULL;
-	char why[160] = "";
-	enum bq_err e;
 
 	if (fmt != NULL) {
 		for (f = 0; f < 3 && strcmp(fmt, formats[f]) != 0; f++)
@@ -606,43 +610,78 @@ get_report(struct route_ctx *r, bool range)
 			return;
 		}
 	}
+	/* Zeroed whole: the worker's cache compares jobs byte for byte. */
+	memset(&job, 0, sizeof(job));
 	if (range) {
-		if (!query_date(r, "from", &from, &has_from) || !query_date(r, "to", &to, &has_to))
+		if (!query_date(r, "from", &job.from, &has_from) ||
+		    !query_date(r, "to", &job.to, &has_to))
 			return;
 		if (!has_from || !has_to) {
 			reply_error(r->rep, BQ_ERR_INVALID_QUERY, "a range needs from and to (YYYY-MM-DD)");
 			return;
 		}
 	} else {
-		if (!query_date(r, "date", &from, &has_from))
+		if (!query_date(r, "date", &job.from, &has_from))
 			return;
 		if (!has_from)
-			from = bday_of(r->req->now, q->cfg->day_reset_min);
-		to = from;
+			job.from = bday_of(r->req->now, q->cfg->day_reset_min);
+		job.to = job.from;
 	}
-	e = report_build(store_db(q->store), q->cfg, from, to, r->req->now,
-	    REPORT_RANGE_API_DAYS, &rep, why, sizeof(why));
-	if (e != BQ_OK) {
-		reply_error(r->rep, e, why[0] ? "%s" : NULL, why);
+	memcpy(&job.cfg, q->cfg, sizeof(job.cfg));
+	job.now = r->req->now;
+	job.request = r->req->seq;
+	job.max_days = REPORT_RANGE_API_DAYS;
+	job.format = (enum report_format)f;
+	if (r->a->reports == NULL) {
+		if ((own = report_work_build(store_db(q->store), &job, &len)) == NULL) {
+			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+			return;
+		}
+		res = own;
+	} else {
+		switch (work_lookup(r->a->reports, range ? "range" : "daily", &job, &out, &len)) {
+		case WORK_READY:
+			res = (const struct report_result *)(const void *)out;
+			break;
+		case WORK_PENDING:
+			r->rep->pending = true;
+			r->rep->status = 200;
+			return;
+		case WORK_BUSY:
+			reply_error(r->rep, BQ_ERR_REPORT_BUSY, NULL);
+			return;
+		default:
+			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+			return;
+		}
+	}
+	if (res->err != BQ_OK) {
+		reply_error(r->rep, res->err, res->why[0] ? "%s" : NULL, res->why);
+		free(own);
 		return;
 	}
-	if (f == 0) {
-		reply_json(r->rep, 200, rep);
-		return;
+	/* The worker's result lives until the loop's next lookup: http.c copies it before that. */
+	if (own != NULL) {
+		char *copy = malloc(res->len);
+		if (copy == NULL) {
+			free(own);
+			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+			return;
+		}
+		memcpy(copy, res->body, res->len);
+		r->rep->raw = copy;
+		r->rep->raw_owned = true;
+	} else {
+		r->rep->raw = res->body;
 	}
-	r->rep->raw = f == 1 ? report_csv(rep, &r->rep->raw_len) : report_html(rep, &r->rep->raw_len);
-	json_decref(rep);
-	if (r->rep->raw == NULL) {
-		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
-		return;
-	}
-	r->rep->raw_owned = true;
+	r->rep->raw_len = res->len;
+	free(own);
 	r->rep->content_type = types[f];
 	r->rep->status = 200;
 	if (f == 1) {
 		char d1[11], d2[11], name[24];
-		date_format(from, d1);
-		date_format(to, d2);
+		date_format(job.from, d1);
+		date_format(job.to, d2);
 		if (range)
 			snprintf(name, sizeof(name), "%s_%s", d1, d2);
 		else
@@ -907,7 +946,7 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 	if (r.nseg == 1 && strcmp(r.seg[0], "healthz") == 0) {
 		if (method_is(&r, "GET", "GET"))
 			reply_json(rep, 200, json_pack("{s:s,s:o}", "status", "ok", "printer",
-			    printer_health(a->printer)));
+			    a->printer != NULL ? printer_health(a->printer) : json_null()));
 	} else if (r.nseg >= 3 && strcmp(r.seg[0], "api") == 0 && strcmp(r.seg[1], "v1") == 0) {
 		const char *what = r.seg[2];
 		if (strcmp(what, "tickets") == 0) {

@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "sse.h"
 #include "voice.h"
+#include "work.h"
 
 #define API_BODY_MAX (16 * 1024)
 
@@ -27,6 +28,7 @@ struct api {
 	const struct pages *pages;      /* the pages' static files; may be empty */
 	struct printer *printer;        /* paper tickets and their previews */
 	struct voice *voice;            /* the spoken calls; NULL: none */
+	struct work *reports;           /* the reports' worker; NULL: reports are built on the loop */
 	/* GET /api/v1/queue as last rendered, for the hall version and second it shows. */
 	char *queue_json;
 	size_t queue_len;
@@ -47,7 +49,8 @@ struct api_request {
 	/* Query parameter key, or NULL. */
 	const char *(*query)(void *ctx, const char *key);
 	void *query_ctx;
-	int64_t now;
+	int64_t now;                    /* when it arrived: the same each time it is asked again */
+	uint64_t seq;                   /* unique to the request, the same each time it is asked again */
 	bool late;                      /* began after shutdown started: refused with 503 */
 };
 
@@ -69,8 +72,9 @@ struct api_reply {
 	struct ticket sse_ticket;       /* a phone stream's ticket, its newest leg */
 	/*
 	 * Not ready yet (a voice call being synthesised, a ticket preview being
-	 * drawn): http.c suspends the connection and hands the request to
-	 * api_handle again once voice_fd or printer_preview_fd says a job ended.
+	 * drawn, a report being built): http.c suspends the connection and hands
+	 * the request to api_handle again once a worker's descriptor says a job
+	 * ended.
 	 */
 	bool pending;
 };

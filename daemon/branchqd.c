@@ -8,8 +8,8 @@
  * descriptor and a signalfd, and owns all periodic work. Each turn it
  *  - answers HTTP requests (http_run), every one of which runs to completion;
  *  - reads signals: SIGHUP reloads the config, SIGTERM and SIGINT shut down;
- *  - when the voice or the preview worker finished a job, retries the
- *    requests that waited;
+ *  - when the voice, the preview or the reports' worker finished a job,
+ *    retries the requests that waited;
  *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
  *  - takes in the print worker's news (its eventfd) and starts print retries
  *    that are due (printer_run): printing itself runs on that worker;
@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@
 #include "printer.h"
 #include "queue.h"
 #include "report.h"
+#include "report_work.h"
 #include "sse.h"
 #include "store.h"
 #include "voice.h"
@@ -66,6 +68,7 @@ struct daemon {
 	struct sse *sse;
 	struct printer *printer;
 	struct voice *voice;         /* api.voice points here */
+	struct work *reports;        /* api.reports points here */
 	struct http *http;
 	int sigfd;
 	int lockfd;
@@ -172,6 +175,32 @@ reload(struct daemon *d)
 	free(next);
 }
 
+/*
+ * Every phone, display and page holds a connection, and each is a
+ * descriptor: take all the hard limit allows (the unit sets LimitNOFILE).
+ * http_start sizes its connection limit from what this leaves.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return;
+	}
+	if (rl.rlim_cur != rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn("cannot raise the descriptor limit from %llu to %llu",
+			    (unsigned long long)was, (unsigned long long)rl.rlim_max);
+			return;
+		}
+	}
+	log_info("descriptors: %llu (the hard limit)", (unsigned long long)rl.rlim_cur);
+}
+
 /* Refuse to share a database with another branchqd: two writers would split the event stream. */
 static int
 lock_database(struct daemon *d)
@@ -199,12 +228,13 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[6] = {
+		struct pollfd pfd[7] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
 			{ .fd = d->voice != NULL ? voice_fd(d->voice) : -1, .events = POLLIN },
 			{ .fd = printer_preview_fd(d->printer), .events = POLLIN },
+			{ .fd = d->reports != NULL ? work_fd(d->reports) : -1, .events = POLLIN },
 			{ .fd = http_commit_fd(d->http), .events = POLLIN },
 		};
 		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
@@ -221,7 +251,7 @@ main_loop(struct daemon *d)
 			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 6, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 7, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -247,14 +277,16 @@ main_loop(struct daemon *d)
 			}
 		}
 		/* First: a group commit that ended lets its answers go and the next batch start. */
-		if (pfd[5].revents & POLLIN)
+		if (pfd[6].revents & POLLIN)
 			http_commit_done(d->http);
 		printer_run(d->printer);
 		if (pfd[3].revents & POLLIN)
 			voice_collect(d->voice);
 		if (pfd[4].revents & POLLIN)
 			printer_preview_collect(d->printer);
-		if ((pfd[3].revents | pfd[4].revents) & POLLIN)
+		if (pfd[5].revents & POLLIN)
+			work_collect(d->reports);
+		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents) & POLLIN)
 			http_wake_pending(d->http);
 		if (now_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
@@ -342,6 +374,7 @@ main(int argc, char **argv)
 	if ((d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		fatal("signalfd");
 
+	raise_fd_limit();
 	if (lock_database(&d) != 0)
 		return 1;
 	if ((d.store = store_open(d.cfg.database, err, sizeof(err))) == NULL)
@@ -364,6 +397,9 @@ main(int argc, char **argv)
 	if ((d.voice = voice_new()) == NULL)
 		log_warnx("voice: cannot start the worker; calls are not spoken");
 	d.api.voice = d.voice;
+	if ((d.reports = report_work_new()) == NULL)
+		log_warnx("report: cannot start the worker; reports are built on the loop");
+	d.api.reports = d.reports;
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 
@@ -375,6 +411,7 @@ main(int argc, char **argv)
 	http_stop(d.http);
 	printer_free(d.printer);
 	voice_free(d.voice);
+	work_free(d.reports);
 	sse_free(d.sse);
 	pages_free(&d.pages);
 	api_close(&d.api);

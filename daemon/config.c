@@ -86,6 +86,7 @@ static const struct option branch_options[] = {
 	/* The default, http://<listen>, is derived once listen is known. */
 	BRANCH("public_url", OPT_URL,      0, 0,  public_url,    OPTIONAL, NULL),
 	BRANCH("recalls",    OPT_INT,      0, 10, recalls,       OPTIONAL, "2"),
+	BRANCH("streams_per_address", OPT_INT, 0, 10000, streams_per_address, OPTIONAL, "16"),
 };
 
 /* The boost keys are the category names of domain.c. */

@@ -58,6 +58,7 @@ struct config {
 	char public_url[CONFIG_URL_MAX]; /* base of the customers' phone-page links */
 	char pages[PATH_MAX];            /* directory of the pages' static files (display/) */
 	int recalls;                     /* recalls announced before a further recall makes a no-show */
+	int streams_per_address;         /* event streams one client address may hold; 0: no cap */
 	int elderly_age;                 /* age on the business date that makes a ticket elderly */
 	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */
 	struct service_conf services[MAX_SERVICES];

@@ -8,6 +8,7 @@ static const struct {
 	const char *code;
 	unsigned int status;
 	const char *message;
+	unsigned int retry_after;           /* seconds; every 503 says when to come back */
 } bq_errors[BQ_ERR_COUNT] = {
 	[BQ_OK] = { "ok", 200, "ok" },
 	[BQ_ERR_MALFORMED_JSON] = { "malformed_json", 400, "the request body is not valid JSON" },
@@ -36,14 +37,21 @@ static const struct {
 	[BQ_ERR_UNSUPPORTED_MEDIA] = { "unsupported_media_type", 415, "send application/json" },
 	[BQ_ERR_STORAGE_FULL] = { "storage_full", 507, "the disk is full; nothing was changed" },
 	[BQ_ERR_STORAGE] = { "storage_error", 500, "the database failed; nothing was changed" },
-	[BQ_ERR_SHUTTING_DOWN] = { "shutting_down", 503, "the server is shutting down" },
+	[BQ_ERR_SHUTTING_DOWN] = { "shutting_down", 503, "the server is shutting down", 5 },
 	[BQ_ERR_VOICE_UNAVAILABLE] = { "voice_unavailable", 503, "the call could not be "
-	    "synthesised (espeak-ng failed or is busy); try again" },
+	    "synthesised (espeak-ng failed or is busy); try again", 2 },
 	[BQ_ERR_PREVIEW_BUSY] = { "preview_busy", 503, "too many ticket previews are waiting "
-	    "to be drawn; try again in a moment" },
+	    "to be drawn; try again in a moment", 1 },
+	[BQ_ERR_REPORT_BUSY] = { "report_busy", 503, "too many reports are being built; try "
+	    "again in a moment", 2 },
+	[BQ_ERR_STREAMS_FULL] = { "streams_full", 503, "the server holds as many event streams "
+	    "as it may; try again later", 10 },
+	[BQ_ERR_TOO_MANY_STREAMS] = { "too_many_streams", 503, "this address holds as many "
+	    "event streams as one client may; close one or try again later", 10 },
 	[BQ_ERR_INTERNAL] = { "internal_error", 500, "internal error" },
 };
 
 const char *bq_err_code(enum bq_err e) { return bq_errors[e].code; }
 const char *bq_err_message(enum bq_err e) { return bq_errors[e].message; }
 unsigned int bq_err_status(enum bq_err e) { return bq_errors[e].status; }
+unsigned int bq_err_retry_after(enum bq_err e) { return bq_errors[e].retry_after; }

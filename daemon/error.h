@@ -35,6 +35,9 @@ enum bq_err {
 	BQ_ERR_SHUTTING_DOWN,       /* 503 */
 	BQ_ERR_VOICE_UNAVAILABLE,   /* 503: the call could not be synthesised now */
 	BQ_ERR_PREVIEW_BUSY,        /* 503: too many ticket previews waiting to be drawn */
+	BQ_ERR_REPORT_BUSY,         /* 503: too many reports waiting to be built */
+	BQ_ERR_STREAMS_FULL,        /* 503: the server holds as many event streams as it may */
+	BQ_ERR_TOO_MANY_STREAMS,    /* 503: this client address holds its share of event streams */
 	BQ_ERR_INTERNAL,            /* 500 */
 	BQ_ERR_COUNT
 };
@@ -47,5 +50,8 @@ const char *bq_err_message(enum bq_err e);
 
 /* The HTTP status the error is answered with. */
 unsigned int bq_err_status(enum bq_err e);
+
+/* Seconds a client should wait before it tries again (Retry-After); 0: no such advice. */
+unsigned int bq_err_retry_after(enum bq_err e);
 
 #endif

@@ -7,6 +7,16 @@
  * libmicrohttpd runs in external-polling epoll mode with suspend/resume, so
  * the daemon's loop owns the only thread and no callback ever blocks on
  * another.
+ *
+ * Each TCP connection has a struct http_conn (libmicrohttpd's
+ * notify-connection callback makes and frees it). While the connection owes
+ * us a request it sits on h->armed with a deadline; the list is in arming
+ * order, and every deadline is the same span after its arming, so the
+ * oldest is first and http_run closes the overdue ones from the head. While
+ * it carries an event stream it sits on h->streams instead, which is how
+ * the stream caps are counted. libmicrohttpd has no call that closes a
+ * connection, so an overdue one is shut down (shutdown(2)): libmicrohttpd
+ * then reads end of file and closes it the ordinary way.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,8 +35,23 @@
 #include "http.h"
 #include "log.h"
 
-#define HTTP_CONNECTION_LIMIT 900
-#define HTTP_IDLE_TIMEOUT_S 60
+/* A refused stream is logged at most this often, so a flood does not flood the log. */
+#define HTTP_REFUSAL_LOG_S 10
+
+/* One TCP connection. */
+struct http_conn {
+	struct MHD_Connection *conn;
+	struct http_conn *prev, *next;  /* in h->armed, in h->streams, or in neither */
+	int64_t deadline_ms;            /* on h->armed: when it is closed (CLOCK_MONOTONIC) */
+	bool armed;
+	bool stream;                    /* on h->streams: it carries an event stream */
+	bool has_addr;
+	struct in_addr addr;            /* the client's (the listener is IPv4) */
+};
+
+struct http_list {
+	struct http_conn *head, *tail;
+};
 
 struct http {
 	struct MHD_Daemon *d;
@@ -33,6 +60,13 @@ struct http {
 	unsigned active;
 	bool stopping;
 	struct request *pending;     /* suspended until a worker's job ends (http_wake_pending) */
+	unsigned conn_limit;         /* libmicrohttpd's connection limit */
+	unsigned stream_limit;       /* event streams at most, all addresses together */
+	unsigned nstreams;
+	uint64_t seq;                /* requests begun */
+	struct http_list armed;      /* connections that owe a request, oldest deadline first */
+	struct http_list streams;    /* connections carrying an event stream */
+	int64_t refusal_logged_ms;
 	struct request *batch;       /* changes gathered in this turn of the loop, in arrival order */
 	struct request **batch_tail;
 	struct request *flight;      /* the batch whose commit runs on the store's thread */
@@ -49,7 +83,10 @@ struct request {
 	bool too_large;
 	bool answered;       /* a response is queued already (413 mid-upload) */
 	bool late;           /* began after shutdown started */
+	int64_t now;         /* when it was first handed to the API: the same when asked again */
+	uint64_t seq;        /* its number, for the API to find the job it queued again */
 	struct MHD_Connection *conn;
+	struct http_conn *hc;        /* its connection's; NULL when that ran out of memory */
 	struct request *next_pending;
 	bool batched;        /* a change: run with the others of its turn, after MHD_run */
 	bool has_reply;      /* rep is its committed answer, to send when resumed */
@@ -59,8 +96,169 @@ struct request {
 	struct request *next_batch;
 };
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+list_append(struct http_list *l, struct http_conn *hc)
+{
+	hc->prev = l->tail;
+	hc->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = hc;
+	else
+		l->head = hc;
+	l->tail = hc;
+}
+
+static void
+list_remove(struct http_list *l, struct http_conn *hc)
+{
+	if (hc->prev != NULL)
+		hc->prev->next = hc->next;
+	else
+		l->head = hc->next;
+	if (hc->next != NULL)
+		hc->next->prev = hc->prev;
+	else
+		l->tail = hc->prev;
+	hc->prev = hc->next = NULL;
+}
+
+/* Take hc off whichever list holds it. */
+static void
+conn_unlist(struct http *h, struct http_conn *hc)
+{
+	if (hc->armed) {
+		list_remove(&h->armed, hc);
+		hc->armed = false;
+	} else if (hc->stream) {
+		list_remove(&h->streams, hc);
+		hc->stream = false;
+		h->nstreams--;
+	}
+}
+
+/* hc owes a request from now on: HTTP_REQUEST_DEADLINE_S to deliver it whole. */
+static void
+conn_arm(struct http *h, struct http_conn *hc)
+{
+	conn_unlist(h, hc);
+	hc->deadline_ms = mono_ms() + HTTP_REQUEST_DEADLINE_S * 1000;
+	hc->armed = true;
+	list_append(&h->armed, hc);
+}
+
+static struct http_conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *i = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i != NULL ? i->socket_context : NULL;
+}
+
+static void
+http_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http *h = cls;
+	struct http_conn *hc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *i;
+		/* Out of memory: the connection is served, only without deadline or stream count. */
+		if ((hc = calloc(1, sizeof(*hc))) == NULL)
+			return;
+		hc->conn = c;
+		i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (i != NULL && i->client_addr != NULL && i->client_addr->sa_family == AF_INET) {
+			hc->addr = ((const struct sockaddr_in *)(const void *)i->client_addr)->sin_addr;
+			hc->has_addr = true;
+		}
+		conn_arm(h, hc);
+		*socket_context = hc;
+		return;
+	}
+	if (hc == NULL)
+		return;
+	conn_unlist(h, hc);
+	free(hc);
+	*socket_context = NULL;
+}
+
+/*
+ * Close every connection whose request is overdue. Shut down, not closed:
+ * the descriptor stays libmicrohttpd's, which reads end of file at its next
+ * run and closes the connection (calling http_on_connection).
+ */
+static void
+http_expire(struct http *h)
+{
+	int64_t now = mono_ms();
+	unsigned n = 0;
+
+	while (h->armed.head != NULL && h->armed.head->deadline_ms <= now) {
+		struct http_conn *hc = h->armed.head;
+		const union MHD_ConnectionInfo *i = MHD_get_connection_info(hc->conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		conn_unlist(h, hc);
+		if (i != NULL && shutdown(i->connect_fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
+			log_warn("http: shutdown of an overdue connection");
+		n++;
+	}
+	if (n > 0)
+		log_info("http: closed %u connection%s that sent no whole request within %d s", n,
+		    n == 1 ? "" : "s", HTTP_REQUEST_DEADLINE_S);
+}
+
+/*
+ * Whether one more event stream may open on hc: BQ_OK, or the cap it would
+ * pass. Counting a client's streams walks the open ones: a few microseconds
+ * at thousands, against a stream's lifetime of minutes.
+ */
+static enum bq_err
+stream_admit(struct http *h, const struct http_conn *hc)
+{
+	int per_address = h->api->queue->cfg->streams_per_address;
+	enum bq_err e = BQ_OK;
+	int64_t now;
+
+	if (h->nstreams >= h->stream_limit) {
+		e = BQ_ERR_STREAMS_FULL;
+	} else if (per_address > 0 && hc->has_addr) {
+		int n = 0;
+		for (const struct http_conn *o = h->streams.head; o != NULL && n < per_address;
+		    o = o->next)
+			if (o->has_addr && o->addr.s_addr == hc->addr.s_addr)
+				n++;
+		if (n >= per_address)
+			e = BQ_ERR_TOO_MANY_STREAMS;
+	}
+	now = mono_ms();
+	if (e != BQ_OK && now - h->refusal_logged_ms >= HTTP_REFUSAL_LOG_S * 1000) {
+		char ip[INET_ADDRSTRLEN] = "?";
+		inet_ntop(AF_INET, &hc->addr, ip, sizeof(ip));
+		h->refusal_logged_ms = now;
+		if (e == BQ_ERR_STREAMS_FULL)
+			log_warnx("http: %u event streams open, the most allowed; refusing more",
+			    h->nstreams);
+		else
+			log_warnx("http: %s holds %d event streams, the most one address may; refusing "
+			    "more", ip, per_address);
+	}
+	return e;
+}
+
 static enum MHD_Result
-http_send_json(struct MHD_Connection *c, unsigned status, json_t *body, const char *allow)
+http_send_json(struct MHD_Connection *c, unsigned status, json_t *body, const char *allow,
+    unsigned retry_after)
 {
 	char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 	struct MHD_Response *resp;
@@ -92,6 +290,11 @@ http_send_json(struct MHD_Connection *c, unsigned status, json_t *body, const ch
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (allow != NULL)
 		MHD_add_response_header(resp, "Allow", allow);
+	if (retry_after > 0) {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%u", retry_after);
+		MHD_add_response_header(resp, "Retry-After", secs);
+	}
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -129,7 +332,7 @@ http_send_error(struct MHD_Connection *c, enum bq_err e, const char *message, co
 	if (body == NULL)
 		body = json_pack("{s:{s:s,s:s}}", "error", "code", bq_err_code(e), "message",
 		    bq_err_message(e));
-	ret = http_send_json(c, bq_err_status(e), body, allow);
+	ret = http_send_json(c, bq_err_status(e), body, allow, bq_err_retry_after(e));
 
 	json_decref(body);
 	return ret;
@@ -176,20 +379,32 @@ log_request(const char *method, const char *url, unsigned status)
 /* Send rep (and free it): an event stream, an error, a raw body or JSON. */
 static enum MHD_Result
 http_send_reply(struct http *h, struct MHD_Connection *c, const char *method, const char *url,
-    struct api_reply *rep)
+    struct request *r, struct api_reply *rep)
 {
 	enum MHD_Result ret;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		log_request(method, url, rep->status);
-	if (rep->sse)
+	if (rep->sse) {
+		enum bq_err e;
+
+		if (r->hc != NULL && (e = stream_admit(h, r->hc)) != BQ_OK) {
+			api_reply_free(rep);
+			return http_send_error(c, e, NULL, NULL);
+		}
 		ret = sse_open(h->sse, c, rep->sse_kind, rep->sse_from, &rep->sse_ticket);
-	else if (rep->err != BQ_OK)
+		if (ret == MHD_YES && r->hc != NULL) {
+			r->hc->stream = true;
+			list_append(&h->streams, r->hc);
+			h->nstreams++;
+		}
+	} else if (rep->err != BQ_OK) {
 		ret = http_send_error(c, rep->err, rep->message, rep->allow);
-	else if (rep->raw != NULL)
+	} else if (rep->raw != NULL) {
 		ret = http_send_raw(c, rep);
-	else
-		ret = http_send_json(c, rep->status, rep->body, NULL);
+	} else {
+		ret = http_send_json(c, rep->status, rep->body, NULL, 0);
+	}
 	api_reply_free(rep);
 	return ret;
 }
@@ -216,14 +431,15 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
 		.query = http_query,
 		.query_ctx = c,
-		.now = (int64_t)time(NULL),
+		.now = r->now,
+		.seq = r->seq,
 		.late = r->late,
 	};
 	struct api_reply rep;
 
 	if (r->has_reply) {
 		r->has_reply = false;
-		return http_send_reply(h, c, method, url, &r->rep);
+		return http_send_reply(h, c, method, url, r, &r->rep);
 	}
 	if (!r->batched && http_is_change(method) && !h->stopping) {
 		/* Answered after the turn's commit (http_run_batch), never before. */
@@ -251,7 +467,7 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		api_reply_free(&rep);
 		return MHD_YES;
 	}
-	return http_send_reply(h, c, method, url, &rep);
+	return http_send_reply(h, c, method, url, r, &rep);
 }
 
 static enum MHD_Result
@@ -268,6 +484,9 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 		*con_cls = r;
 		h->active++;
 		r->late = h->stopping;
+		r->now = (int64_t)time(NULL);
+		r->seq = ++h->seq;
+		r->hc = conn_of(c);
 		if (content_length_too_large(c)) {
 			/* Answer now: the body is never read. */
 			r->too_large = r->answered = true;
@@ -307,6 +526,9 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 		r->body[r->len] = '\0';
 		return MHD_YES;
 	}
+	/* The request is whole: from here on any wait is ours, not the client's. */
+	if (r->hc != NULL && r->hc->armed)
+		conn_unlist(h, r->hc);
 	if (r->answered)
 		return MHD_YES;
 	if (r->too_large) {
@@ -323,10 +545,12 @@ http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http *h = cls;
 	struct request *r = *con_cls;
 
-	(void)c;
 	(void)toe;
 	if (r == NULL)
 		return;
+	/* A stream ends, or a reply is sent: a kept-alive connection owes the next request. */
+	if (r->hc != NULL && r->hc == conn_of(c))
+		conn_arm(h, r->hc);
 	if (r->body != NULL) {
 		explicit_bzero(r->body, r->cap);
 		free(r->body);
@@ -396,6 +620,8 @@ http_start(const char *listen, struct api *api, struct sse *sse, char *err, size
 {
 	struct http *h = calloc(1, sizeof(*h));
 	struct sockaddr_in sa;
+	struct rlimit rl;
+	rlim_t fds = HTTP_CONNECTIONS_MAX + HTTP_FD_RESERVE;
 
 	if (h == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -405,6 +631,17 @@ http_start(const char *listen, struct api *api, struct sse *sse, char *err, size
 		free(h);
 		return NULL;
 	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		fds = rl.rlim_cur;
+	if (fds < HTTP_FD_RESERVE + HTTP_CONNECTIONS_MIN) {
+		snprintf(err, errlen, "only %llu file descriptors (RLIMIT_NOFILE); %d are needed at "
+		    "least", (unsigned long long)fds, HTTP_FD_RESERVE + HTTP_CONNECTIONS_MIN);
+		free(h);
+		return NULL;
+	}
+	h->conn_limit = fds - HTTP_FD_RESERVE > HTTP_CONNECTIONS_MAX ? HTTP_CONNECTIONS_MAX :
+	    (unsigned)(fds - HTTP_FD_RESERVE);
+	h->stream_limit = h->conn_limit * HTTP_STREAM_SHARE / 100;
 	h->api = api;
 	h->sse = sse;
 	h->batch_tail = &h->batch;
@@ -413,7 +650,8 @@ http_start(const char *listen, struct api *api, struct sse *sse, char *err, size
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, h,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, h,
+	    MHD_OPTION_CONNECTION_LIMIT, h->conn_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
@@ -421,6 +659,10 @@ http_start(const char *listen, struct api *api, struct sse *sse, char *err, size
 		free(h);
 		return NULL;
 	}
+	log_info("http: up to %u connections, %u of them event streams (%d per address%s); a "
+	    "request must arrive whole within %d s", h->conn_limit, h->stream_limit,
+	    api->queue->cfg->streams_per_address,
+	    api->queue->cfg->streams_per_address == 0 ? ": no cap" : "", HTTP_REQUEST_DEADLINE_S);
 	return h;
 }
 
@@ -514,6 +756,7 @@ http_run_batch(struct http *h)
 void
 http_run(struct http *h)
 {
+	http_expire(h);
 	MHD_run(h->d);
 	if (http_run_batch(h)) {
 		/* Send the answers now: libmicrohttpd picks resumed connections up at its next run. */
@@ -558,10 +801,18 @@ int64_t
 http_timeout_ms(struct http *h)
 {
 	MHD_UNSIGNED_LONG_LONG t;
+	int64_t ms = -1;
 
-	if (MHD_get_timeout(h->d, &t) != MHD_YES)
-		return -1;
-	return t > INT64_MAX ? INT64_MAX : (int64_t)t;
+	if (MHD_get_timeout(h->d, &t) == MHD_YES)
+		ms = t > INT64_MAX ? INT64_MAX : (int64_t)t;
+	if (h->armed.head != NULL) {
+		int64_t left = h->armed.head->deadline_ms - mono_ms();
+		if (left < 0)
+			left = 0;
+		if (ms < 0 || left < ms)
+			ms = left;
+	}
+	return ms;
 }
 
 unsigned

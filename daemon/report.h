@@ -28,7 +28,7 @@
 #include "error.h"
 
 #define REPORT_RANGE_MAX_DAYS 366    /* branchqd report, beside the daemon */
-#define REPORT_RANGE_API_DAYS 92     /* over HTTP: the loop is held while a report is built */
+#define REPORT_RANGE_API_DAYS 92     /* over HTTP: bounds what one click costs the branch box */
 #define REPORT_LONGEST 10            /* longest waits listed */
 #define REPORT_BIN_S 300             /* the wait distribution's bins: 5 minutes… */
 #define REPORT_BINS 13               /* …0-5, 5-10, … 55-60 min and 60 min or more */

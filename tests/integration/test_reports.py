@@ -35,6 +35,8 @@ import io
 import json
 import os
 import sqlite3
+import threading
+import time
 
 from harness import SHANGHAI, check, check_eq, check_error, make_config
 
@@ -334,3 +336,91 @@ def test_report_today_so_far_and_bad_input(env):
              "a quarter (91 days in a leap year) is allowed over HTTP")
     check_error(d.post("/api/v1/reports/daily"), 405, "method_not_allowed", "POST a report")
     check_error(d.get("/api/v1/reports/weekly"), 404, "not_found", "unknown report")
+
+
+def _history(db_path, days, per_day, last_day):
+    """days business days of per_day served tickets each, ending last_day, written straight in."""
+    rows = []
+    tid = 0
+    for k in range(days):
+        day = last_day - datetime.timedelta(days=days - 1 - k)
+        t0 = int(datetime.datetime(day.year, day.month, day.day, 9, 0, tzinfo=SHANGHAI).timestamp())
+        for i in range(per_day):
+            tid += 1
+            svc = "AB"[i % 2]
+            issued = t0 + i * 25
+            called = issued + 60 + (i * 37) % 1500
+            rows.append((tid, tid, day.isoformat(), "%s%03d" % (svc, i // 2 + 1), svc, "normal",
+                         "served", "%032x" % tid, issued, issued, called, called + 10,
+                         called + 300, 1 + i % 5))
+    db = sqlite3.connect(db_path)
+    with db:
+        db.executemany("INSERT INTO tickets(id, origin_id, bday, number, service, category, "
+                       "lang, status, token, issued_at, created_at, called_at, started_at, "
+                       "ended_at, counter) VALUES (?, ?, ?, ?, ?, ?, 'zh', ?, ?, ?, ?, ?, ?, ?, ?)",
+                       rows)
+    db.close()
+    return len(rows)
+
+
+def test_long_report_does_not_hold_calls(env):
+    """
+    A 92-day report is built off the loop: a call sent just after it is
+    answered first, and /healthz keeps answering quickly while it is built.
+    """
+    d = env.daemon()
+    d.stop()
+    last = (datetime.datetime.now(SHANGHAI) - datetime.timedelta(days=2)).date()
+    first = last - datetime.timedelta(days=91)
+    n = _history(d.db, 92, 2000, last)
+    d.start()
+    t = d.issue("A")
+    path = "/api/v1/reports/range?from=%s&to=%s" % (first, last)
+    done = {}
+
+    def report():
+        t0 = time.monotonic()
+        done["resp"] = d.get(path)
+        done["took"] = time.monotonic() - t0
+        done["at"] = time.monotonic()
+
+    th = threading.Thread(target=report, daemon=True)
+    th.start()
+    st, _, j = d.post("/api/v1/counters/3/call")
+    call_at = time.monotonic()
+    check_eq(st, 200, "the call (%r)" % (j,))
+    check_eq(j["ticket"]["id"], t["id"], "the call takes today's ticket")
+    slowest = 0.0
+    polls = 0
+    while th.is_alive() and polls < 10000:
+        t0 = time.monotonic()
+        check_eq(d.get("/healthz")[0], 200, "healthz while the report is built")
+        slowest = max(slowest, time.monotonic() - t0)
+        polls += 1
+    th.join(60)
+    check("resp" in done, "the report was answered")
+    st, _, rep = done["resp"]
+    check_eq(st, 200, "the 92-day report (%r)" % (rep if st != 200 else None,))
+    check_eq(len(rep["by_day"]), 92, "a line per day")
+    check_eq(rep["totals"]["issued"], n, "every ticket of the history counts")
+    print("  92-day report of %d tickets: %.2f s; the call after it answered %.0f ms into it; "
+          "%d healthz meanwhile, the slowest %.0f ms"
+          % (n, done["took"], (call_at - (done["at"] - done["took"])) * 1000, polls,
+             slowest * 1000))
+    check(done["took"] > 0.2, "the report took %.2f s: too short to tell whether it holds the "
+          "loop; make the history longer" % done["took"])
+    check(call_at < done["at"], "the call was answered before the report")
+    check(slowest < done["took"] / 3, "healthz took up to %.0f ms while the report took %.0f ms"
+          % (slowest * 1000, done["took"] * 1000))
+
+
+def test_report_today_follows_each_change_at_once(env):
+    """Today so far, asked right after each change (within the same second), holds it."""
+    d = env.daemon()
+    for i in range(1, 6):
+        d.issue("A")
+        st, _, rep = d.get("/api/v1/reports/daily")
+        check_eq(st, 200, "today so far")
+        check_eq(rep["totals"]["issued"], i, "issued after the issue of ticket %d" % i)
+    d.call(3)
+    check_eq(d.get("/api/v1/reports/daily")[2]["totals"]["called"], 1, "called, right after the call")
