@@ -150,13 +150,17 @@ build/release/bench_printer: tests/bench/bench_printer.c build/release/libbranch
 build/release/bench_baseline: tests/bench/bench_baseline.c | build/release
 	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< -lmicrohttpd -lsqlite3 -o $@
 
+# The client that times one event's way to the last of N streams.
+build/release/bench_fanout: tests/bench/bench_fanout.c | build/release
+	$(CC) $(RELEASE_CFLAGS) $< -o $@
+
 build/release/slowsync.so: tests/bench/slowsync.c | build/release
 	$(CC) $(RELEASE_CFLAGS) -fPIC -shared $< -lsqlite3 -o $@
 
 bench: deps
 	$(call install_debs,$(DEBS_BENCH))
 	@$(MAKE) --no-print-directory build/release/branchqd build/release/bench_printer \
-		build/release/bench_baseline build/release/slowsync.so
+		build/release/bench_baseline build/release/bench_fanout build/release/slowsync.so
 	@tests/bench/run
 
 clean:

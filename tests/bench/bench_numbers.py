@@ -9,7 +9,8 @@ says what each means):
                beside one SQLite commit per request (baseline sqlite); again with
                10,000 tickets already waiting
   fan-out      POST .../call -> the last of 500 hall-display streams has the event,
-               beside a bare SSE server broadcasting to 500 streams (baseline sse)
+               beside a bare SSE server broadcasting to 500 streams (baseline sse),
+               both timed by the C client build/release/bench_fanout
   mixed        500 phone, 20 staff, 2 display streams and 2,000 waiting: a call's
                round trip, and the daemon's CPU time per event
   5,000        5,000 streams open: a staff POST on a new connection
@@ -348,94 +349,6 @@ def stream_kinds(port, token):
     return display, phone is not None
 
 
-def raw_post(port, path, body=b""):
-    return ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Content-Length: %d\r\n\r\n" % (path, len(body))).encode() + body
-
-
-def response_complete(buf):
-    if b"\r\n\r\n" not in buf:
-        return False
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    m = re.search(rb"(?i)content-length:\s*(\d+)", head)
-    return len(rest) >= (int(m.group(1)) if m else 0)
-
-
-def fan_out(port, streams, post_path, marker, rounds, gap=0.05, round_timeout=5.0):
-    """Time POST -> the last stream's copy of the event, rounds times.
-
-    The POST goes on its own keep-alive connection; an arrival is the first
-    read after the POST that completes the marker on that stream. Returns the
-    per-round times in seconds (a round that timed out is left out and
-    counted) and the POST round trips.
-    """
-    sel = selectors.DefaultSelector()
-    for st in streams:
-        sel.register(st.sock, selectors.EVENT_READ, st)
-    post = socket.create_connection(("127.0.0.1", port), timeout=5)
-    post.setblocking(False)
-    sel.register(post, selectors.EVENT_READ, None)
-    lasts, trips, missed = [], [], 0
-
-    def drain(until):
-        while time.monotonic() < until:
-            ready = sel.select(max(0.0, until - time.monotonic()))
-            if not ready:
-                break
-            for key, _ in ready:
-                if key.data is None:
-                    try:
-                        post.recv(65536)
-                    except BlockingIOError:
-                        pass
-                    continue
-                try:
-                    key.data.sock.recv(262144)
-                except BlockingIOError:
-                    pass
-    drain(time.monotonic() + 0.2)
-    for _ in range(rounds):
-        for st in streams:
-            st.got, st.tail = None, b""
-        left, answer, trip = len(streams), b"", None
-        t0 = time.perf_counter()
-        post.sendall(raw_post(port, post_path))
-        deadline = time.monotonic() + round_timeout
-        while (left > 0 or trip is None) and time.monotonic() < deadline:
-            for key, _ in sel.select(0.5):
-                now = time.perf_counter()
-                if key.data is None:
-                    try:
-                        answer += post.recv(65536)
-                    except BlockingIOError:
-                        continue
-                    if trip is None and response_complete(answer):
-                        trip = now - t0
-                    continue
-                st = key.data
-                try:
-                    data = st.sock.recv(262144)
-                except BlockingIOError:
-                    continue
-                if not data:
-                    sel.unregister(st.sock)
-                    continue
-                if st.got is None and marker in st.tail + data:
-                    st.got = now
-                    left -= 1
-                st.tail = data[-64:]
-        if left == 0:
-            lasts.append(max(st.got for st in streams) - t0)
-        else:
-            missed += 1
-        if trip is not None:
-            trips.append(trip)
-        drain(time.monotonic() + gap)
-    sel.close()
-    post.close()
-    return lasts, trips, missed
-
-
 def hold(args):
     """--hold: open the streams given as JSON on stdin, keep reading them until stdin says stop."""
     paths = json.loads(sys.stdin.readline())
@@ -583,14 +496,45 @@ def issue_figures(tmp, seconds):
     return idle, after
 
 
+class Fanout:
+    """build/release/bench_fanout: N streams, rounds POSTs, each timed to the last stream."""
+
+    def __init__(self, port, stream_path, n, post_path, rounds, marker="ticket.called"):
+        self.proc = subprocess.Popen([os.path.join(BUILD, "bench_fanout"), str(port), stream_path,
+                                      str(n), post_path, marker, str(rounds)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.opened, self.lasts, self.trips, self.missed = 0, [], [], 0
+        end = time.monotonic() + 120
+        for line in self.proc.stdout:
+            f = line.split()
+            if f[0] == "opened":
+                self.opened = int(f[1])
+            elif f[0] == "round":
+                if int(f[1]) >= 0:
+                    self.lasts.append(int(f[1]) / 1e6)
+                else:
+                    self.missed += 1
+                if int(f[2]) >= 0:
+                    self.trips.append(int(f[2]) / 1e6)
+            if f[0] == "done" or time.monotonic() > end:
+                break
+
+    def close(self):
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def fanout_figures(tmp, rounds):
     print("call -> the last of 500 display streams", flush=True)
     b3 = start_baseline(tmp, "base-sse", "sse")
     b3_idle = b3.status()
-    streams, _ = open_streams(b3.port, ["/events"] * 500)
-    base_lasts, _, base_missed = fan_out(b3.port, streams, "/event", b"ticket.called", rounds)
+    fb = Fanout(b3.port, "/events", 500, "/event", rounds)
     b3_500 = b3.status()
-    close_streams(streams)
+    fb.close()
     b3.stop()
 
     db = os.path.join(tmp, "fanout.db")
@@ -599,20 +543,20 @@ def fanout_figures(tmp, rounds):
     display, _ = stream_kinds(d.port, tokens[0] if tokens else None)
     path = display or STAFF_STREAM
     before = d.status()
-    streams, _ = open_streams(d.port, [path] * 500)
-    lasts, _, missed = fan_out(d.port, streams, "/api/v1/counters/1/call", b"ticket.called",
-                               rounds)
+    f = Fanout(d.port, path, 500, "/api/v1/counters/1/call", rounds)
     rss500 = d.status()
-    close_streams(streams)
+    f.close()
     d.stop()
     kind = "display stream %s" % path if display else "no display stream yet: %s" % path
-    row("call -> last of 500 display streams, p99", percentile(lasts, 99) * 1000,
-        percentile(base_lasts, 99) * 1000, "ms", 1.5, "ratio_max", "%.1f",
-        "%s; %d of 500 streams open; %d rounds, %d timed out (baseline: %d of %d)" %
-        (kind, len(streams), rounds, missed, base_missed, rounds))
-    per_stream = ((rss500["VmRSS"] - before["VmRSS"]) / max(1, len(streams)),
+    row("call -> last of 500 display streams, p99", percentile(f.lasts, 99) * 1000,
+        percentile(fb.lasts, 99) * 1000, "ms", 1.5, "ratio_max", "%.1f",
+        "%s; %d of 500 streams open (baseline %d); %d rounds, %d timed out (baseline %d); "
+        "p50 %.1f ms (baseline %.1f ms)" %
+        (kind, f.opened, fb.opened, rounds, f.missed, fb.missed,
+         percentile(f.lasts, 50) * 1000, percentile(fb.lasts, 50) * 1000))
+    per_stream = ((rss500["VmRSS"] - before["VmRSS"]) / max(1, f.opened),
                   (b3_500["VmRSS"] - b3_idle["VmRSS"]) / 500)
-    return b3_idle, b3_500, rss500, len(streams), per_stream
+    return b3_idle, b3_500, rss500, f.opened, per_stream
 
 
 def mixed_figures(tmp, calls):
