@@ -72,16 +72,30 @@ now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * A connection to 127.0.0.1:port. A stream (i >= 0) comes from its own
+ * loopback address, 127.1.x.y, as each phone and display in a hall has its
+ * own: a daemon's per-address cap must not take them all for one client.
+ */
 static int
-dial(int port)
+dial(int port, int i)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in src = { .sin_family = AF_INET };
 	struct timeval tv = { .tv_sec = 1 };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0)
 		return -1;
+	if (i >= 0) {
+		src.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) |
+		    ((unsigned)(i / 250 % 250) << 8) | (unsigned)(1 + i % 250));
+		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	/* A server past its limit may never accept: give up on connect after a second. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
@@ -177,7 +191,7 @@ main(int argc, char **argv)
 	    "Accept: text/event-stream\r\n\r\n", argv[2]);
 	for (int i = 0; i < n; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
-		streams[i].fd = dial(port);
+		streams[i].fd = dial(port, i);
 		if (streams[i].fd < 0 || !send_all(streams[i].fd, req, strlen(req)) ||
 		    epoll_ctl(ep, EPOLL_CTL_ADD, streams[i].fd, &ev) != 0) {
 			if (streams[i].fd >= 0)
@@ -215,7 +229,7 @@ main(int argc, char **argv)
 	}
 	printf("opened %d of %d\n", opened, n);
 	fflush(stdout);
-	if ((post = dial(port)) < 0) {
+	if ((post = dial(port, -1)) < 0) {
 		printf("round -1 -1\n");
 		return 0;
 	}

@@ -260,11 +260,16 @@ def waiting(port):
 # ---- event streams over plain sockets ------------------------------------------------
 
 class Stream:
-    __slots__ = ("sock", "path", "ok", "head", "tail", "got", "events")
+    __slots__ = ("sock", "path", "ok", "head")
 
     def __init__(self, sock, path):
-        self.sock, self.path = sock, path
-        self.ok, self.head, self.tail, self.got, self.events = None, b"", b"", None, 0
+        self.sock, self.path, self.ok, self.head = sock, path, None, b""
+
+
+def stream_source(i):
+    """The i-th stream's own loopback address (127.1.x.y): each phone and display in a
+    hall has its own, so a daemon's per-address cap must not count them as one client."""
+    return "127.1.%d.%d" % (i // 250 % 250, 1 + i % 250)
 
 
 def open_streams(port, paths, batch=250, timeout=10.0, budget=60.0):
@@ -281,9 +286,10 @@ def open_streams(port, paths, batch=250, timeout=10.0, budget=60.0):
         if time.monotonic() > end:
             break
         pending = []
-        for path in paths[start:start + batch]:
+        for i, path in enumerate(paths[start:start + batch], start):
             try:
-                s = socket.create_connection(("127.0.0.1", port), timeout=1)
+                s = socket.create_connection(("127.0.0.1", port), timeout=1,
+                                             source_address=(stream_source(i), 0))
                 s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream"
                            "\r\n\r\n" % path).encode())
             except OSError:
