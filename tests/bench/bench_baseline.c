@@ -15,8 +15,9 @@
  *           commit each", with no queue logic at all.
  *   sse     GET /events opens a Server-Sent Events stream that waits
  *           suspended, as daemon/sse.c does; POST /event appends one event
- *           and resumes every stream, then answers 204. The same bytes go
- *           to every stream; no per-stream work but the copy.
+ *           to a ring of the last BASE_RING and resumes every stream, then
+ *           answers 204. The same bytes go to every stream; no per-stream
+ *           work but the copy.
  *
  * It stops on SIGTERM or SIGINT. Not part of branchq: used by make bench only.
  */
@@ -41,16 +42,18 @@
 #define BASE_BODY_MAX 16384
 /* About the size of a branchq ticket.called event, so the copies cost alike. */
 #define BASE_EVENT_PAD 600
+/* The newest events kept; a stream further behind skips the older ones. */
+#define BASE_RING 64
 
 enum mode { MODE_JSON, MODE_SQLITE, MODE_SSE };
 
 struct stream {
 	struct MHD_Connection *conn;
 	struct stream *prev, *next;
-	long long cursor;            /* last event id sent */
+	long long cursor;            /* last event id sent whole */
 	bool suspended;
 	bool hello;                  /* the retry line is still to be sent */
-	size_t off;                  /* bytes of the current event already sent */
+	size_t off;                  /* bytes of event cursor + 1 already sent */
 };
 
 static enum mode mode;
@@ -60,8 +63,8 @@ static struct stream *streams;
 static bool resumed;
 static bool stopping;
 static long long last_id;
-static char event[BASE_EVENT_PAD + 128];
-static size_t event_len;
+static char ring[BASE_RING][BASE_EVENT_PAD + 128];
+static size_t ring_len[BASE_RING];
 
 static const char TINY[] = "{\"ok\":true}\n";
 
@@ -84,13 +87,14 @@ send_text(struct MHD_Connection *c, unsigned status, const char *text)
 static void
 event_set(long long id)
 {
-	int n = snprintf(event, sizeof(event), "id: %lld\ndata: {\"type\":\"ticket.called\","
+	char *e = ring[id % BASE_RING];
+	int n = snprintf(e, sizeof(ring[0]), "id: %lld\ndata: {\"type\":\"ticket.called\","
 	    "\"id\":%lld,\"pad\":\"", id, id);
 
-	memset(event + n, 'x', BASE_EVENT_PAD);
+	memset(e + n, 'x', BASE_EVENT_PAD);
 	n += BASE_EVENT_PAD;
-	n += snprintf(event + n, sizeof(event) - (size_t)n, "\"}\n\n");
-	event_len = (size_t)n;
+	n += snprintf(e + n, sizeof(ring[0]) - (size_t)n, "\"}\n\n");
+	ring_len[id % BASE_RING] = (size_t)n;
 }
 
 static ssize_t
@@ -113,15 +117,19 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		MHD_suspend_connection(st->conn);
 		return 0;
 	}
-	/* Only the newest event is kept: a stream that fell behind skips to it. */
-	n = event_len - st->off;
+	/* A stream so far behind that its next event was overwritten skips ahead. */
+	if (last_id - st->cursor >= BASE_RING) {
+		st->cursor = last_id - BASE_RING + 1;
+		st->off = 0;
+	}
+	n = ring_len[(st->cursor + 1) % BASE_RING] - st->off;
 	if (n > max)
 		n = max;
-	memcpy(out, event + st->off, n);
+	memcpy(out, ring[(st->cursor + 1) % BASE_RING] + st->off, n);
 	st->off += n;
-	if (st->off == event_len) {
+	if (st->off == ring_len[(st->cursor + 1) % BASE_RING]) {
 		st->off = 0;
-		st->cursor = last_id;
+		st->cursor++;
 	}
 	return (ssize_t)n;
 }
