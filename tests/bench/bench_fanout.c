@@ -157,6 +157,18 @@ answer_complete(const char *a, size_t n)
 	return (long)(n - (size_t)(end + 4 - a)) >= len;
 }
 
+/* A whole decimal number in 1..max, else -1. */
+static int
+parse_count(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno != 0 || end == s || *end != '\0' || v < 1 || v > max ? -1 : (int)v;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -164,7 +176,7 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	char req[1024], answer[65536];
 	const char *marker;
-	size_t mlen, alen;
+	size_t mlen;
 	int port, n, rounds, post, waiting;
 	long long deadline;
 
@@ -172,12 +184,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_fanout PORT STREAM_PATH N POST_PATH MARKER ROUNDS\n");
 		return 2;
 	}
-	port = atoi(argv[1]);
-	n = atoi(argv[3]);
+	port = parse_count(argv[1], 65535);
+	n = parse_count(argv[3], FAN_MAX_STREAMS);
 	marker = argv[5];
 	mlen = strlen(marker);
-	rounds = atoi(argv[6]);
-	if (port <= 0 || n <= 0 || n > FAN_MAX_STREAMS || rounds <= 0 || mlen == 0) {
+	rounds = parse_count(argv[6], 100000);
+	if (port < 0 || n < 0 || rounds < 0 || mlen == 0 || mlen > FAN_TAIL) {
 		fprintf(stderr, "bench_fanout: bad arguments\n");
 		return 2;
 	}
@@ -242,12 +254,12 @@ main(int argc, char **argv)
 	for (int round = 0, misses = 0; round < rounds && misses < FAN_MAX_MISSES; round++) {
 		long long t0, last = -1, trip = -1, gap_end;
 		int left = opened;
+		size_t alen = 0;
 
 		for (int i = 0; i < n; i++) {
 			streams[i].got = false;
 			streams[i].tail_len = 0;
 		}
-		alen = 0;
 		t0 = now_us();
 		if (!send_all(post, req, strlen(req)))
 			break;
