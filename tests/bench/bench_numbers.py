@@ -52,8 +52,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 ORIG_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)
 
 # Candidate URLs of the stream kinds that are being built; the first that answers wins.
-DISPLAY_STREAMS = ["/api/v1/display/events", "/api/v1/hall/events", "/api/v1/events/display"]
-PHONE_STREAM = "/api/v1/t/{token}/events"
+# BRANCHQ_BENCH_DISPLAY_STREAM and BRANCHQ_BENCH_PHONE_STREAM name others to try first.
+DISPLAY_STREAMS = [p for p in [os.environ.get("BRANCHQ_BENCH_DISPLAY_STREAM")] if p] + \
+    ["/api/v1/display/events", "/api/v1/hall/events", "/api/v1/events/display"]
+PHONE_STREAM = os.environ.get("BRANCHQ_BENCH_PHONE_STREAM") or "/api/v1/t/{token}/events"
 STAFF_STREAM = "/api/v1/events"
 SERVICES = ["A", "A", "A", "B", "V"]
 
