@@ -27,6 +27,8 @@ DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-
 # A private cupsd and the printer emulator, QR decoding, sound checks, the browser.
 DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck \
 	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium
+# The load generator for make bench (python3 runs the rest of it).
+DEBS_BENCH := wrk python3
 
 # All of daemon/ but main, and printer/, make the library the tests link too.
 DAEMON_SRC  := $(filter-out daemon/branchqd.c,$(wildcard daemon/*.c)) $(wildcard printer/*.c)
@@ -147,7 +149,23 @@ build/release/bench_printer: tests/bench/bench_printer.c build/release/libbranch
 build/release/bench_ops: tests/bench/bench_ops.c build/release/libbranchq.a
 	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libbranchq.a $(PKG_LIBS) -o $@
 
-bench: deps build/release/branchqd build/release/bench_printer build/release/bench_ops
+# The bare servers branchqd is measured against, and the slow disk: a SQLite
+# VFS preloaded into a server by the bench, whose every sync sleeps.
+build/release/bench_baseline: tests/bench/bench_baseline.c | build/release
+	$(CC) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< -lmicrohttpd -lsqlite3 -o $@
+
+# The client that times one event's way to the last of N streams.
+build/release/bench_fanout: tests/bench/bench_fanout.c | build/release
+	$(CC) $(RELEASE_CFLAGS) $< -o $@
+
+build/release/slowsync.so: tests/bench/slowsync.c | build/release
+	$(CC) $(RELEASE_CFLAGS) -fPIC -shared $< -lsqlite3 -o $@
+
+bench: deps
+	$(call install_debs,$(DEBS_BENCH))
+	@$(MAKE) --no-print-directory build/release/branchqd build/release/bench_printer \
+		build/release/bench_ops build/release/bench_baseline build/release/bench_fanout \
+		build/release/slowsync.so
 	@tests/bench/run
 
 clean:
