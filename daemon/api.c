@@ -486,12 +486,13 @@ get_queue(struct route_ctx *r)
 	struct api *a = r->a;
 	struct queue_view v;
 	uint64_t version;
-	json_t *body;
-	char *text;
 
 	if (fail(r, queue_version(a->queue, r->req->now, &version)))
 		return;
 	if (a->queue_json == NULL || a->queue_version != version || a->queue_at != r->req->now) {
+		json_t *body;
+		char *text;
+
 		if (fail(r, queue_view_load(a->queue, r->req->now, &v))) {
 			queue_view_free(&v);
 			return;
