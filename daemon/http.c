@@ -409,10 +409,19 @@ http_send_reply(struct http *h, struct MHD_Connection *c, const char *method, co
 	return ret;
 }
 
-/* A request that changes something: it joins the turn's batch and its group commit. */
+/*
+ * A request that changes something: it joins the turn's batch and its group
+ * commit. A reprint does not: it hands the paper to the printer's worker at
+ * once, which must not happen for a change that could still fail with its
+ * batch, so it commits on its own.
+ */
 static bool
-http_is_change(const char *method)
+http_is_change(const char *method, const char *url)
 {
+	size_t n = strlen(url), k = strlen("/reprint");
+
+	if (n >= k && strcmp(url + n - k, "/reprint") == 0)
+		return false;
 	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
 	    strcmp(method, "OPTIONS") != 0;
 }
@@ -441,7 +450,7 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		r->has_reply = false;
 		return http_send_reply(h, c, method, url, r, &r->rep);
 	}
-	if (!r->batched && http_is_change(method) && !h->stopping) {
+	if (!r->batched && http_is_change(method, url) && !h->stopping) {
 		/* Answered after the turn's commit (http_run_batch), never before. */
 		if ((r->url = strdup(url)) == NULL)
 			return MHD_NO;

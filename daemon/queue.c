@@ -181,12 +181,50 @@ images_apply(struct queue *q, const struct queue_images *im)
 	hall_put_counter(h, &im->cs, cur);
 }
 
+/*
+ * Events go out through one queue, in commit order. A subscriber may change
+ * the queue while it is told of an event (the printer records a paper's
+ * state): that change's events join the end of the queue instead of going
+ * out in the middle of the ones before them, which a stream would take for
+ * a jump ahead. The queue owns each event's data until it went out.
+ */
 static void
-publish(struct queue *q, const struct bus_event *ev)
+publish_enqueue(struct queue *q, const struct bus_event *ev)
 {
-	bus_publish(q->bus, ev);
-	if (ev->id > q->last_event_id)
-		q->last_event_id = ev->id;
+	if (q->npq == q->cappq) {
+		int cap = q->cappq ? q->cappq * 2 : 64;
+		struct bus_event *np = realloc(q->pq, (size_t)cap * sizeof(*np));
+
+		if (np == NULL) {
+			/* Out of memory: tell now, out of order at worst, rather than never. */
+			log_warnx("queue: out of memory; event %lld published at once",
+			    (long long)ev->id);
+			bus_publish(q->bus, ev);
+			free((char *)ev->data);
+			return;
+		}
+		q->pq = np;
+		q->cappq = cap;
+	}
+	q->pq[q->npq++] = *ev;
+}
+
+static void
+publish_drain(struct queue *q)
+{
+	if (q->draining)
+		return;
+	q->draining = true;
+	for (int i = 0; i < q->npq; i++) {
+		struct bus_event ev = q->pq[i];    /* a copy: a subscriber may grow q->pq */
+
+		if (ev.id > q->last_event_id)
+			q->last_event_id = ev.id;
+		bus_publish(q->bus, &ev);
+		free((char *)ev.data);
+	}
+	q->npq = 0;
+	q->draining = false;
 }
 
 /*
@@ -199,17 +237,21 @@ publish(struct queue *q, const struct bus_event *ev)
 static void
 flight_land(struct queue *q, enum bq_err e)
 {
+	/* Landed first: a subscriber that reads the queue while told must not land it again. */
+	q->landed = true;
+	q->flight_result = e;
 	if (e == BQ_OK && q->hall != NULL && hall_bday(q->hall)[0] != '\0')
 		for (int i = 0; i < q->nredo; i++)
 			images_apply(q, &q->redo[i]);
-	for (int i = 0; i < q->nbev && e == BQ_OK; i++)
-		publish(q, &q->bev[i]);
-	for (int i = 0; i < q->nbev; i++)
-		free((char *)q->bev[i].data);
-	q->nbev = 0;
 	q->nredo = 0;
-	q->flight_result = e;
-	q->landed = true;
+	for (int i = 0; i < q->nbev; i++) {
+		if (e == BQ_OK)
+			publish_enqueue(q, &q->bev[i]);
+		else
+			free((char *)q->bev[i].data);
+	}
+	q->nbev = 0;
+	publish_drain(q);
 }
 
 /* Wait for a commit in flight and land it; a no-op when none flies or it landed. */
@@ -318,10 +360,13 @@ txn_end(struct txn *x, enum bq_err e)
 		e = store_commit(q->store);
 	else
 		store_rollback(q->store);
-	if (e == BQ_OK)
+	if (e == BQ_OK) {
 		images_apply(q, &x->im);
-	for (int i = 0; i < x->nev && e == BQ_OK; i++)
-		publish(q, &x->ev[i]);
+		for (int i = 0; i < x->nev; i++)
+			publish_enqueue(q, &x->ev[i]);
+		x->nev = 0;                        /* the texts went with the events */
+		publish_drain(q);
+	}
 	txn_free_events(x);
 	return e;
 }
@@ -428,10 +473,14 @@ queue_hall(struct queue *q, int64_t now)
 	queue_today(q, now, bday);
 	if (strcmp(hall_bday(q->hall), bday) == 0)
 		return BQ_OK;
-	/* Read what has committed, and with it the id of its last event: nothing in flight. */
+	/*
+	 * Read what has committed, and with it the id of its last event: nothing
+	 * in flight. Inside a batch the log holds the batch's own events, not yet
+	 * published: the id stays the one published.
+	 */
 	flight_finish(q);
 	if ((e = hall_load(q->hall, q->store, q->cfg, bday)) != BQ_OK ||
-	    (e = store_last_event_id(q->store, &q->last_event_id)) != BQ_OK) {
+	    (!q->batch_open && (e = store_last_event_id(q->store, &q->last_event_id)) != BQ_OK)) {
 		hall_invalidate(q->hall);
 		log_warnx("hall: cannot read day %s from the database", bday);
 	}
@@ -977,4 +1026,7 @@ queue_close(struct queue *q)
 	free(q->redo);
 	q->redo = NULL;
 	q->capredo = 0;
+	free(q->pq);
+	q->pq = NULL;
+	q->cappq = 0;
 }

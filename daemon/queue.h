@@ -57,6 +57,9 @@ struct queue {
 	bool landed;                 /* its commit ended and the hall and bus know */
 	enum bq_err flight_result;
 	int64_t last_event_id;       /* the newest event published */
+	struct bus_event *pq;        /* events to publish, in order, each owning its data */
+	int npq, cappq;
+	bool draining;               /* publish_drain is telling subscribers */
 };
 
 /*

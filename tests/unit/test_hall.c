@@ -37,13 +37,33 @@ struct fixture {
 	struct queue q;
 	uint64_t rng;
 	int published;
+	/* What a subscriber does while told, as the streams and the printer do: */
+	bool read_while_told;        /* read the hall (queue_view_summary) */
+	bool print_while_told;       /* record a paper's state for each ticket issued */
+	int64_t seen[64];            /* event ids in the order they were told */
+	int nseen;
 };
 
 static void
 count_event(void *arg, const struct bus_event *ev)
 {
-	(void)ev;
-	((struct fixture *)arg)->published++;
+	struct fixture *f = arg;
+	struct queue_view v;
+	struct ticket t;
+
+	f->published++;
+	if (f->nseen < 64)
+		f->seen[f->nseen++] = ev->id;
+	if (f->read_while_told) {
+		/* A day of the next week: the hall is read again from inside the publish. */
+		struct date d = { 2026, 12, 1 };
+		assert_int_equal(queue_view_summary(&f->q, bday_start(d, f->cfg.day_reset_min) + 5 * 3600,
+		    &v), BQ_OK);
+		queue_view_free(&v);
+	}
+	if (f->print_while_told && ev->type == EV_TICKET_ISSUED)
+		assert_int_equal(queue_set_print(&f->q, ev->ticket_id, PS_FAILED, "cover open",
+		    0, &t), BQ_OK);
 }
 
 static uint32_t
@@ -463,6 +483,60 @@ test_reads_during_commit_see_the_committed_state(void **state)
 	check_memory(f, now + 2, 0);
 }
 
+/*
+ * A subscriber that reads the queue while it is told of a batch's events
+ * (here after a reload, so the hall is read again right then) must not land
+ * the batch a second time: each event is told once.
+ */
+static void
+test_reading_while_told_lands_once(void **state)
+{
+	struct fixture *f = *state;
+	struct date d = { 2026, 11, 24 };
+	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
+	struct ticket t;
+
+	queue_batch_begin(&f->q);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
+	queue_batch_commit(&f->q);
+	f->read_while_told = true;
+	assert_int_equal(queue_sync_counters(&f->q), BQ_OK);     /* a reload while it flies */
+	assert_int_equal(queue_batch_collect(&f->q), BQ_OK);
+	f->read_while_told = false;
+	assert_int_equal(f->published, 3);
+	for (int i = 0; i < f->nseen; i++)
+		assert_int_equal(f->seen[i], i + 1);
+}
+
+/*
+ * A subscriber that changes the queue while told (the printer recording a
+ * failed paper) has its change's events told after the batch's, in the
+ * order of the log: a stream never sees an id jump ahead and come back.
+ */
+static void
+test_changes_made_while_told_come_after(void **state)
+{
+	struct fixture *f = *state;
+	struct date d = { 2026, 11, 24 };
+	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
+	struct ticket t;
+
+	f->print_while_told = true;
+	queue_batch_begin(&f->q);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
+	assert_int_equal(queue_batch_end(&f->q), BQ_OK);
+	f->print_while_told = false;
+	/* Three issues, then three print states, each id once and in order. */
+	assert_int_equal(f->nseen, 6);
+	for (int i = 0; i < f->nseen; i++)
+		assert_int_equal(f->seen[i], i + 1);
+	check_memory(f, now, 0);
+}
+
 /* A commit that fails takes every change of its batch with it, in the database and in memory. */
 static void
 test_batch_commit_fails_whole(void **state)
@@ -511,6 +585,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_commit_fails_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reads_during_commit_see_the_committed_state, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_reading_while_told_lands_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_made_while_told_come_after, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("hall", tests, NULL, NULL);
