@@ -137,9 +137,38 @@ def test_kill9_under_load_memory_is_the_database(env):
     check_eq(lost, [], "acknowledged tickets missing after kill -9 (of %d)" % len(acked))
     numbers = list(rows.values())
     check_eq(len(numbers), len(set(numbers)), "no number issued twice")
-    # The queue goes on from where the database is.
+    # The queue goes on from where the database is; under load again, then at rest,
+    # the live memory is what the file holds.
     t = d.issue("V")
     check(t["number"].startswith("V"), "issue after restart")
+    stop.clear()
+    acked.clear()
+    threads = [threading.Thread(target=issuer, args=(s,)) for s in "AB"]
+    threads += [threading.Thread(target=caller, args=(n,)) for n in (1, 2, 5)]
+    for th in threads:
+        th.start()
+    deadline = time.monotonic() + 30
+    while len(acked) < 200 and time.monotonic() < deadline and not errors:
+        time.sleep(0.05)
+    stop.set()
+    for th in threads:
+        th.join()
+    check(not errors and len(acked) >= 200, "second load: %d acknowledged, errors %r" % (len(acked), errors[:5]))
+    mem = _memory_waiting(d)
+    db, _ = _db_waiting(d)
+    check_eq(mem, db, "waiting tickets of the running daemon: memory against the database")
+    q = d.queue()
+    dbc = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True)
+    try:
+        rows = dict(dbc.execute("SELECT number, ticket_id FROM counters").fetchall())
+        status = dict(dbc.execute("SELECT id, status FROM tickets WHERE id IN (SELECT ticket_id FROM counters)").fetchall())
+    finally:
+        dbc.close()
+    check(any(c["ticket"] for c in q["counters"]), "no counter has a ticket to compare")
+    for c in q["counters"]:
+        want = rows.get(c["number"])
+        want = want if want is not None and status.get(want) in ("called", "serving") else None
+        check_eq((c["ticket"] or {}).get("id"), want, "counter %d's ticket: memory against the database" % c["number"])
 
 
 def test_wal_is_checkpointed_off_the_loop(env):
