@@ -10,7 +10,7 @@
  * how they were computed before the hall existed. A change whose commit
  * fails (a full disk) must leave memory as it was.
  */
-#include "unit.h"
+#include "branch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +30,7 @@
 #define CHECK_EVERY 1        /* compare with a fresh load after every step */
 
 struct fixture {
-	char dir[64];
-	char db[96];
-	struct config cfg;
-	struct bus bus;
-	struct queue q;
+	struct branch b;             /* first: the queue, its store and config */
 	uint64_t rng;
 	int published;
 	/* What a subscriber does while told, as the streams and the printer do: */
@@ -57,12 +53,12 @@ count_event(void *arg, const struct bus_event *ev)
 	if (f->read_while_told) {
 		/* A day of the next week: the hall is read again from inside the publish. */
 		struct date d = { 2026, 12, 1 };
-		assert_int_equal(queue_view_summary(&f->q, bday_start(d, f->cfg.day_reset_min) + 5 * 3600,
+		assert_int_equal(queue_view_summary(&f->b.q, bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600,
 		    &v), BQ_OK);
 		queue_view_free(&v);
 	}
 	if (f->print_while_told && ev->type == EV_TICKET_ISSUED)
-		assert_int_equal(queue_set_print(&f->q, ev->ticket_id, PS_FAILED, "cover open",
+		assert_int_equal(queue_set_print(&f->b.q, ev->ticket_id, PS_FAILED, "cover open",
 		    0, &t), BQ_OK);
 }
 
@@ -80,21 +76,10 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/branchq-hall-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/q.db", f->dir);
-	assert_int_equal(config_load("config/branchq.conf", &f->cfg, stderr), 0);
-	assert_int_equal(bday_set_timezone(f->cfg.timezone), 0);
-	f->q.store = store_open(f->db, err, sizeof(err));
-	if (f->q.store == NULL)
-		fail_msg("store_open: %s", err);
-	f->q.cfg = &f->cfg;
-	f->q.bus = &f->bus;
-	bus_subscribe(&f->bus, EV_ALL, count_event, f);
-	assert_int_equal(queue_sync_counters(&f->q), BQ_OK);
+	bus_subscribe(&f->b.bus, EV_ALL, count_event, f);
+	branch_open(&f->b);
 	f->rng = 0x9e3779b97f4a7c15ULL;
 	*state = f;
 	return 0;
@@ -104,15 +89,10 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int rc = branch_close(&f->b);
 
-	queue_close(&f->q);
-	store_close(f->q.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(f);
-	return 0;
+	return rc;
 }
 
 static void
@@ -132,13 +112,13 @@ db_tickets(struct fixture *f, const char *bday, struct ticket **w, struct policy
 {
 	int n = 0, k = 0;
 
-	assert_int_equal(store_waiting(f->q.store, bday, w, &n), BQ_OK);
+	assert_int_equal(store_waiting(f->b.q.store, bday, w, &n), BQ_OK);
 	*pt = calloc((size_t)n + 1, sizeof(**pt));
 	*map = calloc((size_t)n + 1, sizeof(**map));
 	assert_non_null(*pt);
 	assert_non_null(*map);
 	for (int i = 0; i < n; i++) {
-		int s = config_service_index(&f->cfg, (*w)[i].service);
+		int s = config_service_index(&f->b.cfg, (*w)[i].service);
 		if (s < 0)
 			continue;
 		(*pt)[k] = (struct policy_ticket){ (*w)[i].origin_id, s, (*w)[i].category,
@@ -160,13 +140,13 @@ db_expected_call(struct fixture *f, int ci, int64_t now)
 	char bday[11];
 	int64_t id = 0;
 
-	date_format(bday_of(now, f->cfg.day_reset_min), bday);
-	rules_of(&f->cfg, &r);
-	for (int i = 0; i < f->cfg.ncounters; i++) {
+	date_format(bday_of(now, f->b.cfg.day_reset_min), bday);
+	rules_of(&f->b.cfg, &r);
+	for (int i = 0; i < f->b.cfg.ncounters; i++) {
 		struct counter_state cs;
-		const struct counter_conf *cc = &f->cfg.counters[i];
+		const struct counter_conf *cc = &f->b.cfg.counters[i];
 
-		assert_int_equal(store_counter_get(f->q.store, cc->number, &cs), BQ_OK);
+		assert_int_equal(store_counter_get(f->b.q.store, cc->number, &cs), BQ_OK);
 		memset(&pcs[i], 0, sizeof(pcs[i]));
 		memcpy(pcs[i].services, cc->services, sizeof(pcs[i].services));
 		pcs[i].nservices = cc->nservices;
@@ -175,7 +155,7 @@ db_expected_call(struct fixture *f, int ci, int64_t now)
 		pcs[i].open = !cs.paused;
 	}
 	k = db_tickets(f, bday, &w, &pt, &map);
-	pick = policy_next(&r, pcs, f->cfg.ncounters, ci, pt, k, now);
+	pick = policy_next(&r, pcs, f->b.cfg.ncounters, ci, pt, k, now);
 	if (pick >= 0)
 		id = w[map[pick]].id;
 	free(w);
@@ -194,12 +174,12 @@ check_view(struct fixture *f, int64_t now)
 	struct ticket *w;
 	int *map, k, *order;
 
-	assert_int_equal(queue_view_load(&f->q, now, &v), BQ_OK);
-	rules_of(&f->cfg, &r);
+	assert_int_equal(queue_view_load(&f->b.q, now, &v), BQ_OK);
+	rules_of(&f->b.cfg, &r);
 	k = db_tickets(f, v.bday, &w, &pt, &map);
 	order = calloc((size_t)k + 1, sizeof(*order));
 	assert_non_null(order);
-	for (int s = 0; s < f->cfg.nservices; s++) {
+	for (int s = 0; s < f->b.cfg.nservices; s++) {
 		int n = policy_order(&r, s, pt, k, now, order);
 
 		assert_int_equal(v.count[s], n);
@@ -210,7 +190,7 @@ check_view(struct fixture *f, int64_t now)
 			assert_int_equal(v.waiting[v.order[s][j]].id, want->id);
 			assert_int_equal(v.pos[v.order[s][j]].ahead, j);
 			/* One ticket's place, by halving the buckets, is the same place. */
-			assert_int_equal(queue_position(&f->q, want, now, &pos), BQ_OK);
+			assert_int_equal(queue_position(&f->b.q, want, now, &pos), BQ_OK);
 			assert_int_equal(pos.ahead, j);
 			assert_int_equal(pos.estimated_wait_s, v.pos[v.order[s][j]].estimated_wait_s);
 		}
@@ -231,9 +211,9 @@ check_memory(struct fixture *f, int64_t now, int step)
 	assert_non_null(fresh);
 	/* The queue reads its day anew only when asked at a new day: ask first. */
 	check_view(f, now);
-	date_format(bday_of(now, f->cfg.day_reset_min), bday);
-	assert_int_equal(hall_load(fresh, f->q.store, &f->cfg, bday), BQ_OK);
-	if (!hall_equal(f->q.hall, fresh, why, sizeof(why)))
+	date_format(bday_of(now, f->b.cfg.day_reset_min), bday);
+	assert_int_equal(hall_load(fresh, f->b.q.store, &f->b.cfg, bday), BQ_OK);
+	if (!hall_equal(f->b.q.hall, fresh, why, sizeof(why)))
 		fail_msg("step %d: memory and database differ: %s", step, why);
 	hall_free(fresh);
 }
@@ -244,14 +224,14 @@ some_ticket(struct fixture *f)
 {
 	int64_t max = 0;
 
-	(void)store_last_event_id(f->q.store, &max);
+	(void)store_last_event_id(f->b.q.store, &max);
 	return max > 0 ? 1 + (int64_t)rnd(f, (uint32_t)max) : 0;
 }
 
 static void
 random_step(struct fixture *f, int64_t now)
 {
-	const struct config *cfg = &f->cfg;
+	const struct config *cfg = &f->b.cfg;
 	struct ticket t;
 	bool has;
 	enum bq_err e;
@@ -270,7 +250,7 @@ random_step(struct fixture *f, int64_t now)
 			r.id_number = idn;
 			r.id_len = 18;
 		}
-		e = queue_issue(&f->q, &r, now, &t);
+		e = queue_issue(&f->b.q, &r, now, &t);
 		assert_true(e == BQ_OK || e == BQ_ERR_INVALID_ID_NUMBER);
 	} else if (what < 85) {
 		int ci = (int)rnd(f, (uint32_t)cfg->ncounters);
@@ -283,24 +263,24 @@ random_step(struct fixture *f, int64_t now)
 
 		if (a == CA_CALL) {
 			/* The call ends the current ticket first: ask the policy the same question. */
-			assert_int_equal(queue_counter_state(&f->q, number, now, &cs, &cur), BQ_OK);
+			assert_int_equal(queue_counter_state(&f->b.q, number, now, &cs, &cur), BQ_OK);
 			if (!cs.paused && cs.ticket_id == 0)
 				want = db_expected_call(f, ci, now);
 			else
 				want = -1;
 		}
-		e = queue_counter(&f->q, number, a, svc, QUEUE_EXPECT_ANY, now, &t, &has);
+		e = queue_counter(&f->b.q, number, a, svc, QUEUE_EXPECT_ANY, now, &t, &has);
 		if (a == CA_CALL && want >= 0 && e == BQ_OK)
 			assert_int_equal(has ? t.id : 0, want);
 	} else if (what < 92) {
 		int64_t id = some_ticket(f);
-		e = queue_cancel(&f->q, id, now, &t);
+		e = queue_cancel(&f->b.q, id, now, &t);
 	} else if (what < 97) {
 		int64_t id = some_ticket(f);
-		e = queue_green(&f->q, id, 1 + (int)rnd(f, CAT_COUNT - 1), -1, now, &t);
+		e = queue_green(&f->b.q, id, 1 + (int)rnd(f, CAT_COUNT - 1), -1, now, &t);
 	} else {
 		int64_t id = some_ticket(f);
-		e = queue_set_print(&f->q, id, (enum print_state)rnd(f, PS_COUNT),
+		e = queue_set_print(&f->b.q, id, (enum print_state)rnd(f, PS_COUNT),
 		    rnd(f, 2) ? "paper out" : NULL, now, &t);
 	}
 	(void)e;
@@ -311,7 +291,7 @@ test_memory_matches_database(void **state)
 {
 	struct fixture *f = *state;
 	struct date d = { 2026, 11, 24 };
-	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	int64_t now = bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600;
 
 	for (int step = 0; step < STEPS; step++) {
 		uint32_t jump = rnd(f, 1000);
@@ -328,7 +308,7 @@ test_memory_matches_database(void **state)
 	}
 	check_memory(f, now, STEPS);
 	/* The run reached the states worth comparing. */
-	assert_true(hall_nwaiting(f->q.hall) > 0);
+	assert_true(hall_nwaiting(f->b.q.hall) > 0);
 }
 
 static void
@@ -336,7 +316,7 @@ test_failed_commit_changes_no_memory(void **state)
 {
 	struct fixture *f = *state;
 	struct date d = { 2026, 11, 24 };
-	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	int64_t now = bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600;
 	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
 	struct ticket t;
 	bool has;
@@ -344,23 +324,23 @@ test_failed_commit_changes_no_memory(void **state)
 	enum bq_err e = BQ_OK;
 
 	for (i = 0; i < 20; i++)
-		assert_int_equal(queue_issue(&f->q, &r, now + i, &t), BQ_OK);
+		assert_int_equal(queue_issue(&f->b.q, &r, now + i, &t), BQ_OK);
 	check_memory(f, now + 20, 0);
-	before = hall_nwaiting(f->q.hall);
+	before = hall_nwaiting(f->b.q.hall);
 	/* A disk that is full: the next changes cannot commit. */
-	assert_int_equal(store_limit_pages(f->q.store, 1), BQ_OK);
+	assert_int_equal(store_limit_pages(f->b.q.store, 1), BQ_OK);
 	for (i = 0; i < 200 && e == BQ_OK; i++)
-		e = queue_issue(&f->q, &r, now + 30, &t);
+		e = queue_issue(&f->b.q, &r, now + 30, &t);
 	assert_int_equal(e, BQ_ERR_STORAGE_FULL);
 	before += i - 1;
-	assert_int_equal(hall_nwaiting(f->q.hall), before);
-	e = queue_counter(&f->q, f->cfg.counters[0].number, CA_CALL, -1, QUEUE_EXPECT_ANY, now + 31,
+	assert_int_equal(hall_nwaiting(f->b.q.hall), before);
+	e = queue_counter(&f->b.q, f->b.cfg.counters[0].number, CA_CALL, -1, QUEUE_EXPECT_ANY, now + 31,
 	    &t, &has);
 	if (e != BQ_OK) {
 		assert_int_equal(e, BQ_ERR_STORAGE_FULL);
-		assert_int_equal(hall_nwaiting(f->q.hall), before);
+		assert_int_equal(hall_nwaiting(f->b.q.hall), before);
 	}
-	assert_int_equal(store_limit_pages(f->q.store, 0), BQ_OK);
+	assert_int_equal(store_limit_pages(f->b.q.store, 0), BQ_OK);
 	check_memory(f, now + 32, 1);
 }
 
@@ -371,8 +351,8 @@ waiting_in_db(struct fixture *f, int64_t now)
 	int n;
 	char bday[11];
 
-	date_format(bday_of(now, f->cfg.day_reset_min), bday);
-	assert_int_equal(store_waiting(f->q.store, bday, &w, &n), BQ_OK);
+	date_format(bday_of(now, f->b.cfg.day_reset_min), bday);
+	assert_int_equal(store_waiting(f->b.q.store, bday, &w, &n), BQ_OK);
 	free(w);
 	return n;
 }
@@ -383,31 +363,31 @@ test_batch_failures_stand_alone(void **state)
 {
 	struct fixture *f = *state;
 	struct date d = { 2026, 11, 24 };
-	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	int64_t now = bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600;
 	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
 	struct ticket t1, t2, t3, c1, c3, x;
 	bool has1, has3, hasx;
-	int n1 = f->cfg.counters[0].number, n3 = f->cfg.counters[2].number;
+	int n1 = f->b.cfg.counters[0].number, n3 = f->b.cfg.counters[2].number;
 
-	assert_int_equal(queue_issue(&f->q, &r, now, &t1), BQ_OK);
-	assert_int_equal(queue_issue(&f->q, &r, now + 1, &t2), BQ_OK);
+	assert_int_equal(queue_issue(&f->b.q, &r, now, &t1), BQ_OK);
+	assert_int_equal(queue_issue(&f->b.q, &r, now + 1, &t2), BQ_OK);
 	assert_int_equal(f->published, 2);
 
-	queue_batch_begin(&f->q);
-	assert_int_equal(queue_issue(&f->q, &r, now + 2, &t3), BQ_OK);
+	queue_batch_begin(&f->b.q);
+	assert_int_equal(queue_issue(&f->b.q, &r, now + 2, &t3), BQ_OK);
 	/* A stale expect: the counter has no ticket, not ticket 99. */
-	assert_int_equal(queue_counter(&f->q, n1, CA_CALL, -1, 99, now + 3, &x, &hasx),
+	assert_int_equal(queue_counter(&f->b.q, n1, CA_CALL, -1, 99, now + 3, &x, &hasx),
 	    BQ_ERR_COUNTER_CHANGED);
-	assert_int_equal(queue_counter(&f->q, n1, CA_CALL, -1, 0, now + 3, &c1, &has1), BQ_OK);
-	assert_int_equal(queue_cancel(&f->q, 424242, now + 4, &x), BQ_ERR_UNKNOWN_TICKET);
+	assert_int_equal(queue_counter(&f->b.q, n1, CA_CALL, -1, 0, now + 3, &c1, &has1), BQ_OK);
+	assert_int_equal(queue_cancel(&f->b.q, 424242, now + 4, &x), BQ_ERR_UNKNOWN_TICKET);
 	/* Two counters in one batch never get the same customer. */
-	assert_int_equal(queue_counter(&f->q, n3, CA_CALL, -1, 0, now + 4, &c3, &has3), BQ_OK);
+	assert_int_equal(queue_counter(&f->b.q, n3, CA_CALL, -1, 0, now + 4, &c3, &has3), BQ_OK);
 	assert_true(has1 && has3);
 	assert_int_equal(c1.id, t1.id);
 	assert_int_equal(c3.id, t2.id);
 	/* Nothing is heard of the batch before it commits. */
 	assert_int_equal(f->published, 2);
-	assert_int_equal(queue_batch_end(&f->q), BQ_OK);
+	assert_int_equal(queue_batch_end(&f->b.q), BQ_OK);
 	assert_int_equal(f->published, 5);
 	assert_int_equal(waiting_in_db(f, now + 5), 1);
 	check_memory(f, now + 5, 0);
@@ -419,23 +399,23 @@ test_batch_full_disk_fails_alone(void **state)
 {
 	struct fixture *f = *state;
 	struct date d = { 2026, 11, 24 };
-	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	int64_t now = bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600;
 	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
 	struct ticket t;
 	int ok = 0, i;
 	enum bq_err e = BQ_OK;
 
-	assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
-	assert_int_equal(store_limit_pages(f->q.store, 40), BQ_OK);
-	queue_batch_begin(&f->q);
+	assert_int_equal(queue_issue(&f->b.q, &r, now, &t), BQ_OK);
+	assert_int_equal(store_limit_pages(f->b.q.store, 40), BQ_OK);
+	queue_batch_begin(&f->b.q);
 	for (i = 0; i < 2000 && e == BQ_OK; i++)
-		if ((e = queue_issue(&f->q, &r, now + 1, &t)) == BQ_OK)
+		if ((e = queue_issue(&f->b.q, &r, now + 1, &t)) == BQ_OK)
 			ok++;
 	assert_int_equal(e, BQ_ERR_STORAGE_FULL);
 	assert_true(ok > 0);
 	/* The transaction outlived the failed statement: the batch keeps the changes that fit. */
-	assert_int_equal(queue_batch_end(&f->q), BQ_OK);
-	assert_int_equal(store_limit_pages(f->q.store, 0), BQ_OK);
+	assert_int_equal(queue_batch_end(&f->b.q), BQ_OK);
+	assert_int_equal(store_limit_pages(f->b.q.store, 0), BQ_OK);
 	assert_int_equal(f->published, 1 + ok);
 	assert_int_equal(waiting_in_db(f, now + 2), 1 + ok);
 	check_memory(f, now + 2, 0);
@@ -450,32 +430,32 @@ test_reads_during_commit_see_the_committed_state(void **state)
 {
 	struct fixture *f = *state;
 	struct date d = { 2026, 11, 24 };
-	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	int64_t now = bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600;
 	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
 	struct queue_view v;
 	struct ticket t, c;
 	bool has;
 	int64_t last;
 
-	assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
-	assert_int_equal(queue_view_load(&f->q, now, &v), BQ_OK);
+	assert_int_equal(queue_issue(&f->b.q, &r, now, &t), BQ_OK);
+	assert_int_equal(queue_view_load(&f->b.q, now, &v), BQ_OK);
 	last = v.last_event_id;
 	queue_view_free(&v);
-	queue_batch_begin(&f->q);
-	assert_int_equal(queue_issue(&f->q, &r, now + 1, &t), BQ_OK);
-	assert_int_equal(queue_counter(&f->q, f->cfg.counters[2].number, CA_CALL, -1,
+	queue_batch_begin(&f->b.q);
+	assert_int_equal(queue_issue(&f->b.q, &r, now + 1, &t), BQ_OK);
+	assert_int_equal(queue_counter(&f->b.q, f->b.cfg.counters[2].number, CA_CALL, -1,
 	    QUEUE_EXPECT_ANY, now + 1, &c, &has), BQ_OK);
-	assert_true(queue_batch_commit(&f->q));
+	assert_true(queue_batch_commit(&f->b.q));
 	/* In flight: one waits (the first), nobody is called, no new event is announced. */
-	assert_int_equal(queue_view_load(&f->q, now + 2, &v), BQ_OK);
+	assert_int_equal(queue_view_load(&f->b.q, now + 2, &v), BQ_OK);
 	assert_int_equal(v.nwaiting, 1);
 	assert_int_equal(v.last_event_id, last);
 	assert_int_equal(v.counters[2].ticket_id, 0);
 	queue_view_free(&v);
 	assert_int_equal(f->published, 1);
-	assert_int_equal(queue_batch_collect(&f->q), BQ_OK);
+	assert_int_equal(queue_batch_collect(&f->b.q), BQ_OK);
 	assert_int_equal(f->published, 3);
-	assert_int_equal(queue_view_load(&f->q, now + 2, &v), BQ_OK);
+	assert_int_equal(queue_view_load(&f->b.q, now + 2, &v), BQ_OK);
 	assert_int_equal(v.nwaiting, 1);
 	assert_int_equal(v.counters[2].ticket_id, c.id);
 	assert_int_equal(v.last_event_id, last + 2);
@@ -493,17 +473,17 @@ test_reading_while_told_lands_once(void **state)
 {
 	struct fixture *f = *state;
 	struct date d = { 2026, 11, 24 };
-	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	int64_t now = bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600;
 	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
 	struct ticket t;
 
-	queue_batch_begin(&f->q);
+	queue_batch_begin(&f->b.q);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
-	queue_batch_commit(&f->q);
+		assert_int_equal(queue_issue(&f->b.q, &r, now, &t), BQ_OK);
+	queue_batch_commit(&f->b.q);
 	f->read_while_told = true;
-	assert_int_equal(queue_sync_counters(&f->q), BQ_OK);     /* a reload while it flies */
-	assert_int_equal(queue_batch_collect(&f->q), BQ_OK);
+	assert_int_equal(queue_sync_counters(&f->b.q), BQ_OK);     /* a reload while it flies */
+	assert_int_equal(queue_batch_collect(&f->b.q), BQ_OK);
 	f->read_while_told = false;
 	assert_int_equal(f->published, 3);
 	for (int i = 0; i < f->nseen; i++)
@@ -520,15 +500,15 @@ test_changes_made_while_told_come_after(void **state)
 {
 	struct fixture *f = *state;
 	struct date d = { 2026, 11, 24 };
-	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	int64_t now = bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600;
 	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
 	struct ticket t;
 
 	f->print_while_told = true;
-	queue_batch_begin(&f->q);
+	queue_batch_begin(&f->b.q);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
-	assert_int_equal(queue_batch_end(&f->q), BQ_OK);
+		assert_int_equal(queue_issue(&f->b.q, &r, now, &t), BQ_OK);
+	assert_int_equal(queue_batch_end(&f->b.q), BQ_OK);
 	f->print_while_told = false;
 	/* Three issues, then three print states, each id once and in order. */
 	assert_int_equal(f->nseen, 6);
@@ -543,34 +523,34 @@ test_batch_commit_fails_whole(void **state)
 {
 	struct fixture *f = *state;
 	struct date d = { 2026, 11, 24 };
-	int64_t now = bday_start(d, f->cfg.day_reset_min) + 5 * 3600;
+	int64_t now = bday_start(d, f->b.cfg.day_reset_min) + 5 * 3600;
 	struct issue_req r = { .service = 0, .category = -1, .lang = -1 };
-	sqlite3 *db = store_db(f->q.store);
+	sqlite3 *db = store_db(f->b.q.store);
 	struct ticket t, c;
 	bool has;
 
-	assert_int_equal(queue_issue(&f->q, &r, now, &t), BQ_OK);
+	assert_int_equal(queue_issue(&f->b.q, &r, now, &t), BQ_OK);
 	check_memory(f, now, 0);
 	/* A deferred constraint is checked at COMMIT: the way to make a commit itself fail. */
 	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON; CREATE TABLE p(id INTEGER "
 	    "PRIMARY KEY); CREATE TABLE c(p REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
 	    NULL, NULL, NULL), SQLITE_OK);
-	queue_batch_begin(&f->q);
-	assert_int_equal(queue_issue(&f->q, &r, now + 1, &t), BQ_OK);
-	assert_int_equal(queue_issue(&f->q, &r, now + 2, &t), BQ_OK);
-	assert_int_equal(queue_counter(&f->q, f->cfg.counters[0].number, CA_CALL, -1,
+	queue_batch_begin(&f->b.q);
+	assert_int_equal(queue_issue(&f->b.q, &r, now + 1, &t), BQ_OK);
+	assert_int_equal(queue_issue(&f->b.q, &r, now + 2, &t), BQ_OK);
+	assert_int_equal(queue_counter(&f->b.q, f->b.cfg.counters[0].number, CA_CALL, -1,
 	    QUEUE_EXPECT_ANY, now + 3, &c, &has), BQ_OK);
 	assert_true(has);
-	assert_int_equal(hall_nwaiting(f->q.hall), 2);
+	assert_int_equal(hall_nwaiting(f->b.q.hall), 2);
 	assert_int_equal(sqlite3_exec(db, "INSERT INTO c VALUES (7)", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_not_equal(queue_batch_end(&f->q), BQ_OK);
+	assert_int_not_equal(queue_batch_end(&f->b.q), BQ_OK);
 	assert_int_equal(f->published, 1);
 	assert_int_equal(waiting_in_db(f, now + 4), 1);
 	/* Memory is read again: the one ticket that committed, uncalled. */
 	check_memory(f, now + 4, 1);
-	assert_int_equal(hall_nwaiting(f->q.hall), 1);
+	assert_int_equal(hall_nwaiting(f->b.q.hall), 1);
 	/* And the queue goes on: the next change commits on its own. */
-	assert_int_equal(queue_issue(&f->q, &r, now + 5, &t), BQ_OK);
+	assert_int_equal(queue_issue(&f->b.q, &r, now + 5, &t), BQ_OK);
 	assert_string_equal(t.number, "A002");
 }
 

@@ -14,7 +14,7 @@
 
 #include <sqlite3.h>
 
-#include "unit.h"
+#include "branch.h"
 
 #include "bday.h"
 #include "config.h"
@@ -23,11 +23,7 @@
 #include "store.h"
 
 struct fixture {
-	char dir[64];
-	char db[96];
-	struct config cfg;
-	struct bus bus;
-	struct queue q;
+	struct branch b;             /* first: the queue, its store and config */
 	struct sse *sse;
 };
 
@@ -47,21 +43,11 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/branchq-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/q.db", f->dir);
-	assert_int_equal(config_load("config/branchq.conf", &f->cfg, stderr), 0);
-	assert_int_equal(bday_set_timezone(f->cfg.timezone), 0);
-	if ((f->q.store = store_open(f->db, err, sizeof(err))) == NULL)
-		fail_msg("store_open: %s", err);
-	f->q.cfg = &f->cfg;
-	f->q.bus = &f->bus;
-	assert_int_equal(queue_sync_counters(&f->q), BQ_OK);
-	assert_non_null(f->sse = sse_new(&f->q));
-	bus_subscribe(&f->bus, EV_ALL, sse_on_event, f->sse);
+	branch_open(&f->b);
+	assert_non_null(f->sse = sse_new(&f->b.q));
+	bus_subscribe(&f->b.bus, EV_ALL, sse_on_event, f->sse);
 	*state = f;
 	return 0;
 }
@@ -70,27 +56,23 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int rc;
 
 	sse_free(f->sse);
-	queue_close(&f->q);
-	store_close(f->q.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	rc = branch_close(&f->b);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* The streams read the hall at the wall clock's time: the tickets are issued at it too. */
 static struct ticket
 issue(struct fixture *f, const char *service, int category)
 {
-	struct issue_req r = { .service = config_service_index(&f->cfg, service),
+	struct issue_req r = { .service = config_service_index(&f->b.cfg, service),
 	    .category = category, .lang = -1 };
 	struct ticket t;
 
-	assert_int_equal(queue_issue(&f->q, &r, (int64_t)time(NULL), &t), BQ_OK);
+	assert_int_equal(queue_issue(&f->b.q, &r, (int64_t)time(NULL), &t), BQ_OK);
 	return t;
 }
 
@@ -100,7 +82,7 @@ call(struct fixture *f, int counter)
 	struct ticket t;
 	bool has;
 
-	assert_int_equal(queue_counter(&f->q, counter, CA_CALL, -1, QUEUE_EXPECT_ANY,
+	assert_int_equal(queue_counter(&f->b.q, counter, CA_CALL, -1, QUEUE_EXPECT_ANY,
 	    (int64_t)time(NULL), &t, &has), BQ_OK);
 	assert_true(has);
 	return t;
@@ -232,12 +214,12 @@ test_restart_staff_resumes_display_reloads(void **state)
 	for (int i = 0; i < 5; i++)
 		issue(f, "B", CAT_NORMAL);
 	call(f, 5);
-	assert_int_equal(store_last_event_id(f->q.store, &last), BQ_OK);
+	assert_int_equal(store_last_event_id(f->b.q.store, &last), BQ_OK);
 	assert_int_equal(last, 6);
 	sse_free(f->sse);
-	memset(&f->bus, 0, sizeof(f->bus));
-	assert_non_null(f->sse = sse_new(&f->q));
-	bus_subscribe(&f->bus, EV_ALL, sse_on_event, f->sse);
+	memset(&f->b.bus, 0, sizeof(f->b.bus));
+	assert_non_null(f->sse = sse_new(&f->b.q));
+	bus_subscribe(&f->b.bus, EV_ALL, sse_on_event, f->sse);
 
 	attach(f, &staff, SSE_STAFF, 2, NULL);
 	skip_hello(&staff);
@@ -322,7 +304,7 @@ toggle(struct fixture *f, bool pause)
 	struct ticket t;
 	bool has;
 
-	assert_int_equal(queue_counter(&f->q, 4, pause ? CA_PAUSE : CA_RESUME, -1, QUEUE_EXPECT_ANY,
+	assert_int_equal(queue_counter(&f->b.q, 4, pause ? CA_PAUSE : CA_RESUME, -1, QUEUE_EXPECT_ANY,
 	    (int64_t)time(NULL), &t, &has), BQ_OK);
 }
 
@@ -337,7 +319,7 @@ test_behind_the_ring(void **state)
 	int n = SSE_RING + 100;
 
 	/* Thousands of commits: a test need not wait for the disk. */
-	assert_int_equal(sqlite3_exec(store_db(f->q.store), "PRAGMA synchronous=OFF", NULL, NULL,
+	assert_int_equal(sqlite3_exec(store_db(f->b.q.store), "PRAGMA synchronous=OFF", NULL, NULL,
 	    NULL), SQLITE_OK);
 	attach(f, &staff, SSE_STAFF, -1, NULL);
 	attach(f, &disp, SSE_DISPLAY, -1, NULL);
@@ -345,7 +327,7 @@ test_behind_the_ring(void **state)
 	skip_hello(&disp);
 	for (int i = 0; i < n; i++)
 		toggle(f, i % 2 == 0);
-	assert_int_equal(store_last_event_id(f->q.store, &last), BQ_OK);
+	assert_int_equal(store_last_event_id(f->b.q.store, &last), BQ_OK);
 	assert_int_equal(last, n);
 	/* Read as a slow client would: frames may hold several events (the log's batches). */
 	while ((fr = sse_next(&staff.sub)) != NULL) {
