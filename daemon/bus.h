@@ -9,7 +9,10 @@
 #ifndef BRANCHQ_BUS_H
 #define BRANCHQ_BUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "store.h"
 
 enum bus_type {
 	EV_TICKET_ISSUED      = 1u << 0,
@@ -38,6 +41,8 @@ struct bus_event {
 	int64_t ticket_id;       /* 0 for counter events */
 	int counter;             /* 0 when no counter is involved */
 	const char *data;        /* the JSON text written to the log; valid during the publish */
+	bool has_ticket;         /* ticket is the leg as the change wrote it (not for counters) */
+	struct ticket ticket;
 };
 
 typedef void (*bus_fn)(void *arg, const struct bus_event *ev);

@@ -22,7 +22,6 @@
 #include "render.h"
 
 #define TXN_MAX_EVENTS 4
-#define TXN_MAX_IMAGES QUEUE_MAX_IMAGES
 
 /*
  * One operation's change: the events it emitted and the images of what it
@@ -93,6 +92,9 @@ txn_emit(struct txn *x, enum bus_type type, int64_t now, const struct ticket *t,
 		x->ev[x->nev].type = type;
 		x->ev[x->nev].ticket_id = t ? t->id : 0;
 		x->ev[x->nev].counter = counter;
+		x->ev[x->nev].has_ticket = t != NULL;
+		if (t != NULL)
+			x->ev[x->nev].ticket = *t;
 		x->ev[x->nev].data = text;
 		x->text[x->nev] = text;
 		text = NULL;
@@ -115,30 +117,31 @@ txn_image(struct txn *x, const struct ticket *t)
 			return;
 		}
 	}
-	if (x->im.nimg == TXN_MAX_IMAGES)
+	if (x->im.nimg == QUEUE_MAX_IMAGES)
 		x->im.overflow = true;
 	else
 		x->im.img[x->im.nimg++] = *t;
 }
 
+/* e, the result of writing t; the image is kept only when the write held. */
 static enum bq_err
-txn_insert(struct txn *x, struct ticket *t)
+txn_wrote(struct txn *x, enum bq_err e, const struct ticket *t)
 {
-	enum bq_err e = store_ticket_insert(x->q->store, t);
-
 	if (e == BQ_OK)
 		txn_image(x, t);
 	return e;
 }
 
 static enum bq_err
+txn_insert(struct txn *x, struct ticket *t)
+{
+	return txn_wrote(x, store_ticket_insert(x->q->store, t), t);
+}
+
+static enum bq_err
 txn_update(struct txn *x, const struct ticket *t)
 {
-	enum bq_err e = store_ticket_update(x->q->store, t);
-
-	if (e == BQ_OK)
-		txn_image(x, t);
-	return e;
+	return txn_wrote(x, store_ticket_update(x->q->store, t), t);
 }
 
 static enum bq_err
@@ -182,37 +185,35 @@ images_apply(struct queue *q, const struct queue_images *im)
 }
 
 /*
- * Events go out through one queue, in commit order. A subscriber may change
- * the queue while it is told of an event (the printer records a paper's
- * state): that change's events join the end of the queue instead of going
- * out in the middle of the ones before them, which a stream would take for
- * a jump ahead. The queue owns each event's data until it went out.
+ * Events go out through one queue, in commit order: a batch's wait there
+ * until its commit lands (dropped if it fails); a change made alone goes
+ * out right after its commit. A subscriber may change the queue while it is
+ * told of an event (the printer records a paper's state): that change's
+ * events join the end of the queue instead of going out in the middle of
+ * the ones before them, which a stream would take for a jump ahead. The
+ * queue owns each event's data until it went out or was dropped.
  */
-static void
-publish_enqueue(struct queue *q, const struct bus_event *ev)
+static int
+events_push(struct queue *q, const struct bus_event *ev)
 {
 	if (q->npq == q->cappq) {
 		int cap = q->cappq ? q->cappq * 2 : 64;
 		struct bus_event *np = realloc(q->pq, (size_t)cap * sizeof(*np));
 
-		if (np == NULL) {
-			/* Out of memory: tell now, out of order at worst, rather than never. */
-			log_warnx("queue: out of memory; event %lld published at once",
-			    (long long)ev->id);
-			bus_publish(q->bus, ev);
-			free((char *)ev->data);
-			return;
-		}
+		if (np == NULL)
+			return -1;
 		q->pq = np;
 		q->cappq = cap;
 	}
 	q->pq[q->npq++] = *ev;
+	return 0;
 }
 
+/* Tell the subscribers every queued event, in order; nothing while a batch's commit is pending. */
 static void
-publish_drain(struct queue *q)
+events_drain(struct queue *q)
 {
-	if (q->draining)
+	if (q->draining || q->batching || q->flight == FLIGHT_AIRBORNE)
 		return;
 	q->draining = true;
 	for (int i = 0; i < q->npq; i++) {
@@ -227,6 +228,15 @@ publish_drain(struct queue *q)
 	q->draining = false;
 }
 
+/* Forget the queued events of a batch whose commit failed. */
+static void
+events_drop(struct queue *q)
+{
+	for (int i = 0; i < q->npq; i++)
+		free((char *)q->pq[i].data);
+	q->npq = 0;
+}
+
 /*
  * The end of a batch's commit, whoever waited for it: on success the
  * batch's changes go into the hall again (it was rewound while the commit
@@ -238,27 +248,22 @@ static void
 flight_land(struct queue *q, enum bq_err e)
 {
 	/* Landed first: a subscriber that reads the queue while told must not land it again. */
-	q->landed = true;
+	q->flight = FLIGHT_LANDED;
 	q->flight_result = e;
 	if (e == BQ_OK && q->hall != NULL && hall_bday(q->hall)[0] != '\0')
 		for (int i = 0; i < q->nredo; i++)
 			images_apply(q, &q->redo[i]);
 	q->nredo = 0;
-	for (int i = 0; i < q->nbev; i++) {
-		if (e == BQ_OK)
-			publish_enqueue(q, &q->bev[i]);
-		else
-			free((char *)q->bev[i].data);
-	}
-	q->nbev = 0;
-	publish_drain(q);
+	if (e != BQ_OK)
+		events_drop(q);
+	events_drain(q);
 }
 
 /* Wait for a commit in flight and land it; a no-op when none flies or it landed. */
 static void
 flight_finish(struct queue *q)
 {
-	if (q->flying && !q->landed)
+	if (q->flight == FLIGHT_AIRBORNE)
 		flight_land(q, store_commit_take(q->store));
 }
 
@@ -286,6 +291,7 @@ txn_begin(struct txn *x)
 	return store_savepoint(q->store);
 }
 
+/* Free the texts the transaction still owns (NULL once handed to the event queue). */
 static void
 txn_free_events(struct txn *x)
 {
@@ -298,6 +304,8 @@ txn_free_events(struct txn *x)
 static int
 batch_keep(struct queue *q, struct txn *x)
 {
+	int i = 0;
+
 	if (q->nredo == q->capredo) {
 		int cap = q->capredo ? q->capredo * 2 : 16;
 		struct queue_images *nr = realloc(q->redo, (size_t)cap * sizeof(*nr));
@@ -308,21 +316,9 @@ batch_keep(struct queue *q, struct txn *x)
 		q->capredo = cap;
 	}
 	q->redo[q->nredo++] = x->im;
-	if (q->nbev + x->nev > q->capbev) {
-		int cap = q->capbev ? q->capbev * 2 : 64;
-		struct bus_event *nb;
-
-		while (cap < q->nbev + x->nev)
-			cap *= 2;
-		if ((nb = realloc(q->bev, (size_t)cap * sizeof(*nb))) == NULL)
-			return -1;
-		q->bev = nb;
-		q->capbev = cap;
-	}
-	for (int i = 0; i < x->nev; i++)
-		q->bev[q->nbev++] = x->ev[i];      /* the text goes with it */
-	x->nev = 0;
-	return 0;
+	while (i < x->nev && events_push(q, &x->ev[i]) == 0)
+		x->text[i++] = NULL;               /* the text went with the event */
+	return i == x->nev ? 0 : -1;
 }
 
 /*
@@ -350,10 +346,9 @@ txn_end(struct txn *x, enum bq_err e)
 			return e;
 		}
 		images_apply(q, &x->im);
-		if (batch_keep(q, x) != 0) {
-			txn_free_events(x);
+		if (batch_keep(q, x) != 0)
 			q->batch_err = BQ_ERR_INTERNAL;
-		}
+		txn_free_events(x);
 		return BQ_OK;
 	}
 	if (e == BQ_OK)
@@ -362,10 +357,19 @@ txn_end(struct txn *x, enum bq_err e)
 		store_rollback(q->store);
 	if (e == BQ_OK) {
 		images_apply(q, &x->im);
-		for (int i = 0; i < x->nev; i++)
-			publish_enqueue(q, &x->ev[i]);
-		x->nev = 0;                        /* the texts went with the events */
-		publish_drain(q);
+		for (int i = 0; i < x->nev; i++) {
+			if (events_push(q, &x->ev[i]) == 0) {
+				x->text[i] = NULL;         /* the text went with the event */
+			} else {
+				/* Out of memory: tell now, out of order at worst, rather than never. */
+				log_warnx("queue: out of memory; event %lld published at once",
+				    (long long)x->ev[i].id);
+				if (x->ev[i].id > q->last_event_id)
+					q->last_event_id = x->ev[i].id;
+				bus_publish(q->bus, &x->ev[i]);
+			}
+		}
+		events_drain(q);
 	}
 	txn_free_events(x);
 	return e;
@@ -375,7 +379,7 @@ void
 queue_batch_begin(struct queue *q)
 {
 	flight_finish(q);
-	q->flying = false;
+	q->flight = FLIGHT_NONE;
 	q->batching = true;
 	q->batch_open = false;
 	q->batch_err = BQ_OK;
@@ -388,8 +392,7 @@ queue_batch_commit(struct queue *q)
 
 	/* Subscribers that change the queue (the printer) commit on their own. */
 	q->batching = false;
-	q->landed = false;
-	q->flying = true;
+	q->flight = FLIGHT_AIRBORNE;
 	if (!q->batch_open || e != BQ_OK) {
 		if (q->batch_open)
 			store_rollback(q->store);
@@ -417,9 +420,9 @@ queue_batch_collect(struct queue *q)
 
 	flight_finish(q);
 	store_commit_drain(q->store);
-	if (q->flying)
+	if (q->flight == FLIGHT_LANDED)
 		e = q->flight_result;
-	q->flying = false;
+	q->flight = FLIGHT_NONE;
 	return e;
 }
 
@@ -765,9 +768,8 @@ static enum bq_err
 waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, struct ticket *out)
 {
 	struct txn x = { .q = q };
-	enum bq_err e;
-
 	const struct ticket *w;
+	enum bq_err e;
 
 	if ((e = queue_hall(q, now)) != BQ_OK || (e = txn_begin(&x)) != BQ_OK)
 		return e;
@@ -805,9 +807,8 @@ queue_set_print(struct queue *q, int64_t id, enum print_state st, const char *er
     struct ticket *out)
 {
 	struct txn x = { .q = q };
-	enum bq_err e;
-
 	struct ticket leg;
+	enum bq_err e;
 
 	if ((e = queue_hall(q, now)) != BQ_OK || (e = txn_begin(&x)) != BQ_OK)
 		return e;
@@ -926,15 +927,8 @@ queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 	const struct ticket **tmp = NULL;
 	enum bq_err e;
 
-	memset(v, 0, sizeof(*v));
-	if ((e = queue_hall(q, now)) != BQ_OK)
+	if ((e = queue_view_summary(q, now, v)) != BQ_OK)
 		return e;
-	queue_today(q, now, v->bday);
-	v->at = now;
-	v->last_event_id = q->last_event_id;
-	for (int i = 0; i < cfg->ncounters; i++)
-		hall_counter(q->hall, cfg->counters[i].number, &v->counters[i], &v->current[i]);
-	open_counters(q, v->open_counters);
 	if (hall_waiting_copy(q->hall, &v->waiting, &v->nwaiting) != 0)
 		return BQ_ERR_INTERNAL;
 	v->pos = calloc((size_t)v->nwaiting + 1, sizeof(*v->pos));
@@ -1017,12 +1011,10 @@ void
 queue_close(struct queue *q)
 {
 	flight_finish(q);
-	q->flying = false;
+	q->flight = FLIGHT_NONE;
+	events_drop(q);
 	hall_free(q->hall);
 	q->hall = NULL;
-	free(q->bev);
-	q->bev = NULL;
-	q->capbev = 0;
 	free(q->redo);
 	q->redo = NULL;
 	q->capredo = 0;

@@ -49,15 +49,17 @@ struct queue {
 	bool batching;
 	bool batch_open;             /* the batch's transaction has begun */
 	enum bq_err batch_err;       /* the transaction was lost: the whole batch fails */
-	struct bus_event *bev;       /* released changes' events, each owning its data */
-	int nbev, capbev;
 	struct queue_images *redo;   /* released changes' images, replayed when the commit lands */
 	int nredo, capredo;
-	bool flying;                 /* a batch was committed and its result not yet collected */
-	bool landed;                 /* its commit ended and the hall and bus know */
+	enum {
+		FLIGHT_NONE,             /* no batch's result waits to be collected */
+		FLIGHT_AIRBORNE,         /* a batch's commit was started and has not landed */
+		FLIGHT_LANDED,           /* it ended and the hall and bus know; result not collected */
+	} flight;
 	enum bq_err flight_result;
 	int64_t last_event_id;       /* the newest event published */
-	struct bus_event *pq;        /* events to publish, in order, each owning its data */
+	struct bus_event *pq;        /* events to publish, in order, each owning its data:
+	                                a batch's wait here until its commit lands */
 	int npq, cappq;
 	bool draining;               /* publish_drain is telling subscribers */
 };

@@ -376,8 +376,8 @@ group_touched_since(const struct sse *s, const struct sse_group *g, int64_t curs
 }
 
 /*
- * The phones an event concerns: the event's own ticket (t, read after the
- * commit; NULL when it could not be), and the waiting tickets of the
+ * The phones an event concerns: the event's own ticket (t, the leg as the
+ * change wrote it; NULL for a counter's event), and the waiting tickets of the
  * services whose line it may have moved. Their places come from one look-up.
  */
 static void
@@ -461,8 +461,8 @@ sse_on_event(void *arg, const struct bus_event *ev)
 	json_t *data = ev->data != NULL ? json_loads(ev->data, 0, NULL) : NULL;
 	json_t *tk = json_object_get(data, "ticket"), *at = json_object_get(data, "at");
 	int64_t now = (int64_t)time(NULL);
-	struct ticket t;
-	bool have_t;
+	/* The leg as the change wrote it: no read of the store for it. */
+	const struct ticket *t = ev->has_ticket ? &ev->ticket : NULL;
 	struct slot *sl;
 
 	if (ev->id <= s->last_id) {
@@ -474,12 +474,11 @@ sse_on_event(void *arg, const struct bus_event *ev)
 	sl->type = ev->type;
 	if (data != NULL)
 		slot_classify(q->cfg, data, sl);
-	have_t = ev->ticket_id != 0 && store_ticket_get(q->store, ev->ticket_id, &t) == BQ_OK;
 
 	/* Staff: the event as logged; a waiting ticket with its place, so a page can slot it in. */
-	if (have_t && t.status == TS_WAITING && json_is_object(tk)) {
+	if (t != NULL && t->status == TS_WAITING && json_is_object(tk)) {
 		struct ticket_pos pos;
-		if (queue_position(q, &t, now, &pos) == BQ_OK && pos.ahead >= 0) {
+		if (queue_position(q, t, now, &pos) == BQ_OK && pos.ahead >= 0) {
 			json_object_set_new(tk, "ahead", json_integer(pos.ahead));
 			json_object_set_new(tk, "estimated_wait_s", pos.estimated_wait_s >= 0 ?
 			    json_integer(pos.estimated_wait_s) : json_null());
@@ -492,11 +491,11 @@ sse_on_event(void *arg, const struct bus_event *ev)
 	if (ev->type == EV_TICKET_PRINT) {
 		sl->dstate = DISPLAY_NONE;
 	} else {
-		sl->display = display_frame(s, ev, have_t ? &t : NULL, at, now);
+		sl->display = display_frame(s, ev, t, at, now);
 		sl->dstate = sl->display != NULL ? DISPLAY_FRAME : DISPLAY_UNKNOWN;
 	}
 
-	phones_on_event(s, ev, sl, have_t ? &t : NULL, at, now);
+	phones_on_event(s, ev, sl, t, at, now);
 	for (struct sse_sub *sub = s->subs; sub != NULL; sub = sub->next)
 		if (sub->kind == SSE_STAFF || sl->dstate != DISPLAY_NONE)
 			sub_wake(sub);
