@@ -426,11 +426,12 @@ http_is_change(const char *method, const char *url)
 	    strcmp(method, "OPTIONS") != 0;
 }
 
-static enum MHD_Result
-http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const char *method,
-    struct request *r)
+/* What the API is asked for request r, whose connection is c. */
+static void
+http_request_of(struct request *r, struct MHD_Connection *c, const char *method, const char *url,
+    struct api_request *req)
 {
-	struct api_request req = {
+	*req = (struct api_request){
 		.method = method,
 		.path = url,
 		.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -444,6 +445,23 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		.seq = r->seq,
 		.late = r->late,
 	};
+}
+
+/* Make rep the error e, dropping what it held. */
+static void
+reply_replace(struct api_reply *rep, enum bq_err e)
+{
+	api_reply_free(rep);
+	memset(rep, 0, sizeof(*rep));
+	rep->err = e;
+	rep->status = bq_err_status(e);
+}
+
+static enum MHD_Result
+http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const char *method,
+    struct request *r)
+{
+	struct api_request req;
 	struct api_reply rep;
 
 	if (r->has_reply) {
@@ -462,6 +480,7 @@ http_dispatch(struct http *h, struct MHD_Connection *c, const char *url, const c
 		MHD_suspend_connection(c);
 		return MHD_YES;
 	}
+	http_request_of(r, c, method, url, &req);
 	api_handle(h->api, &req, &rep);
 	if (rep.pending && h->stopping) {
 		api_reply_free(&rep);
@@ -703,12 +722,8 @@ http_answer_batch(struct request *list, enum bq_err e)
 	for (r = list; r != NULL; r = list) {
 		list = r->next_batch;
 		r->next_batch = NULL;
-		if (e != BQ_OK && r->rep.err == BQ_OK) {
-			api_reply_free(&r->rep);
-			memset(&r->rep, 0, sizeof(r->rep));
-			r->rep.err = e;
-			r->rep.status = bq_err_status(e);
-		}
+		if (e != BQ_OK && r->rep.err == BQ_OK)
+			reply_replace(&r->rep, e);
 		r->has_reply = true;
 		MHD_resume_connection(r->conn);
 	}
@@ -732,27 +747,13 @@ http_run_batch(struct http *h)
 	h->batch_tail = &h->batch;
 	api_batch_begin(h->api);
 	for (r = list; r != NULL; r = r->next_batch) {
-		struct api_request req = {
-			.method = r->method,
-			.path = r->url,
-			.content_type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-			    MHD_HTTP_HEADER_CONTENT_TYPE),
-			.body = r->body,
-			.len = r->len,
-			.last_event_id = NULL,
-			.query = http_query,
-			.query_ctx = r->conn,
-			.now = (int64_t)time(NULL),
-			.late = r->late,
-		};
+		struct api_request req;
+
+		http_request_of(r, r->conn, r->method, r->url, &req);
 		api_handle(h->api, &req, &r->rep);
-		if (r->rep.pending) {
-			/* No change waits on a worker; were one to, it must not hang. */
-			api_reply_free(&r->rep);
-			memset(&r->rep, 0, sizeof(r->rep));
-			r->rep.err = BQ_ERR_INTERNAL;
-			r->rep.status = bq_err_status(BQ_ERR_INTERNAL);
-		}
+		/* No change waits on a worker; were one to, it must not hang. */
+		if (r->rep.pending)
+			reply_replace(&r->rep, BQ_ERR_INTERNAL);
 	}
 	if (api_batch_commit(h->api)) {
 		h->flight = list;
