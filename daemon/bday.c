@@ -286,3 +286,12 @@ time_iso8601(int64_t t, char out[32])
 	if (n < 0 || n >= 32)
 		out[0] = '\0';
 }
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -45,4 +45,7 @@ int64_t bday_start(struct date d, int reset_min);
 /* Write t as ISO 8601 local time with offset, "2026-11-24T09:30:05+08:00". */
 void time_iso8601(int64_t t, char out[32]);
 
+/* Milliseconds of CLOCK_MONOTONIC: for timers and deadlines, which a wall clock set back must not move. */
+int64_t mono_ms(void);
+
 #endif

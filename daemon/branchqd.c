@@ -88,15 +88,6 @@ usage(void)
 	exit(2);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Load path into *cfg, logging every problem; 0 when it is usable. */
 static int
 load_config(const char *path, const struct options *opt, struct config *cfg)
@@ -223,7 +214,7 @@ lock_database(struct daemon *d)
 static int
 main_loop(struct daemon *d)
 {
-	int64_t next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;
+	int64_t next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
 	int64_t deadline = 0;
 	bool stopping = false, failed = false;
 
@@ -237,7 +228,7 @@ main_loop(struct daemon *d)
 			{ .fd = d->reports != NULL ? work_fd(d->reports) : -1, .events = POLLIN },
 			{ .fd = http_commit_fd(d->http), .events = POLLIN },
 		};
-		int64_t now = now_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
+		int64_t now = mono_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
 		if (t >= 0 && t < timeout)
 			timeout = t;
@@ -257,7 +248,7 @@ main_loop(struct daemon *d)
 			failed = true;
 			if (!stopping) {
 				stopping = true;
-				deadline = now_ms() + SHUTDOWN_GRACE_S * 1000;
+				deadline = mono_ms() + SHUTDOWN_GRACE_S * 1000;
 				http_quiesce(d->http);
 				sse_close_all(d->sse);
 			}
@@ -270,7 +261,7 @@ main_loop(struct daemon *d)
 				} else if (!stopping) {
 					log_info("signal %d: shutting down", (int)si.ssi_signo);
 					stopping = true;
-					deadline = now_ms() + SHUTDOWN_GRACE_S * 1000;
+					deadline = mono_ms() + SHUTDOWN_GRACE_S * 1000;
 					http_quiesce(d->http);
 					sse_close_all(d->sse);
 				}
@@ -288,9 +279,9 @@ main_loop(struct daemon *d)
 			work_collect(d->reports);
 		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents) & POLLIN)
 			http_wake_pending(d->http);
-		if (now_ms() >= next_keepalive) {
+		if (mono_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
-			next_keepalive = now_ms() + SSE_KEEPALIVE_S * 1000;
+			next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
 		}
 		/*
 		 * Last in the turn: a stream resumed above (keep-alive, shutdown) is
@@ -298,7 +289,7 @@ main_loop(struct daemon *d)
 		 * for it.
 		 */
 		http_run(d->http);
-		if (stopping && (http_active(d->http) == 0 || now_ms() >= deadline)) {
+		if (stopping && (http_active(d->http) == 0 || mono_ms() >= deadline)) {
 			if (http_active(d->http) != 0)
 				log_warnx("%u requests still open at shutdown", http_active(d->http));
 			return failed ? -1 : 0;

@@ -32,6 +32,7 @@
 
 #include <microhttpd.h>
 
+#include "bday.h"
 #include "http.h"
 #include "log.h"
 
@@ -95,15 +96,6 @@ struct request {
 	char method[16];
 	struct request *next_batch;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 list_append(struct http_list *l, struct http_conn *hc)
