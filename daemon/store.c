@@ -666,12 +666,6 @@ store_commit_start(struct store *s)
 	return true;
 }
 
-bool
-store_commit_inflight(struct store *s)
-{
-	return s->cm.inflight;
-}
-
 enum bq_err
 store_commit_take(struct store *s)
 {

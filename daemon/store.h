@@ -85,7 +85,6 @@ enum bq_err store_commit(struct store *s);     /* COMMIT; on failure rolled back
  * returns its result, failure meaning it was rolled back.
  */
 bool store_commit_start(struct store *s);
-bool store_commit_inflight(struct store *s);
 enum bq_err store_commit_take(struct store *s);
 int store_commit_fd(struct store *s);          /* -1 without a commit thread */
 void store_commit_drain(struct store *s);      /* read store_commit_fd's count */
