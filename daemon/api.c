@@ -279,7 +279,7 @@ get_ticket(struct route_ctx *r, int64_t id)
 {
 	struct ticket t;
 
-	if (!fail(r, store_ticket_get(r->a->queue->store, id, &t)))
+	if (!fail(r, queue_ticket(r->a->queue, id, r->req->now, &t)))
 		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
@@ -851,7 +851,7 @@ get_by_token(struct route_ctx *r, bool events)
 		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
 		return;
 	}
-	if (fail(r, store_ticket_by_token(r->a->queue->store, tok, &t)))
+	if (fail(r, queue_ticket_by_token(r->a->queue, tok, r->req->now, &t)))
 		return;
 	if (events) {
 		get_events(r, SSE_PHONE);

@@ -62,6 +62,8 @@ struct hall {
 	uint64_t version;            /* changes with every change; kept across a reload */
 	char bday[11];
 	struct ticket **byid;
+	struct ticket **bytok;       /* the same tickets by token, for the phones */
+	int captok;
 	int n, cap;
 	struct bucket b[HALL_LETTERS][HALL_BUCKETS];
 	struct hall_counter counters[MAX_COUNTERS];
@@ -239,6 +241,7 @@ hall_clear(struct hall *h)
 	for (int i = 0; i < h->n; i++)
 		free(h->byid[i]);
 	free(h->byid);
+	free(h->bytok);
 	for (int l = 0; l < HALL_LETTERS; l++)
 		for (int k = 0; k < HALL_BUCKETS; k++)
 			free(h->b[l][k].v);
@@ -318,6 +321,43 @@ history_add(struct hall *h, const struct ticket *t)
 	hs->n++;
 }
 
+/* The place of token in bytok, or where it would go as -(place) - 1. */
+static int
+tok_find(const struct hall *h, const char *token)
+{
+	int lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (strcmp(h->bytok[mid]->token, token) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->n && strcmp(h->bytok[lo]->token, token) == 0 ? lo : -lo - 1;
+}
+
+/* Take t out of bytok, before h->n counts it out. */
+static void
+tok_remove(struct hall *h, const struct ticket *t)
+{
+	int k = tok_find(h, t->token);
+
+	if (k >= 0)
+		memmove(&h->bytok[k], &h->bytok[k + 1], (size_t)(h->n - k - 1) * sizeof(h->bytok[0]));
+}
+
+/* Put t into bytok, which has room, before h->n counts it in. */
+static void
+tok_insert(struct hall *h, struct ticket *t)
+{
+	int k = tok_find(h, t->token);
+
+	k = k >= 0 ? k : -k - 1;
+	memmove(&h->bytok[k + 1], &h->bytok[k], (size_t)(h->n - k) * sizeof(h->bytok[0]));
+	h->bytok[k] = t;
+}
+
 /*
  * Make the waiting set hold t for its id when belongs, or nothing for that
  * id; counters and histories are not touched. 0, or -1 when out of memory.
@@ -331,6 +371,7 @@ waiting_set(struct hall *h, int64_t id, const struct ticket *t, bool belongs)
 		struct ticket *gone = h->byid[k];
 
 		bucket_remove(h, gone);
+		tok_remove(h, gone);
 		memmove(&h->byid[k], &h->byid[k + 1], (size_t)(h->n - k - 1) * sizeof(h->byid[0]));
 		h->n--;
 		free(gone);
@@ -338,20 +379,26 @@ waiting_set(struct hall *h, int64_t id, const struct ticket *t, bool belongs)
 		struct ticket *same = h->byid[k];
 
 		bucket_remove(h, same);
+		tok_remove(h, same);
+		h->n--;
 		*same = *t;
+		tok_insert(h, same);
+		h->n++;
 		if (bucket_insert(h, same) != 0)
 			return -1;
 	} else if (belongs) {
 		struct ticket *nt = malloc(sizeof(*nt));
 
 		k = -k - 1;
-		if (nt == NULL || grow(&h->byid, &h->cap, h->n + 1, sizeof(h->byid[0])) != 0) {
+		if (nt == NULL || grow(&h->byid, &h->cap, h->n + 1, sizeof(h->byid[0])) != 0 ||
+		    grow(&h->bytok, &h->captok, h->n + 1, sizeof(h->bytok[0])) != 0) {
 			free(nt);
 			return -1;
 		}
 		*nt = *t;
 		memmove(&h->byid[k + 1], &h->byid[k], (size_t)(h->n - k) * sizeof(h->byid[0]));
 		h->byid[k] = nt;
+		tok_insert(h, nt);
 		h->n++;
 		if (bucket_insert(h, nt) != 0)
 			return -1;
@@ -513,6 +560,30 @@ hall_journal_end(struct hall *h)
 {
 	h->j.on = h->j.broken = false;
 	h->j.n = 0;
+}
+
+const struct ticket *
+hall_ticket_by_token(const struct hall *h, const char *token)
+{
+	int k = tok_find(h, token);
+
+	if (k >= 0)
+		return h->bytok[k];
+	for (int i = 0; i < h->ncounters; i++)
+		if (h->counters[i].has_cur && strcmp(h->counters[i].cur.token, token) == 0)
+			return &h->counters[i].cur;
+	return NULL;
+}
+
+const struct ticket *
+hall_ticket(const struct hall *h, int64_t id)
+{
+	const struct ticket *t = hall_waiting(h, id);
+
+	for (int i = 0; t == NULL && i < h->ncounters; i++)
+		if (h->counters[i].has_cur && h->counters[i].cur.id == id)
+			t = &h->counters[i].cur;
+	return t;
 }
 
 const struct ticket *
@@ -727,6 +798,10 @@ hall_consistent(const struct hall *h, char *why, size_t len)
 	}
 	if (total != h->n)
 		DIFF("%d tickets in buckets, %d in the index", total, h->n);
+	for (int i = 0; i < h->n; i++)
+		if (tok_find(h, h->byid[i]->token) < 0 || h->bytok[tok_find(h, h->byid[i]->token)] !=
+		    h->byid[i])
+			DIFF("ticket %lld is not found by its token", (long long)h->byid[i]->id);
 	return true;
 }
 

@@ -72,6 +72,14 @@ void hall_journal_begin(struct hall *h);
 int hall_journal_rewind(struct hall *h);
 void hall_journal_end(struct hall *h);
 
+/*
+ * The ticket that holds token, or has id, among the waiting and the
+ * counters' current ones (the newest leg of each), or NULL: a ticket that
+ * ended is not in the hall. The pointer is h's, valid until the next change.
+ */
+const struct ticket *hall_ticket_by_token(const struct hall *h, const char *token);
+const struct ticket *hall_ticket(const struct hall *h, int64_t id);
+
 /* The waiting ticket id of h's day, or NULL. The pointer is h's, valid until the next change. */
 const struct ticket *hall_waiting(const struct hall *h, int64_t id);
 

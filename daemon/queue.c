@@ -900,6 +900,34 @@ queue_version(struct queue *q, int64_t now, uint64_t *version)
 }
 
 enum bq_err
+queue_ticket(struct queue *q, int64_t id, int64_t now, struct ticket *out)
+{
+	const struct ticket *t;
+	enum bq_err e;
+
+	if ((e = queue_hall(q, now)) != BQ_OK)
+		return e;
+	if ((t = hall_ticket(q->hall, id)) == NULL)
+		return store_ticket_get(q->store, id, out);
+	*out = *t;
+	return BQ_OK;
+}
+
+enum bq_err
+queue_ticket_by_token(struct queue *q, const char *token, int64_t now, struct ticket *out)
+{
+	const struct ticket *t;
+	enum bq_err e;
+
+	if ((e = queue_hall(q, now)) != BQ_OK)
+		return e;
+	if ((t = hall_ticket_by_token(q->hall, token)) == NULL)
+		return store_ticket_by_token(q->store, token, out);
+	*out = *t;
+	return BQ_OK;
+}
+
+enum bq_err
 queue_view_summary(struct queue *q, int64_t now, struct queue_view *v)
 {
 	const struct config *cfg = q->cfg;

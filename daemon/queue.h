@@ -186,6 +186,16 @@ struct queue_view {
  */
 enum bq_err queue_version(struct queue *q, int64_t now, uint64_t *version);
 
+/*
+ * Ticket leg id, or the newest leg of the ticket with token, as
+ * store_ticket_get and store_ticket_by_token give them: from memory when
+ * it waits or is at a counter (the phones ask often, and must not wait for
+ * a commit in flight), else from the store. BQ_ERR_UNKNOWN_TICKET when none.
+ */
+enum bq_err queue_ticket(struct queue *q, int64_t id, int64_t now, struct ticket *out);
+enum bq_err queue_ticket_by_token(struct queue *q, const char *token, int64_t now,
+    struct ticket *out);
+
 /* Load the view; free it with queue_view_free (also after a failure). */
 enum bq_err queue_view_load(struct queue *q, int64_t now, struct queue_view *v);
 void queue_view_free(struct queue_view *v);

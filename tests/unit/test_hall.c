@@ -202,6 +202,33 @@ check_view(struct fixture *f, int64_t now)
 	queue_view_free(&v);
 }
 
+/* Every ticket read by id and by token through the queue (memory first) as the store has it. */
+static void
+check_lookups(struct fixture *f, int64_t now)
+{
+	int64_t last = 0;
+
+	assert_int_equal(store_last_event_id(f->b.q.store, &last), BQ_OK);
+	for (int64_t id = 1; id <= last; id++) {
+		struct ticket want, got;
+
+		if (store_ticket_get(f->b.q.store, id, &want) != BQ_OK)
+			break;
+		assert_int_equal(queue_ticket(&f->b.q, id, now, &got), BQ_OK);
+		assert_int_equal(got.id, want.id);
+		assert_int_equal(got.status, want.status);
+		assert_int_equal(got.counter, want.counter);
+		assert_int_equal(got.print_state, want.print_state);
+		assert_string_equal(got.number, want.number);
+		/* By token: the newest leg, wherever memory or the store holds it. */
+		assert_int_equal(store_ticket_by_token(f->b.q.store, want.token, &want), BQ_OK);
+		assert_int_equal(queue_ticket_by_token(&f->b.q, want.token, now, &got), BQ_OK);
+		assert_int_equal(got.id, want.id);
+		assert_int_equal(got.status, want.status);
+		assert_int_equal(got.category, want.category);
+	}
+}
+
 static void
 check_memory(struct fixture *f, int64_t now, int step)
 {
@@ -305,6 +332,8 @@ test_memory_matches_database(void **state)
 		random_step(f, now);
 		if (step % CHECK_EVERY == 0)
 			check_memory(f, now, step);
+		if (step % 100 == 99)
+			check_lookups(f, now);
 	}
 	check_memory(f, now, STEPS);
 	/* The run reached the states worth comparing. */
