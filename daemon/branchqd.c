@@ -375,6 +375,9 @@ main(int argc, char **argv)
 	d.queue.bus = &d.bus;
 	if (queue_sync_counters(&d.queue) != BQ_OK)
 		fatalx("database: cannot record the counters");
+	/* The day's hall is read now, not by whichever request comes first. */
+	if (queue_version(&d.queue, (int64_t)time(NULL), &(uint64_t){ 0 }) != BQ_OK)
+		fatalx("database: cannot read the day's hall");
 	d.api.queue = &d.queue;
 	d.api.pages = &d.pages;
 	load_pages(&d);
