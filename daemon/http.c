@@ -303,7 +303,9 @@ http_send_raw(struct MHD_Connection *c, const struct api_reply *rep)
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", rep->content_type);
-	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	/* API data kept as bytes (the hall's JSON) is never stored, as every JSON answer. */
+	MHD_add_response_header(resp, "Cache-Control",
+	    strncmp(rep->content_type, "application/json", 16) == 0 ? "no-store" : "no-cache");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (rep->disposition != NULL)
 		MHD_add_response_header(resp, "Content-Disposition", rep->disposition);

@@ -61,6 +61,16 @@ def check_eq(actual, expected, what):
         raise Failure("%s: expected %r, got %r" % (what, expected, actual))
 
 
+def check_event_ids(events, after=None):
+    """The ids of a stream's events: whole numbers, strictly increasing, all after `after`."""
+    ids = [e["id"] for e in events]
+    check(all(isinstance(i, int) for i in ids), "every event has an id: %r" % ids)
+    check(all(a < b for a, b in zip(ids, ids[1:])), "ids strictly increase: %r" % ids)
+    if after is not None and ids:
+        check(ids[0] > after, "first id %d after %d" % (ids[0], after))
+    return ids
+
+
 def check_error(resp, status, code, what):
     """resp is (status, headers, body): an error of exactly the documented shape."""
     st, _, body = resp

@@ -7,22 +7,13 @@ exactly the missed events.
 import time
 import json
 
-from harness import check, check_eq, check_error
+from harness import check, check_eq, check_error, check_event_ids
 
 
 def _no_token(ev, tokens):
     check("token" not in ev["text"], "event %s carries a \"token\" field: %s" % (ev["id"], ev["text"]))
     for tok in tokens:
         check(tok not in ev["text"], "event %s carries a ticket's token" % ev["id"])
-
-
-def _check_ids(events, after=None):
-    ids = [e["id"] for e in events]
-    check(all(isinstance(i, int) for i in ids), "every event has an id: %r" % ids)
-    check(all(a < b for a, b in zip(ids, ids[1:])), "ids strictly increase: %r" % ids)
-    if after is not None and ids:
-        check(ids[0] > after, "first id %d after %d" % (ids[0], after))
-    return ids
 
 
 def test_events_one_per_change_and_resume(env):
@@ -81,7 +72,7 @@ def test_events_one_per_change_and_resume(env):
 
     events = s1.take(len(expected))
     s1.expect_quiet(1.0)
-    ids = _check_ids(events)
+    ids = check_event_ids(events)
     got = [(e["data"]["type"], (e["data"].get("ticket") or {}).get("number"), e["data"].get("counter"))
            for e in events]
     check_eq(got, expected, "events (type, number, counter)")
@@ -105,7 +96,7 @@ def test_events_one_per_change_and_resume(env):
     missed = [("ticket.issued", t6["number"]), ("ticket.called", t6["number"]), ("counter.paused", None)]
     s2 = d.sse(last_event_id=last)
     got2 = s2.take(3)
-    ids2 = _check_ids(got2, after=last)
+    ids2 = check_event_ids(got2, after=last)
     check_eq([(e["data"]["type"], (e["data"].get("ticket") or {}).get("number")) for e in got2],
              missed, "missed events after Last-Event-ID")
     s2.expect_quiet(1.0)

@@ -247,3 +247,24 @@ def test_concurrent_calls_never_share_a_ticket(env):
     check_eq([c["state"] for c in q["counters"]], ["idle"] * 5, "counters idle at the end")
     for tid in issued:
         check_eq(d.ticket(tid)["status"], "served", "status of ticket %d" % tid)
+
+
+def test_hall_view_is_fresh_and_never_stored(env):
+    """The hall's JSON is kept between requests; a change in the same second must still show."""
+    d = env.daemon()
+    first = d.issue("A")
+    st, hdrs, q1 = d.get("/api/v1/queue")
+    check_eq(st, 200, "GET /api/v1/queue")
+    check_eq(hdrs.get("cache-control"), "no-store", "the hall is never stored by a browser")
+    check_eq([t["id"] for t in q1["services"][0]["tickets"]], [first["id"]], "one waiting")
+    second = d.issue("A")
+    q2 = d.queue()
+    check_eq([t["id"] for t in q2["services"][0]["tickets"]], [first["id"], second["id"]],
+             "the ticket issued just after is in the next view")
+    called = d.call(3)
+    q3 = d.queue()
+    check_eq([t["id"] for t in q3["services"][0]["tickets"]], [second["id"]],
+             "the called ticket has left the line")
+    c3 = [c for c in q3["counters"] if c["number"] == 3][0]
+    check_eq(c3["ticket"]["id"], called["id"], "counter 3 shows the called ticket")
+    check(q3["last_event_id"] > q1["last_event_id"], "the view's last event moved on")

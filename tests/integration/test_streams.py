@@ -13,7 +13,7 @@ Each resumes with Last-Event-ID (or ?last_event_id=N) without loss or
 duplicates; after a restart a display is told to reload and the staff
 stream replays the log.
 """
-from harness import check, check_eq, check_error
+from harness import check, check_eq, check_error, check_event_ids
 
 DISPLAY = "/api/v1/display/events"
 
@@ -60,15 +60,6 @@ def _check_display_event(ev, tokens):
         check(tok not in ev["text"], "%s carries a token" % what)
 
 
-def _ids(events, after=None):
-    ids = [e["id"] for e in events]
-    check(all(isinstance(i, int) for i in ids), "every event has an id: %r" % ids)
-    check(all(a < b for a, b in zip(ids, ids[1:])), "ids strictly increase: %r" % ids)
-    if after is not None and ids:
-        check(ids[0] > after, "first id %d after %d" % (ids[0], after))
-    return ids
-
-
 def test_display_stream_shows_only_what_the_wall_shows(env):
     d = env.daemon()
     st, _, state = d.get("/api/v1/display")
@@ -99,7 +90,7 @@ def test_display_stream_shows_only_what_the_wall_shows(env):
                                      "counter.paused"]
     events = s.take(len(types))
     s.expect_quiet(0.5)
-    _ids(events)
+    check_event_ids(events)
     check_eq([e["data"]["type"] for e in events], types, "display event types")
     for e in events:
         _check_display_event(e, tokens)
@@ -134,7 +125,7 @@ def test_display_stream_shows_only_what_the_wall_shows(env):
     check_eq(d.action(4, "resume")[0], 200, "resume while no display listens")
     s2 = d.sse(last_event_id=mark, path=DISPLAY)
     got = s2.take(3)
-    _ids(got, after=mark)
+    check_event_ids(got, after=mark)
     check_eq([e["data"]["type"] for e in got], ["ticket.issued", "ticket.called", "counter.resumed"],
              "missed display events")
     s2.expect_quiet(0.5)
@@ -243,7 +234,7 @@ def test_a_phone_hears_of_its_own_ticket_and_nothing_of_others(env):
     while evs[-1]["data"]["type"] != "ticket.called":
         evs += p.take(1)
     p.expect_quiet(0.5)
-    _ids(evs)
+    check_event_ids(evs)
     for e in evs:
         _check_phone_event(e, mine, others)
     aheads = [e["data"]["ticket"]["ahead"] for e in evs[:-1]]
