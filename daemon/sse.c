@@ -67,6 +67,13 @@ struct sse {
 	struct sse_frame *hello, *keepalive;
 	bool closing;
 	bool resumed;                /* a stream was resumed since sse_take_resumed */
+	/*
+	 * The hall part of a display frame, as compact JSON, for hall version
+	 * hall_version: the events of one committed batch are told after the
+	 * whole batch landed, so they all share it and it is rendered once.
+	 */
+	char *hall_text;
+	uint64_t hall_version;
 };
 
 static struct sse_frame *
@@ -269,6 +276,7 @@ sse_free(struct sse *s)
 		sse_frame_unref(s->ring[i % SSE_RING].display);
 	}
 	free(s->ring);
+	free(s->hall_text);
 	free(s->hello);
 	free(s->keepalive);
 	free(s);
@@ -431,25 +439,58 @@ out:
 	free(pos);
 }
 
+/* The hall as the wall shows it, as compact JSON, rendered once per hall version. */
+static const char *
+display_hall_text(struct sse *s, int64_t now)
+{
+	struct queue_view v;
+	uint64_t version;
+	json_t *hall;
+
+	if (queue_version(s->q, now, &version) != BQ_OK)
+		return NULL;
+	if (s->hall_text != NULL && s->hall_version == version)
+		return s->hall_text;
+	free(s->hall_text);
+	s->hall_text = NULL;
+	if (queue_view_summary(s->q, now, &v) == BQ_OK &&
+	    (hall = render_hall(s->q->cfg, &v)) != NULL) {
+		s->hall_text = json_dumps(hall, JSON_COMPACT);
+		s->hall_version = version;
+		json_decref(hall);
+	}
+	queue_view_free(&v);
+	return s->hall_text;
+}
+
 /* The display's frame of an event: its public part, then the hall as it is after it. */
 static struct sse_frame *
 display_frame(struct sse *s, const struct bus_event *ev, const struct ticket *t, json_t *at,
     int64_t now)
 {
-	struct queue_view v;
+	const char *hall = display_hall_text(s, now);
 	struct sse_frame *f = NULL;
-	json_t *o = NULL, *hall = NULL;
+	char *head = NULL, *text = NULL;
+	json_t *o;
+	size_t hl, tl;
 
-	if (queue_view_summary(s->q, now, &v) == BQ_OK &&
-	    (hall = render_hall(s->q->cfg, &v)) != NULL &&
-	    (o = json_pack("{s:s,s:O,s:o,s:o}", "type", bus_type_name(ev->type), "at",
-	    at != NULL ? at : json_null(), "ticket", t != NULL ? render_hall_ticket(t) : json_null(),
-	    "counter", ev->counter ? json_integer(ev->counter) : json_null())) != NULL &&
-	    json_object_update(o, hall) == 0)
-		f = frame_json(ev->id, o);
-	queue_view_free(&v);
-	json_decref(hall);
+	if (hall == NULL || hall[0] != '{' || (o = json_pack("{s:s,s:O,s:o,s:o}", "type",
+	    bus_type_name(ev->type), "at", at != NULL ? at : json_null(), "ticket", t != NULL ?
+	    render_hall_ticket(t) : json_null(), "counter", ev->counter ? json_integer(ev->counter) :
+	    json_null())) == NULL)
+		return NULL;
+	head = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	/* {"type":…,"counter":…} and {"waiting":…} make {"type":…,"counter":…,"waiting":…}. */
+	if (head != NULL && (hl = strlen(head)) >= 2 && head[hl - 1] == '}' &&
+	    (text = malloc(hl + (tl = strlen(hall)))) != NULL) {
+		memcpy(text, head, hl - 1);
+		text[hl - 1] = ',';
+		memcpy(text + hl, hall + 1, tl);          /* its '\0' too */
+		f = frame_event(ev->id, text);
+	}
+	free(head);
+	free(text);
 	return f;
 }
 

@@ -99,6 +99,7 @@ enum stmt {
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
 	ST_NEXT_SEQ,
+	ST_SEQ_GET,
 	ST_TICKET_INSERT,
 	ST_SET_ORIGIN,
 	ST_TICKET_UPDATE,
@@ -117,6 +118,15 @@ enum stmt {
 	ST_COUNT
 };
 
+/*
+ * No RETURNING: SQLite gathers a RETURNING statement's rows in a temporary
+ * b-tree it opens and frees every time, which cost more than the inserts
+ * themselves; ids come from sqlite3_last_insert_rowid() instead. The inserts
+ * are INSERT … SELECT, not VALUES, so that SQLite gives each a statement
+ * journal: a statement that hits a full disk is undone alone, and the rest
+ * of its batch commits. A plain single-row INSERT has none, and SQLITE_FULL
+ * then rolls back the whole transaction.
+ */
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -124,12 +134,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT op",
 	[ST_RELEASE] = "RELEASE op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
-	[ST_NEXT_SEQ] = "INSERT INTO sequences(bday, service, last) VALUES (?1, ?2, 1) "
-	    "ON CONFLICT(bday, service) DO UPDATE SET last = last + 1 RETURNING last",
+	[ST_NEXT_SEQ] = "INSERT INTO sequences(bday, service, last) SELECT ?1, ?2, 1 WHERE true "
+	    "ON CONFLICT(bday, service) DO UPDATE SET last = last + 1",
+	[ST_SEQ_GET] = "SELECT last FROM sequences WHERE bday = ?1 AND service = ?2",
 	[ST_TICKET_INSERT] = "INSERT INTO tickets(origin_id, bday, number, service, category, lang, "
 	    "status, token, issued_at, created_at, called_at, recalled_at, started_at, ended_at, "
-	    "counter, recalls, transferred_to, print_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-	    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
+	    "counter, recalls, transferred_to, print_state) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18",
 	[ST_SET_ORIGIN] = "UPDATE tickets SET origin_id = id WHERE id = ?1",
 	[ST_TICKET_UPDATE] = "UPDATE tickets SET service = ?2, category = ?3, lang = ?4, status = ?5, "
 	    "called_at = ?6, recalled_at = ?7, started_at = ?8, ended_at = ?9, counter = ?10, "
@@ -150,7 +161,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(number) DO UPDATE SET paused = ?2, paused_at = ?3, "
 	    "ticket_id = ?4",
 	[ST_EVENT_APPEND] = "INSERT INTO events(at, type, ticket_id, counter, data) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+	    "SELECT ?1, ?2, ?3, ?4, ?5",
 	[ST_PRINT_SET] = "UPDATE tickets SET print_state = ?2, print_error = ?3 "
 	    "WHERE id = (SELECT origin_id FROM tickets WHERE id = ?1)",
 	/* The newest leg (no transferred_to) of each ticket whose paper is in state ?2. */
@@ -456,7 +467,6 @@ stmt_int64(struct store *s, sqlite3_stmt *st, const char *what, int64_t *out)
 	if (rc != SQLITE_ROW)
 		return stmt_end(s, st, rc == SQLITE_DONE ? SQLITE_ERROR : rc, what);
 	*out = sqlite3_column_int64(st, 0);
-	/* Finish the statement so RETURNING rows are committed to the change. */
 	return stmt_done(s, st, what);
 }
 
@@ -740,6 +750,11 @@ store_next_seq(struct store *s, const char *bday, const char *service, int *seq)
 
 	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
+	if ((e = stmt_done(s, st, "next sequence")) != BQ_OK)
+		return e;
+	st = stmt_get(s, ST_SEQ_GET);
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
 	if ((e = stmt_int64(s, st, "next sequence", &v)) != BQ_OK)
 		return e;
 	if (v <= 0 || v > 9999999) {
@@ -777,8 +792,9 @@ store_ticket_insert(struct store *s, struct ticket *t)
 	/* Only a first leg keeps the paper's state (see TICKET_COLS). */
 	sqlite3_bind_text(st, 18, print_state_name(t->origin_id == 0 ? t->print_state : PS_NONE), -1,
 	    SQLITE_STATIC);
-	if ((e = stmt_int64(s, st, "insert ticket", &t->id)) != BQ_OK)
+	if ((e = stmt_done(s, st, "insert ticket")) != BQ_OK)
 		return e;
+	t->id = sqlite3_last_insert_rowid(s->db);
 	if (t->origin_id == 0) {
 		t->origin_id = t->id;
 		st = stmt_get(s, ST_SET_ORIGIN);
@@ -976,13 +992,17 @@ store_event_append(struct store *s, int64_t at, const char *type, int64_t ticket
     int counter, const char *data, int64_t *id)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_EVENT_APPEND);
+	enum bq_err e;
 
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
 	bind_opt(st, 3, ticket_id);
 	bind_opt(st, 4, counter);
 	sqlite3_bind_text(st, 5, data, -1, SQLITE_STATIC);
-	return stmt_int64(s, st, "append event", id);
+	if ((e = stmt_done(s, st, "append event")) != BQ_OK)
+		return e;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return BQ_OK;
 }
 
 enum bq_err
