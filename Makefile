@@ -8,7 +8,7 @@
 # and build/san (AddressSanitizer + UBSan, for every test).
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo fontconfig
+PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo fontconfig libsodium
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -g -Idaemon -Iprinter
 # libcups2-dev ships no cups.pc: cups-config gives its flags.
@@ -22,7 +22,7 @@ SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
 
 # Debian packages: to build, to test. `make deps` installs the missing ones.
 # The voice (espeak-ng) and the CJK font are needed at run time too.
-DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev \
+DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev libsodium-dev \
 	libinih-dev libqrencode-dev libcups2-dev libcairo2-dev fonts-noto-cjk espeak-ng
 # A private cupsd and the printer emulator, QR decoding, sound checks, the browser.
 DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck \

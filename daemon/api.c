@@ -15,7 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+#include <sqlite3.h>
+#include <strings.h>
+
 #include "api.h"
+#include "auth.h"
 #include "bday.h"
 #include "log.h"
 #include "render.h"
@@ -30,6 +35,10 @@ struct route_ctx {
 	struct api_reply *rep;
 	char *seg[API_MAX_SEGMENTS];
 	int nseg;
+	struct principal who;        /* who asks (auth_resolve) */
+	char allow[64];              /* a 405's Allow header */
+	const char *audit_result;    /* what the audit row says, when not the reply's code */
+	char audit_who[AUTH_NAME_MAX]; /* the name a failed sign-in gave */
 };
 
 static void
@@ -694,63 +703,6 @@ get_report(struct route_ctx *r, bool range)
 	}
 }
 
-static void
-route_counters(struct route_ctx *r)
-{
-	int64_t n;
-
-	if (r->nseg == 3) {
-		if (method_is(r, "GET", "GET"))
-			get_counters(r, 0);
-		return;
-	}
-	if (!parse_id(r->seg[3], MAX_COUNTER_NUMBER, &n) ||
-	    config_counter_index(r->a->queue->cfg, (int)n) < 0) {
-		reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s", echo(r->seg[3], 8));
-		return;
-	}
-	if (r->nseg == 4) {
-		if (method_is(r, "GET", "GET"))
-			get_counters(r, (int)n);
-	} else if (r->nseg == 5) {
-		post_counter_action(r, (int)n, r->seg[4]);
-	} else {
-		reply_error(r->rep, BQ_ERR_NOT_FOUND, NULL);
-	}
-}
-
-static void
-route_tickets(struct route_ctx *r)
-{
-	int64_t id;
-
-	if (r->nseg == 3) {
-		if (method_is(r, "POST", "POST"))
-			post_ticket(r);
-		return;
-	}
-	if (!parse_id(r->seg[3], INT64_MAX, &id)) {
-		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
-		return;
-	}
-	if (r->nseg == 4) {
-		if (method_is(r, "GET", "GET"))
-			get_ticket(r, id);
-	} else if (r->nseg == 5 && (strcmp(r->seg[4], "green") == 0 ||
-	    strcmp(r->seg[4], "cancel") == 0)) {
-		if (method_is(r, "POST", "POST"))
-			post_ticket_action(r, id, r->seg[4]);
-	} else if (r->nseg == 5 && strcmp(r->seg[4], "reprint") == 0) {
-		if (method_is(r, "POST", "POST"))
-			post_reprint(r, id);
-	} else if (r->nseg == 5 && strcmp(r->seg[4], "ticket.png") == 0) {
-		if (method_is(r, "GET", "GET"))
-			get_ticket_png(r, id);
-	} else {
-		reply_error(r->rep, BQ_ERR_NOT_FOUND, NULL);
-	}
-}
-
 /*
  * GET /api/v1/voice/{number}/{counter}.wav?lang=zh|en: the spoken call. The
  * .txt form answers the phrases espeak-ng is given, one "voice: text" a line.
@@ -853,6 +805,15 @@ get_by_token(struct route_ctx *r, bool events)
 	}
 	if (fail(r, queue_ticket_by_token(r->a->queue, tok, r->req->now, &t)))
 		return;
+	{
+		/* A phone link works on its business day only. */
+		char today[11];
+		date_format(bday_of(r->req->now, cfg->day_reset_min), today);
+		if (strcmp(t.bday, today) != 0) {
+			reply_error(r->rep, BQ_ERR_TICKET_EXPIRED, NULL);
+			return;
+		}
+	}
 	if (events) {
 		get_events(r, SSE_PHONE);
 		r->rep->sse_ticket = t;
@@ -882,43 +843,764 @@ reply_page(struct route_ctx *r, const char *name)
 	r->rep->content_type = f->type;
 }
 
-/* The pages: /, /display, /lobby, /kiosk, /reports, /counter/{n}, /t/{token}, /assets/{file}. */
+/* ---- the handlers the table names ------------------------------------------------------ */
+
+/* The number in the path's {n}, a configured counter; else 404 and false. */
 static bool
-route_pages(struct route_ctx *r)
+path_counter(struct route_ctx *r, const char *seg, int *out)
 {
-	static const char *const plain[] = { "display", "lobby", "kiosk", "reports" };
-	char name[PAGES_NAME_MAX];
 	int64_t n;
 
-	if (r->nseg == 0) {
-		reply_page(r, "index.html");
-		return true;
+	if (!parse_id(seg, MAX_COUNTER_NUMBER, &n) ||
+	    config_counter_index(r->a->queue->cfg, (int)n) < 0) {
+		reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s", echo(seg, 8));
+		return false;
 	}
-	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-		if (r->nseg == 1 && strcmp(r->seg[0], plain[i]) == 0) {
-			snprintf(name, sizeof(name), "%s.html", plain[i]);
-			reply_page(r, name);
-			return true;
+	*out = (int)n;
+	return true;
+}
+
+static bool
+path_ticket(struct route_ctx *r, const char *seg, int64_t *out)
+{
+	if (!parse_id(seg, INT64_MAX, out)) {
+		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
+		return false;
+	}
+	return true;
+}
+
+static void
+h_healthz(struct route_ctx *r)
+{
+	reply_json(r->rep, 200, json_pack("{s:s,s:o}", "status", "ok", "printer",
+	    r->a->printer != NULL ? printer_health(r->a->printer) : json_null()));
+}
+
+static void h_services(struct route_ctx *r) { get_services(r); }
+static void h_queue(struct route_ctx *r) { get_queue(r); }
+static void h_staff_events(struct route_ctx *r) { get_events(r, SSE_STAFF); }
+static void h_display(struct route_ctx *r) { get_display(r); }
+static void h_display_events(struct route_ctx *r) { get_events(r, SSE_DISPLAY); }
+static void h_voice(struct route_ctx *r) { get_voice(r); }
+static void h_phone(struct route_ctx *r) { get_by_token(r, false); }
+static void h_phone_events(struct route_ctx *r) { get_by_token(r, true); }
+static void h_counters(struct route_ctx *r) { get_counters(r, 0); }
+static void h_ticket_new(struct route_ctx *r) { post_ticket(r); }
+static void h_range(struct route_ctx *r) { get_report(r, true); }
+
+/* Today's figures for the lobby; any day for those who may read every report. */
+static void
+h_daily(struct route_ctx *r)
+{
+	const char *d = r->req->query != NULL ? r->req->query(r->req->query_ctx, "date") : NULL;
+
+	if (d != NULL && !auth_may(&r->who, CAP_REPORTS, 0)) {
+		char today[11];
+		date_format(bday_of(r->req->now, r->a->queue->cfg->day_reset_min), today);
+		if (strcmp(d, today) != 0) {
+			reply_error(r->rep, BQ_ERR_FORBIDDEN, "the lobby sees today's figures only");
+			return;
 		}
 	}
-	if (r->nseg == 2 && strcmp(r->seg[0], "counter") == 0) {
-		if (!parse_id(r->seg[1], MAX_COUNTER_NUMBER, &n) ||
-		    config_counter_index(r->a->queue->cfg, (int)n) < 0)
-			reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s", echo(r->seg[1], 8));
-		else
-			reply_page(r, "counter.html");
-		return true;
+	get_report(r, false);
+}
+
+static void
+h_counter(struct route_ctx *r)
+{
+	int n;
+
+	if (path_counter(r, r->seg[3], &n))
+		get_counters(r, n);
+}
+
+static void
+h_counter_action(struct route_ctx *r)
+{
+	int n;
+
+	if (path_counter(r, r->seg[3], &n))
+		post_counter_action(r, n, r->seg[4]);
+}
+
+static void
+h_ticket(struct route_ctx *r)
+{
+	int64_t id;
+
+	if (path_ticket(r, r->seg[3], &id))
+		get_ticket(r, id);
+}
+
+static void
+h_ticket_action(struct route_ctx *r)
+{
+	int64_t id;
+
+	if (path_ticket(r, r->seg[3], &id))
+		post_ticket_action(r, id, r->seg[4]);
+}
+
+static void
+h_reprint(struct route_ctx *r)
+{
+	int64_t id;
+
+	if (path_ticket(r, r->seg[3], &id))
+		post_reprint(r, id);
+}
+
+static void
+h_png(struct route_ctx *r)
+{
+	int64_t id;
+
+	if (path_ticket(r, r->seg[3], &id))
+		get_ticket_png(r, id);
+}
+
+/* A plain page, named after the route's first segment. */
+static void
+h_page(struct route_ctx *r)
+{
+	char name[PAGES_NAME_MAX];
+
+	snprintf(name, sizeof(name), "%s.html", r->nseg == 0 ? "index" : r->seg[0]);
+	reply_page(r, name);
+}
+
+static void
+h_counter_page(struct route_ctx *r)
+{
+	int n;
+
+	if (path_counter(r, r->seg[1], &n))
+		reply_page(r, "counter.html");
+}
+
+/* The page looks the token up itself, so an unknown one gets a page that says so. */
+static void h_phone_page(struct route_ctx *r) { reply_page(r, "phone.html"); }
+static void h_asset(struct route_ctx *r) { reply_page(r, r->seg[1]); }
+
+static void
+session_json(struct route_ctx *r, unsigned status)
+{
+	const struct principal *p = &r->who;
+
+	reply_json(r->rep, status, json_pack("{s:s,s:s,s:o,s:b,s:s}", "name", p->name, "role",
+	    role_name(p->role), "counter", p->counter ? json_integer(p->counter) : json_null(),
+	    "device", p->device, "csrf", p->csrf));
+}
+
+static void h_session(struct route_ctx *r) { session_json(r, 200); }
+
+struct session_write {
+	const char *hash;
+	const struct principal *p;
+	int64_t now, expires_at;
+	struct auth *auth;
+};
+
+static enum bq_err
+write_session(struct sqlite3 *db, void *ctx)
+{
+	struct session_write *w = ctx;
+	enum bq_err e = auth_write_pending(w->auth, db);
+
+	return e == BQ_OK && w->hash != NULL ? auth_write_session(db, w->hash, w->p, w->now,
+	    w->expires_at) : e;
+}
+
+/* The session cookie, set (value) or cleared (NULL). */
+static void
+set_cookie(struct route_ctx *r, const char *name, const char *value, int64_t max_age)
+{
+	snprintf(r->rep->set_cookie, sizeof(r->rep->set_cookie),
+	    "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld", name, value ? value : "",
+	    value ? (long long)max_age : 0LL);
+}
+
+/*
+ * POST /api/v1/session {name, password, counter}: sign in. The password is
+ * checked on the auth worker (Argon2id takes a tenth of a second); while it
+ * runs the request waits outside the batch, and comes back into the next one
+ * to write its session.
+ */
+static void
+h_signin(struct route_ctx *r)
+{
+	static const char *const fields[] = { "name", "password", "counter", NULL };
+	struct auth *au = r->a->auth;
+	const char *name = NULL, *pw = NULL, *addr = r->req->addr ? r->req->addr : "";
+	struct signin_job job;
+	struct account acc;
+	bool known, ok = false, locked;
+	int counter = 0;
+	char key[WORK_KEY_MAX], cookie[AUTH_SECRET_HEX + 1];
+	const uint8_t *out;
+	size_t len;
+	json_t *o = body_object(r, fields), *cj;
+	enum bq_err e;
+
+	if (o == NULL)
+		return;
+	if (!field_string(r, o, "name", &name, NULL) || !field_string(r, o, "password", &pw, NULL))
+		goto out;
+	if (name == NULL || pw == NULL || name[0] == '\0' || strlen(name) >= AUTH_NAME_MAX ||
+	    strlen(pw) >= sizeof(job.password)) {
+		reply_error(r->rep, BQ_ERR_INVALID_FIELD, "give \"name\" and \"password\"");
+		goto out;
 	}
-	if (r->nseg == 2 && strcmp(r->seg[0], "t") == 0) {
-		/* The page looks the token up itself, so an unknown one gets a page that says so. */
-		reply_page(r, "phone.html");
-		return true;
+	if ((cj = json_object_get(o, "counter")) != NULL && !json_is_null(cj)) {
+		int64_t n = json_is_integer(cj) ? json_integer_value(cj) : 0;
+		if (n <= 0 || n > MAX_COUNTER_NUMBER ||
+		    config_counter_index(r->a->queue->cfg, (int)n) < 0) {
+			reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "\"counter\" is not a counter here");
+			goto out;
+		}
+		counter = (int)n;
 	}
-	if (r->nseg == 2 && strcmp(r->seg[0], "assets") == 0) {
-		reply_page(r, r->seg[1]);
+	if ((e = auth_signin_allowed(au, name, addr, r->req->now)) != BQ_OK) {
+		reply_error(r->rep, e, NULL);
+		goto out;
+	}
+	known = auth_account(au, name, &acc) && !acc.disabled;
+	memset(&job, 0, sizeof(job));
+	job.seq = r->req->seq;
+	snprintf(job.hash, sizeof(job.hash), "%s", known ? acc.pwhash : auth_dummy_hash(au));
+	snprintf(job.password, sizeof(job.password), "%s", pw);
+	snprintf(key, sizeof(key), "signin:%llu", (unsigned long long)r->req->seq);
+	switch (work_lookup(r->a->signins, key, &job, &out, &len)) {
+	case WORK_PENDING:
+		r->rep->pending = true;
+		r->rep->status = 200;
+		goto out;
+	case WORK_READY:
+		ok = len == 1 && out[0] == 1 && known;
+		break;
+	default:
+		reply_error(r->rep, BQ_ERR_REPORT_BUSY, "too many sign-ins at once; try again");
+		goto out;
+	}
+	work_forget(r->a->signins, key);
+	if (!ok) {
+		auth_signin_failed(au, name, addr, r->req->now, &locked);
+		r->audit_result = locked ? "locked" : "failed";
+		snprintf(r->audit_who, sizeof(r->audit_who), "%s", name);
+		reply_error(r->rep, locked ? BQ_ERR_LOCKED : BQ_ERR_SIGN_IN_FAILED, NULL);
+		goto out;
+	}
+	if (acc.role == ROLE_TELLER) {
+		const char *holder;
+		if (counter == 0) {
+			reply_error(r->rep, BQ_ERR_INVALID_FIELD, "a teller signs in for a counter: "
+			    "give \"counter\"");
+			goto out;
+		}
+		if ((holder = auth_counter_holder(au, counter, r->req->now, acc.id)) != NULL) {
+			reply_error(r->rep, BQ_ERR_COUNTER_TAKEN, "counter %d is taken by %s: they sign out "
+			    "first, or a branch head releases it (该窗口已有柜员 %s 登录)", counter,
+			    echo(holder, 32), echo(holder, 32));
+			goto out;
+		}
+	}
+	auth_signin_ok(au, name);
+	{
+		struct principal p;
+		int64_t exp;
+		struct session_write w = { .p = &p, .now = r->req->now, .auth = au };
+		if ((e = auth_session_new(au, acc.id, 0, counter, r->req->now, cookie, &p, &exp)) !=
+		    BQ_OK || (w.hash = p.session, w.expires_at = exp,
+		    (e = queue_write(r->a->queue, write_session, &w)) != BQ_OK)) {
+			if (p.session[0] != '\0')
+				auth_session_end(au, p.session);
+			reply_error(r->rep, e, NULL);
+			goto out;
+		}
+		r->who = p;
+		set_cookie(r, AUTH_COOKIE, cookie, exp - r->req->now);
+		sodium_memzero(cookie, sizeof(cookie));
+		session_json(r, 201);
+	}
+out:
+	sodium_memzero(&job, sizeof(job));
+	wipe_string(o, "password");
+	json_decref(o);
+}
+
+/* DELETE /api/v1/session: sign out, on the server too. A paired device forgets its cookie. */
+static void
+h_signout(struct route_ctx *r)
+{
+	struct session_write w = { .now = r->req->now, .auth = r->a->auth };
+
+	if (r->who.kind == WHO_SESSION && r->who.session[0] != '\0')
+		auth_session_end(r->a->auth, r->who.session);
+	if (fail(r, queue_write(r->a->queue, write_session, &w)))
+		return;
+	set_cookie(r, r->who.kind == WHO_SESSION ? AUTH_COOKIE : AUTH_DEVICE_COOKIE, NULL, 0);
+	r->rep->status = 204;
+}
+
+/* POST /api/v1/counters/{n}/release: a head ends the teller sessions held at counter n. */
+static void
+h_release(struct route_ctx *r)
+{
+	struct session_write w = { .now = r->req->now, .auth = r->a->auth };
+	int n, k;
+
+	if (!path_counter(r, r->seg[3], &n))
+		return;
+	k = auth_release_counter(r->a->auth, n);
+	if (fail(r, queue_write(r->a->queue, write_session, &w)))
+		return;
+	reply_json(r->rep, 200, json_pack("{s:i,s:i}", "counter", n, "released", k));
+}
+
+/*
+ * GET /pair?token=…: a kiosk's, display's or counter device's browser keeps
+ * its token in a long-lived HttpOnly cookie and goes on to its page, so the
+ * token leaves the address bar and the history at once.
+ */
+static void
+h_pair(struct route_ctx *r)
+{
+	const char *tok = r->req->query != NULL ? r->req->query(r->req->query_ctx, "token") : NULL;
+	struct principal p;
+
+	if (tok == NULL || !auth_token(r->a->auth, tok, &p)) {
+		reply_error(r->rep, BQ_ERR_UNAUTHORIZED, "this pairing link is not valid (or was "
+		    "revoked): ask the branch's IT for a new one");
+		return;
+	}
+	set_cookie(r, AUTH_DEVICE_COOKIE, tok, 366LL * 86400);
+	if (p.role == ROLE_KIOSK)
+		snprintf(r->rep->location, sizeof(r->rep->location), "/kiosk");
+	else if (p.role == ROLE_TELLER && p.counter)
+		snprintf(r->rep->location, sizeof(r->rep->location), "/counter/%d", p.counter);
+	else if (p.role == ROLE_DISPLAY)
+		snprintf(r->rep->location, sizeof(r->rep->location), "/display");
+	else
+		snprintf(r->rep->location, sizeof(r->rep->location), "/");
+	r->rep->status = 303;
+	r->rep->body = json_pack("{s:s}", "location", r->rep->location);
+}
+
+/* One CSV cell: quoted when it must be, and never read as a formula by a spreadsheet. */
+static void
+csv_field(FILE *f, const char *s)
+{
+	bool quote = strpbrk(s, ",\"\r\n") != NULL || strchr("=+-@", s[0]) != NULL;
+
+	if (!quote) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	if (s[0] != '\0' && strchr("=+-@", s[0]) != NULL)
+		fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* GET /api/v1/audit?date=YYYY-MM-DD[&format=csv]: the business day's audit rows. */
+static void
+h_audit(struct route_ctx *r)
+{
+	const char *fmt = r->req->query != NULL ? r->req->query(r->req->query_ctx, "format") : NULL;
+	const struct config *cfg = r->a->queue->cfg;
+	struct date d;
+	bool given, csv = fmt != NULL && strcmp(fmt, "csv") == 0;
+	int64_t from, to;
+	sqlite3_stmt *st;
+	json_t *rows;
+	char *text = NULL;
+	size_t tl = 0;
+	FILE *f = NULL;
+	int rc;
+
+	if (fmt != NULL && !csv && strcmp(fmt, "json") != 0) {
+		reply_error(r->rep, BQ_ERR_INVALID_QUERY, "format must be json or csv");
+		return;
+	}
+	if (!query_date(r, "date", &d, &given))
+		return;
+	if (!given)
+		d = bday_of(r->req->now, cfg->day_reset_min);
+	from = bday_start(d, cfg->day_reset_min);
+	to = bday_start(bday_of(from + 30 * 3600, cfg->day_reset_min), cfg->day_reset_min);
+	if (sqlite3_prepare_v2(store_db(r->a->queue->store), "SELECT id, at, who, role, counter, "
+	    "action, ticket_id, result, address FROM audit WHERE at >= ?1 AND at < ?2 ORDER BY id",
+	    -1, &st, NULL) != SQLITE_OK) {
+		reply_error(r->rep, BQ_ERR_STORAGE, NULL);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	rows = json_array();
+	if (csv && (f = open_memstream(&text, &tl)) != NULL)
+		fputs("id,at,who,role,counter,action,ticket_id,result,address\r\n", f);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *col[9];
+		for (int i = 0; i < 9; i++)
+			col[i] = (const char *)sqlite3_column_text(st, i);
+		if (f != NULL) {
+			json_t *at = render_time(sqlite3_column_int64(st, 1));
+			fprintf(f, "%s,%s", col[0], json_string_value(at));
+			json_decref(at);
+			for (int i = 2; i < 9; i++) {
+				fputc(',', f);
+				csv_field(f, col[i] != NULL ? col[i] : "");
+			}
+			fputs("\r\n", f);
+		} else {
+			json_array_append_new(rows, json_pack("{s:I,s:o,s:s,s:s,s:o,s:s,s:o,s:s,s:s}", "id",
+			    (json_int_t)sqlite3_column_int64(st, 0), "at",
+			    render_time(sqlite3_column_int64(st, 1)), "who", col[2] ? col[2] : "",
+			    "role", col[3] ? col[3] : "", "counter", col[4] ?
+			    json_integer(sqlite3_column_int(st, 4)) : json_null(), "action",
+			    col[5] ? col[5] : "", "ticket", col[6] ?
+			    json_integer(sqlite3_column_int64(st, 6)) : json_null(), "result",
+			    col[7] ? col[7] : "", "address", col[8] ? col[8] : ""));
+		}
+	}
+	sqlite3_finalize(st);
+	if (f != NULL)
+		fclose(f);
+	if (rc != SQLITE_DONE) {
+		free(text);
+		json_decref(rows);
+		reply_error(r->rep, BQ_ERR_STORAGE, NULL);
+		return;
+	}
+	if (csv) {
+		json_decref(rows);
+		if (text == NULL) {
+			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+			return;
+		}
+		r->rep->raw = text;
+		r->rep->raw_len = tl;
+		r->rep->raw_owned = true;
+		r->rep->content_type = "text/csv; charset=utf-8";
+		r->rep->status = 200;
+		return;
+	}
+	{
+		char day[11];
+		date_format(d, day);
+		reply_json(r->rep, 200, json_pack("{s:s,s:o}", "date", day, "rows", rows));
+	}
+}
+
+bool
+api_signin_run(const void *in, uint8_t **out, size_t *len)
+{
+	const struct signin_job *j = in;
+	uint8_t *o = malloc(1);
+
+	if (o == NULL)
+		return false;
+	o[0] = auth_password_verify(j->hash, j->password) ? 1 : 0;
+	*out = o;
+	*len = 1;
+	return true;
+}
+
+/* ---- the routes ------------------------------------------------------------------------- */
+
+/*
+ * Every route, in one table: method (GET answers HEAD too), path pattern
+ * ({x} is any one segment), what it needs, its handler, and the action the
+ * audit trail records (NULL: not recorded). The first match wins. A path
+ * that matches no pattern is 404; a method no route of its path takes is
+ * 405. `branchqd routes` prints this table, and the authorization tests are
+ * generated from it.
+ */
+static const struct route routes[] = {
+	{ "GET",    "/healthz",                          CAP_PUBLIC,   h_healthz,        NULL },
+	{ "GET",    "/api/v1/services",                  CAP_PUBLIC,   h_services,       NULL },
+	{ "GET",    "/api/v1/display",                   CAP_PUBLIC,   h_display,        NULL },
+	{ "GET",    "/api/v1/display/events",            CAP_PUBLIC,   h_display_events, NULL },
+	{ "GET",    "/api/v1/voice/{number}/{file}",     CAP_PUBLIC,   h_voice,          NULL },
+	{ "GET",    "/api/v1/t/{token}",                 CAP_PUBLIC,   h_phone,          NULL },
+	{ "GET",    "/api/v1/t/{token}/events",          CAP_PUBLIC,   h_phone_events,   NULL },
+	{ "GET",    "/api/v1/session",                   CAP_SIGNED_IN, h_session,       NULL },
+	{ "POST",   "/api/v1/session",                   CAP_PUBLIC,   h_signin,         "sign-in" },
+	{ "DELETE", "/api/v1/session",                   CAP_SIGNED_IN, h_signout,       "sign-out" },
+	{ "GET",    "/api/v1/queue",                     CAP_QUEUE,    h_queue,          NULL },
+	{ "GET",    "/api/v1/events",                    CAP_QUEUE,    h_staff_events,   NULL },
+	{ "GET",    "/api/v1/counters",                  CAP_QUEUE,    h_counters,       NULL },
+	{ "GET",    "/api/v1/counters/{n}",              CAP_QUEUE,    h_counter,        NULL },
+	{ "POST",   "/api/v1/counters/{n}/release",      CAP_RELEASE,  h_release,        "release" },
+	{ "POST",   "/api/v1/counters/{n}/{action}",     CAP_COUNTER,  h_counter_action, "" },
+	{ "POST",   "/api/v1/tickets",                   CAP_ISSUE,    h_ticket_new,     "issue" },
+	{ "GET",    "/api/v1/tickets/{id}",              CAP_QUEUE,    h_ticket,         NULL },
+	{ "POST",   "/api/v1/tickets/{id}/green",        CAP_TICKETS,  h_ticket_action,  "green" },
+	{ "POST",   "/api/v1/tickets/{id}/cancel",       CAP_TICKETS,  h_ticket_action,  "cancel" },
+	{ "POST",   "/api/v1/tickets/{id}/reprint",      CAP_TICKETS,  h_reprint,        "reprint" },
+	{ "GET",    "/api/v1/tickets/{id}/ticket.png",   CAP_PREVIEW,  h_png,            NULL },
+	{ "GET",    "/api/v1/reports/daily",             CAP_FIGURES,  h_daily,          NULL },
+	{ "GET",    "/api/v1/reports/range",             CAP_REPORTS,  h_range,          NULL },
+	{ "GET",    "/api/v1/audit",                     CAP_AUDIT,    h_audit,          NULL },
+	{ "GET",    "/",                                 CAP_PUBLIC,   h_page,           NULL },
+	{ "GET",    "/display",                          CAP_PUBLIC,   h_page,           NULL },
+	{ "GET",    "/signin",                           CAP_PUBLIC,   h_page,           NULL },
+	{ "GET",    "/pair",                             CAP_PUBLIC,   h_pair,           NULL },
+	{ "GET",    "/t/{token}",                        CAP_PUBLIC,   h_phone_page,     NULL },
+	{ "GET",    "/assets/{file}",                    CAP_PUBLIC,   h_asset,          NULL },
+	{ "GET",    "/kiosk",                            CAP_ISSUE,    h_page,           NULL },
+	{ "GET",    "/lobby",                            CAP_TICKETS,  h_page,           NULL },
+	{ "GET",    "/reports",                          CAP_FIGURES,  h_page,           NULL },
+	{ "GET",    "/counter/{n}",                      CAP_COUNTER,  h_counter_page,   NULL },
+};
+
+const struct route *
+api_routes(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
+
+/* Does path (split into seg) fit pattern? */
+static bool
+route_fits(const char *pattern, char *const *seg, int nseg)
+{
+	int k = 0;
+	const char *p = pattern;
+
+	while (*p == '/')
+		p++;
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+		if (k == nseg)
+			return false;
+		if (!(p[0] == '{' && p[n - 1] == '}') &&
+		    (strlen(seg[k]) != n || strncmp(seg[k], p, n) != 0))
+			return false;
+		k++;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return k == nseg;
+}
+
+/* The counter a route's path names ({n}), or 0. */
+static int
+route_counter(const struct route *rt, char *const *seg)
+{
+	int64_t n;
+	int k = 0;
+
+	for (const char *p = rt->pattern + 1; *p != '\0'; k++) {
+		size_t len = strcspn(p, "/");
+		if (len == 3 && strncmp(p, "{n}", 3) == 0)
+			return parse_id(seg[k], MAX_COUNTER_NUMBER, &n) ? (int)n : 0;
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+/* Is the Host header one of the branch's names, at the port it listens on? */
+static bool
+host_allowed(const struct api *a, const char *host)
+{
+	const struct config *cfg = a->queue->cfg;
+	char name[256], listen_host[64], pub[CONFIG_URL_MAX], word[256];
+	const char *colon, *hosts = cfg->hosts, *pp;
+	long port = 80;
+	size_t n;
+
+	if (host == NULL || (n = strlen(host)) == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n + 1);
+	if ((colon = strrchr(name, ':')) != NULL && strchr(name, ']') < colon) {
+		port = strtol(colon + 1, NULL, 10);
+		name[colon - name] = '\0';
+	}
+	/* public_url may sit behind a proxy on another port: its host:port as written counts. */
+	if ((pp = strstr(cfg->public_url, "://")) != NULL) {
+		snprintf(pub, sizeof(pub), "%s", pp + 3);
+		pub[strcspn(pub, "/")] = '\0';
+		if (strcasecmp(pub, host) == 0)
+			return true;
+	}
+	if (port != a->port)
+		return false;
+	if (strcasecmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0)
 		return true;
+	snprintf(listen_host, sizeof(listen_host), "%s", cfg->listen);
+	listen_host[strcspn(listen_host, ":")] = '\0';
+	if (strcmp(name, listen_host) == 0)
+		return true;
+	if (pp != NULL) {
+		pub[strcspn(pub, ":")] = '\0';
+		if (strcasecmp(pub, name) == 0)
+			return true;
+	}
+	while (*hosts != '\0') {
+		size_t wl;
+		hosts += strspn(hosts, " \t,");
+		wl = strcspn(hosts, " \t,");
+		if (wl == 0 || wl >= sizeof(word))
+			break;
+		memcpy(word, hosts, wl);
+		word[wl] = '\0';
+		if (strcasecmp(word, name) == 0 || strcasecmp(word, host) == 0)
+			return true;
+		hosts += wl;
 	}
 	return false;
+}
+
+/* A cookie's change must come from the branch's own pages: its CSRF token, JSON, same Origin. */
+static bool
+csrf_ok(const struct route_ctx *r)
+{
+	const char *origin = r->req->origin, *o;
+
+	if (r->who.kind == WHO_TOKEN && !r->who.cookie)
+		return true;                 /* Authorization: Bearer: no browser sends it by itself */
+	if (!is_json(r->req->content_type))
+		return false;
+	if (origin == NULL || (o = strstr(origin, "://")) == NULL || r->req->host == NULL ||
+	    strcasecmp(o + 3, r->req->host) != 0)
+		return false;
+	if (r->who.kind == WHO_NONE)
+		return true;                 /* signing in: there is no session yet */
+	return r->req->csrf != NULL && r->who.csrf[0] != '\0' && auth_equal(r->req->csrf, r->who.csrf);
+}
+
+static bool
+is_change(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+	    strcmp(method, "OPTIONS") != 0;
+}
+
+/* The ticket an answer names, for the audit trail; 0 when none. */
+static int64_t
+reply_ticket(const struct route_ctx *r)
+{
+	json_t *t = json_object_get(r->rep->body, "ticket"), *id;
+	int64_t n;
+
+	if (!json_is_object(t))
+		t = r->rep->body;
+	if ((id = json_object_get(t, "id")) != NULL && json_is_integer(id))
+		return json_integer_value(id);
+	if (r->nseg >= 4 && strcmp(r->seg[2], "tickets") == 0 && parse_id(r->seg[3], INT64_MAX, &n))
+		return n;
+	return 0;
+}
+
+struct audit_write {
+	struct route_ctx *r;
+	const char *action;
+	int counter;
+};
+
+static enum bq_err
+write_audit(struct sqlite3 *db, void *ctx)
+{
+	struct audit_write *w = ctx;
+	struct route_ctx *r = w->r;
+	const char *result = r->audit_result != NULL ? r->audit_result :
+	    r->rep->err == BQ_OK ? "ok" : bq_err_code(r->rep->err);
+
+	return auth_audit(db, r->req->now, &r->who, r->audit_who[0] ? r->audit_who : NULL,
+	    w->action, w->counter, reply_ticket(r), result, r->req->addr);
+}
+
+/* Record what a staff member or device did (or tried: sign-in failures too). */
+static void
+audit(struct route_ctx *r, const struct route *rt)
+{
+	struct audit_write w = { .r = r, .action = rt->audit, .counter = route_counter(rt, r->seg) };
+	char action[40];
+	enum bq_err e;
+
+	if (rt->audit == NULL || r->rep->pending)
+		return;
+	if (rt->audit[0] == '\0') {
+		/* A counter's action is named by its path: "call", "pause", … */
+		snprintf(action, sizeof(action), "%s", r->seg[r->nseg - 1]);
+		w.action = action;
+	}
+	if (r->who.kind == WHO_NONE && r->audit_who[0] == '\0')
+		return;                      /* nothing anonymous is a staff action */
+	if ((e = queue_write(r->a->queue, write_audit, &w)) != BQ_OK && r->rep->err == BQ_OK) {
+		/* An action that cannot be recorded does not stand alone... but it committed. */
+		log_warnx("audit: %s by %s not recorded: %s", w.action, r->who.name, bq_err_code(e));
+	}
+}
+
+static void
+route(struct route_ctx *r)
+{
+	const struct route *rt = NULL;
+	char allow[64] = "";
+	size_t n;
+	const struct route *table = api_routes(&n);
+	const char *m = strcmp(r->req->method, "HEAD") == 0 ? "GET" : r->req->method;
+
+	for (size_t i = 0; i < n && rt == NULL; i++) {
+		if (!route_fits(table[i].pattern, r->seg, r->nseg))
+			continue;
+		if (strcmp(table[i].method, m) == 0) {
+			rt = &table[i];
+		} else if (strstr(allow, table[i].method) == NULL) {
+			size_t l = strlen(allow);
+			snprintf(allow + l, sizeof(allow) - l, "%s%s", l ? ", " : "", table[i].method);
+		}
+	}
+	if (rt == NULL) {
+		if (allow[0] != '\0') {
+			snprintf(r->allow, sizeof(r->allow), "%s", allow);
+			r->rep->allow = r->allow;
+			reply_error(r->rep, BQ_ERR_METHOD_NOT_ALLOWED, "%s is not allowed here; use %s",
+			    r->req->method, allow);
+		} else {
+			reply_error(r->rep, BQ_ERR_NOT_FOUND, NULL);
+		}
+		return;
+	}
+	if (!auth_may(&r->who, rt->cap, route_counter(rt, r->seg))) {
+		if (r->who.kind == WHO_NONE) {
+			/* A browser asking for a page goes to the sign-in page, and back afterwards. */
+			if (strcmp(r->req->method, "GET") == 0 && strncmp(r->req->path, "/api/", 5) != 0) {
+				snprintf(r->rep->location, sizeof(r->rep->location), "/signin?next=%s",
+				    r->req->path);
+				r->rep->status = 303;
+				r->rep->body = json_pack("{s:s}", "location", r->rep->location);
+				return;
+			}
+			reply_error(r->rep, BQ_ERR_UNAUTHORIZED, NULL);
+		} else {
+			reply_error(r->rep, BQ_ERR_FORBIDDEN, NULL);
+		}
+		return;
+	}
+	if (is_change(r->req->method) && !csrf_ok(r)) {
+		reply_error(r->rep, BQ_ERR_CSRF, NULL);
+		return;
+	}
+	queue_set_actor(r->a->queue, r->who.name);
+	if (is_change(r->req->method) && auth_has_pending(r->a->auth)) {
+		struct session_write w = { .now = r->req->now, .auth = r->a->auth };
+		queue_write(r->a->queue, write_session, &w);
+	}
+	rt->fn(r);
+	audit(r, rt);
+	queue_set_actor(r->a->queue, NULL);
 }
 
 void
@@ -944,52 +1626,20 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 		reply_error(rep, BQ_ERR_SHUTTING_DOWN, NULL);
 		goto out;
 	}
-	if (r.nseg == 1 && strcmp(r.seg[0], "healthz") == 0) {
-		if (method_is(&r, "GET", "GET"))
-			reply_json(rep, 200, json_pack("{s:s,s:o}", "status", "ok", "printer",
-			    a->printer != NULL ? printer_health(a->printer) : json_null()));
-	} else if (r.nseg >= 3 && strcmp(r.seg[0], "api") == 0 && strcmp(r.seg[1], "v1") == 0) {
-		const char *what = r.seg[2];
-		if (strcmp(what, "tickets") == 0) {
-			route_tickets(&r);
-		} else if (strcmp(what, "counters") == 0) {
-			route_counters(&r);
-		} else if (r.nseg == 3 && strcmp(what, "services") == 0) {
-			if (method_is(&r, "GET", "GET"))
-				get_services(&r);
-		} else if (r.nseg == 3 && strcmp(what, "queue") == 0) {
-			if (method_is(&r, "GET", "GET"))
-				get_queue(&r);
-		} else if (r.nseg == 3 && strcmp(what, "events") == 0) {
-			if (method_is(&r, "GET", "GET"))
-				get_events(&r, SSE_STAFF);
-		} else if (r.nseg == 3 && strcmp(what, "display") == 0) {
-			if (method_is(&r, "GET", "GET"))
-				get_display(&r);
-		} else if (r.nseg == 4 && strcmp(what, "display") == 0 &&
-		    strcmp(r.seg[3], "events") == 0) {
-			if (method_is(&r, "GET", "GET"))
-				get_events(&r, SSE_DISPLAY);
-		} else if (r.nseg == 4 && strcmp(what, "reports") == 0 &&
-		    (strcmp(r.seg[3], "daily") == 0 || strcmp(r.seg[3], "range") == 0)) {
-			if (method_is(&r, "GET", "GET"))
-				get_report(&r, strcmp(r.seg[3], "range") == 0);
-		} else if (r.nseg == 5 && strcmp(what, "voice") == 0) {
-			if (method_is(&r, "GET", "GET"))
-				get_voice(&r);
-		} else if ((r.nseg == 4 || (r.nseg == 5 && strcmp(r.seg[4], "events") == 0)) &&
-		    strcmp(what, "t") == 0) {
-			if (method_is(&r, "GET", "GET"))
-				get_by_token(&r, r.nseg == 5);
-		} else {
-			reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
-		}
-	} else if (!route_pages(&r)) {
-		reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
+	/* DNS rebinding: a page of another site that resolves to us names its own host. */
+	if (!host_allowed(a, req->host)) {
+		reply_error(rep, BQ_ERR_MISDIRECTED, NULL);
+		goto out;
 	}
+	if (a->auth != NULL)
+		auth_resolve(a->auth, req->cookie, req->authorization, req->now, &r.who);
+	route(&r);
 out:
-	/* Whatever the body held (an ID number, say) does not outlive the request. */
-	if (req->body != NULL)
+	/*
+	 * Whatever the body held (an ID number, a password) does not outlive the
+	 * request; one that waits on a worker is read again when it comes back.
+	 */
+	if (req->body != NULL && !rep->pending)
 		explicit_bzero(req->body, req->len);
 	if (rep->status == 0)
 		reply_error(rep, BQ_ERR_INTERNAL, NULL);

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "auth.h"
 #include "error.h"
 #include "pages.h"
 #include "printer.h"
@@ -29,6 +30,9 @@ struct api {
 	struct printer *printer;        /* paper tickets and their previews */
 	struct voice *voice;            /* the spoken calls; NULL: none */
 	struct work *reports;           /* the reports' worker; NULL: reports are built on the loop */
+	struct auth *auth;              /* accounts, sessions, tokens; NULL: nobody is anybody */
+	struct work *signins;           /* checks passwords off the loop (api_signin_run) */
+	long port;                      /* the port it listens on, for the Host check */
 	/* GET /api/v1/queue as last rendered, for the hall version and second it shows. */
 	char *queue_json;
 	size_t queue_len;
@@ -52,7 +56,33 @@ struct api_request {
 	int64_t now;                    /* when it arrived: the same each time it is asked again */
 	uint64_t seq;                   /* unique to the request, the same each time it is asked again */
 	bool late;                      /* began after shutdown started: refused with 503 */
+	/* Headers that say who asks and from where; NULL when absent. */
+	const char *cookie, *authorization, *origin, *host, *csrf;
+	const char *addr;               /* the client's address, for the audit trail and lockouts */
 };
+
+/* One route of api.c's table (see api_routes). */
+struct route_ctx;
+struct route {
+	const char *method;
+	const char *pattern;
+	enum cap cap;
+	void (*fn)(struct route_ctx *r);
+	const char *audit;              /* the audit trail's action; "" the path's last part; NULL none */
+};
+
+/* The route table, for `branchqd routes` and the authorization tests. */
+const struct route *api_routes(size_t *n);
+
+/* A sign-in's password check, as the auth worker gets it. */
+struct signin_job {
+	uint64_t seq;
+	char hash[160];
+	char password[256];
+};
+
+/* The auth worker's job: one byte, 1 when the password fits the hash. */
+bool api_signin_run(const void *in, uint8_t **out, size_t *len);
 
 struct api_reply {
 	unsigned status;                /* 0 until set */
@@ -77,6 +107,8 @@ struct api_reply {
 	 * ended.
 	 */
 	bool pending;
+	char set_cookie[256];           /* a Set-Cookie header's value; "" none */
+	char location[512];             /* a 303's Location; "" none */
 };
 
 /* Route and answer req into *rep. The caller frees it with api_reply_free. */

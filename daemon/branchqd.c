@@ -3,6 +3,8 @@
  *
  *   branchqd -f CONFIG [-d] [-n] [--listen ADDR:PORT] [--db PATH]
  *   branchqd report [-f CONFIG] [--db PATH] [--date D] [--format F]   (report_cli.c)
+ *   branchqd user|token ... [-f CONFIG] [--db PATH]                     (auth_cli.c)
+ *   branchqd routes                                                     (auth_cli.c)
  *
  * One thread runs one loop (main_loop): it polls libmicrohttpd's epoll
  * descriptor and a signalfd, and owns all periodic work. Each turn it
@@ -32,6 +34,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "auth.h"
+#include "auth_cli.h"
 #include "pages.h"
 #include "bday.h"
 #include "bus.h"
@@ -69,6 +73,7 @@ struct daemon {
 	struct printer *printer;
 	struct voice *voice;         /* api.voice points here */
 	struct work *reports;        /* api.reports points here */
+	struct work *signins;        /* api.signins points here */
 	struct http *http;
 	int sigfd;
 	int lockfd;
@@ -127,6 +132,8 @@ load_pages(struct daemon *d)
 }
 
 /* SIGHUP: build the new config aside and swap it in only when it is whole. */
+static void audit_reload(struct daemon *d);
+
 static void
 reload(struct daemon *d)
 {
@@ -158,12 +165,32 @@ reload(struct daemon *d)
 		snprintf(next->listen, sizeof(next->listen), "%s", d->cfg.listen);
 		snprintf(next->database, sizeof(next->database), "%s", d->cfg.database);
 		d->cfg = *next;
+		auth_set_config(d->api.auth, &d->cfg);
 		load_pages(d);
+		audit_reload(d);
 		if (queue_sync_counters(&d->queue) != BQ_OK)
 			log_warnx("reload: could not record the new counters");
 		log_info("configuration reloaded from %s", d->opt.config);
 	}
 	free(next);
+}
+
+static enum bq_err
+write_reload(struct sqlite3 *db, void *ctx)
+{
+	struct principal sys = { .role = ROLE_NONE };
+
+	(void)ctx;
+	return auth_audit(db, (int64_t)time(NULL), &sys, "branchqd", "config-reload", 0, 0, "ok",
+	    "local");
+}
+
+/* A reload changes what the branch does: the audit trail records it. */
+static void
+audit_reload(struct daemon *d)
+{
+	if (queue_write(&d->queue, write_reload, NULL) != BQ_OK)
+		log_warnx("reload: not recorded in the audit trail");
 }
 
 /*
@@ -219,7 +246,7 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[7] = {
+		struct pollfd pfd[8] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
@@ -227,6 +254,7 @@ main_loop(struct daemon *d)
 			{ .fd = printer_preview_fd(d->printer), .events = POLLIN },
 			{ .fd = d->reports != NULL ? work_fd(d->reports) : -1, .events = POLLIN },
 			{ .fd = http_commit_fd(d->http), .events = POLLIN },
+			{ .fd = d->signins != NULL ? work_fd(d->signins) : -1, .events = POLLIN },
 		};
 		int64_t now = mono_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -242,7 +270,7 @@ main_loop(struct daemon *d)
 			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 7, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 8, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -277,7 +305,9 @@ main_loop(struct daemon *d)
 			printer_preview_collect(d->printer);
 		if (pfd[5].revents & POLLIN)
 			work_collect(d->reports);
-		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents) & POLLIN)
+		if (pfd[7].revents & POLLIN)
+			work_collect(d->signins);
+		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents | pfd[7].revents) & POLLIN)
 			http_wake_pending(d->http);
 		if (mono_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
@@ -333,6 +363,9 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1, DEFAULT_CONFIG);
+	if (argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "token") == 0 ||
+	    strcmp(argv[1], "routes") == 0))
+		return auth_main(argc - 1, argv + 1, DEFAULT_CONFIG);
 	parse_options(argc, argv, &d.opt);
 	log_init(true);
 	if (d.opt.check_only) {
@@ -394,8 +427,18 @@ main(int argc, char **argv)
 	if ((d.reports = report_work_new()) == NULL)
 		log_warnx("report: cannot start the worker; reports are built on the loop");
 	d.api.reports = d.reports;
+	if ((d.api.auth = auth_new(d.cfg.database, &d.cfg, (int64_t)time(NULL))) == NULL)
+		fatalx("database: cannot read the staff accounts and tokens");
+	if ((d.signins = work_new("sign-in", 16, sizeof(struct signin_job), api_signin_run)) == NULL)
+		fatalx("cannot start the sign-in worker");
+	d.api.signins = d.signins;
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	d.api.port = http_port(d.http);
+	if (auth_count_users(d.api.auth) == 0)
+		log_info("no staff account yet: create the first with "
+		    "`branchqd user add NAME --role admin -f %s` (it asks for the password)",
+		    d.opt.config);
 
 	log_info("branchqd ready: %s (%s), listening on http://%.*s:%d, database %s",
 	    d.cfg.name_en, d.cfg.timezone, (int)(strrchr(d.cfg.listen, ':') - d.cfg.listen),
@@ -406,6 +449,9 @@ main(int argc, char **argv)
 	printer_free(d.printer);
 	voice_free(d.voice);
 	work_free(d.reports);
+	work_free(d.signins);
+	auth_free(d.api.auth);
+	auth_audit_forget();
 	sse_free(d.sse);
 	pages_free(&d.pages);
 	api_close(&d.api);

@@ -87,6 +87,10 @@ static const struct option branch_options[] = {
 	BRANCH("public_url", OPT_URL,      0, 0,  public_url,    OPTIONAL, NULL),
 	BRANCH("recalls",    OPT_INT,      0, 10, recalls,       OPTIONAL, "2"),
 	BRANCH("streams_per_address", OPT_INT, 0, 10000, streams_per_address, OPTIONAL, "16"),
+	BRANCH("hosts",        OPT_STRING,   0, 0,            hosts,          OPTIONAL, NULL),
+	BRANCH("session_idle", OPT_DURATION, 1, CONFIG_DAY_S, session_idle_s, OPTIONAL, "30m"),
+	BRANCH("session_max",  OPT_DURATION, 1, 7 * CONFIG_DAY_S, session_max_s, OPTIONAL, "12h"),
+	BRANCH("lockout",      OPT_DURATION, 1, CONFIG_DAY_S, lockout_s,      OPTIONAL, "15m"),
 };
 
 /* The boost keys are the category names of domain.c. */

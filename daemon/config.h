@@ -59,6 +59,10 @@ struct config {
 	char pages[PATH_MAX];            /* directory of the pages' static files (display/) */
 	int recalls;                     /* recalls announced before a further recall makes a no-show */
 	int streams_per_address;         /* event streams one client address may hold; 0: no cap */
+	char hosts[CONFIG_URL_MAX];      /* more names the Host header may give, space-separated */
+	int64_t session_idle_s;          /* a staff session ends this long after its last request */
+	int64_t session_max_s;           /* ... and this long after its sign-in, whatever */
+	int64_t lockout_s;               /* how long 5 failed sign-ins lock a name */
 	int elderly_age;                 /* age on the business date that makes a ticket elderly */
 	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */
 	struct service_conf services[MAX_SERVICES];

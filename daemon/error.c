@@ -48,6 +48,23 @@ static const struct {
 	    "as it may; try again later", 10 },
 	[BQ_ERR_TOO_MANY_STREAMS] = { "too_many_streams", 503, "this address holds as many "
 	    "event streams as one client may; close one or try again later", 10 },
+	[BQ_ERR_UNAUTHORIZED] = { "unauthorized", 401, "sign in first (请先登录)" },
+	[BQ_ERR_SIGN_IN_FAILED] = { "sign_in_failed", 401, "wrong name or password "
+	    "(用户名或密码错误)" },
+	[BQ_ERR_FORBIDDEN] = { "forbidden", 403, "your role may not do this here "
+	    "(您的角色无权执行此操作)" },
+	[BQ_ERR_CSRF] = { "csrf", 403, "a change needs the session's X-CSRF-Token header, a "
+	    "same-origin Origin and a JSON body" },
+	[BQ_ERR_COUNTER_TAKEN] = { "counter_taken", 409, "another teller is signed in at this "
+	    "counter; they sign out first, or a branch head releases it (该窗口已有柜员登录)" },
+	[BQ_ERR_TICKET_EXPIRED] = { "ticket_expired", 410, "this ticket was for an earlier "
+	    "business day (此号票已过期)" },
+	[BQ_ERR_MISDIRECTED] = { "misdirected", 421, "this server does not answer to that host "
+	    "name" },
+	[BQ_ERR_LOCKED] = { "locked", 429, "too many failed sign-ins: this account is locked for "
+	    "15 minutes (登录失败次数过多，账户锁定 15 分钟)", 900 },
+	[BQ_ERR_SLOWED] = { "too_many_attempts", 429, "too many failed sign-ins from this "
+	    "device: wait a minute and try again (登录失败次数过多，请稍后再试)", 60 },
 	[BQ_ERR_INTERNAL] = { "internal_error", 500, "internal error" },
 };
 

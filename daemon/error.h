@@ -38,6 +38,15 @@ enum bq_err {
 	BQ_ERR_REPORT_BUSY,         /* 503: too many reports waiting to be built */
 	BQ_ERR_STREAMS_FULL,        /* 503: the server holds as many event streams as it may */
 	BQ_ERR_TOO_MANY_STREAMS,    /* 503: this client address holds its share of event streams */
+	BQ_ERR_UNAUTHORIZED,        /* 401: no credentials, or expired ones: sign in */
+	BQ_ERR_SIGN_IN_FAILED,      /* 401: wrong name or password (never says which) */
+	BQ_ERR_FORBIDDEN,           /* 403: signed in, but this role or counter may not */
+	BQ_ERR_CSRF,                /* 403: a cookie's change without its CSRF token, JSON or Origin */
+	BQ_ERR_COUNTER_TAKEN,       /* 409: another teller is signed in at that counter */
+	BQ_ERR_TICKET_EXPIRED,      /* 410: a phone link of an earlier business day */
+	BQ_ERR_MISDIRECTED,         /* 421: the Host header names none of the branch's names */
+	BQ_ERR_LOCKED,              /* 429: too many failed sign-ins for that name */
+	BQ_ERR_SLOWED,              /* 429: too many failed sign-ins from that address */
 	BQ_ERR_INTERNAL,            /* 500 */
 	BQ_ERR_COUNT
 };

@@ -95,6 +95,7 @@ struct request {
 	char *url;           /* a batched request's path and method, kept while it is suspended */
 	char method[16];
 	struct request *next_batch;
+	char addr[INET_ADDRSTRLEN];  /* the client's, "" when unknown */
 };
 
 static void
@@ -248,9 +249,38 @@ stream_admit(struct http *h, const struct http_conn *hc)
 	return e;
 }
 
+/*
+ * What every answer carries: no script or style from anywhere but the
+ * branch's own pages, no framing, no sniffing, and no Referer (the phone
+ * page's address holds its token).
+ */
+static void
+http_secure(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'self'; "
+	    "script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+	    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+	    "frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+/* A reply's cookie and redirect, when it has them. */
+static void
+http_reply_headers(struct MHD_Response *resp, const struct api_reply *rep)
+{
+	if (rep == NULL)
+		return;
+	if (rep->set_cookie[0] != '\0')
+		MHD_add_response_header(resp, "Set-Cookie", rep->set_cookie);
+	if (rep->location[0] != '\0')
+		MHD_add_response_header(resp, "Location", rep->location);
+}
+
 static enum MHD_Result
 http_send_json(struct MHD_Connection *c, unsigned status, json_t *body, const char *allow,
-    unsigned retry_after)
+    unsigned retry_after, const struct api_reply *rep)
 {
 	char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 	struct MHD_Response *resp;
@@ -280,6 +310,8 @@ http_send_json(struct MHD_Connection *c, unsigned status, json_t *body, const ch
 	if (text != NULL)
 		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	http_secure(resp);
+	http_reply_headers(resp, rep);
 	if (allow != NULL)
 		MHD_add_response_header(resp, "Allow", allow);
 	if (retry_after > 0) {
@@ -306,7 +338,8 @@ http_send_raw(struct MHD_Connection *c, const struct api_reply *rep)
 	/* API data kept as bytes (the hall's JSON) is never stored, as every JSON answer. */
 	MHD_add_response_header(resp, "Cache-Control",
 	    strncmp(rep->content_type, "application/json", 16) == 0 ? "no-store" : "no-cache");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	http_secure(resp);
+	http_reply_headers(resp, rep);
 	if (rep->disposition != NULL)
 		MHD_add_response_header(resp, "Content-Disposition", rep->disposition);
 	ret = MHD_queue_response(c, rep->status, resp);
@@ -326,7 +359,7 @@ http_send_error(struct MHD_Connection *c, enum bq_err e, const char *message, co
 	if (body == NULL)
 		body = json_pack("{s:{s:s,s:s}}", "error", "code", bq_err_code(e), "message",
 		    bq_err_message(e));
-	ret = http_send_json(c, bq_err_status(e), body, allow, bq_err_retry_after(e));
+	ret = http_send_json(c, bq_err_status(e), body, allow, bq_err_retry_after(e), NULL);
 
 	json_decref(body);
 	return ret;
@@ -397,7 +430,7 @@ http_send_reply(struct http *h, struct MHD_Connection *c, const char *method, co
 	} else if (rep->raw != NULL) {
 		ret = http_send_raw(c, rep);
 	} else {
-		ret = http_send_json(c, rep->status, rep->body, NULL, 0);
+		ret = http_send_json(c, rep->status, rep->body, NULL, 0, rep);
 	}
 	api_reply_free(rep);
 	return ret;
@@ -438,6 +471,13 @@ http_request_of(struct request *r, struct MHD_Connection *c, const char *method,
 		.now = r->now,
 		.seq = r->seq,
 		.late = r->late,
+		.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
+		.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_AUTHORIZATION),
+		.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+		.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+		.csrf = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token"),
+		.addr = r->addr,
 	};
 }
 
@@ -509,6 +549,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 		r->now = (int64_t)time(NULL);
 		r->seq = ++h->seq;
 		r->hc = conn_of(c);
+		if (r->hc != NULL && r->hc->has_addr)
+			inet_ntop(AF_INET, &r->hc->addr, r->addr, sizeof(r->addr));
 		if (content_length_too_large(c)) {
 			/* Answer now: the body is never read. */
 			r->too_large = r->answered = true;
@@ -745,9 +787,32 @@ http_run_batch(struct http *h)
 
 		http_request_of(r, r->conn, r->method, r->url, &req);
 		api_handle(h->api, &req, &r->rep);
-		/* No change waits on a worker; were one to, it must not hang. */
-		if (r->rep.pending)
-			reply_replace(&r->rep, BQ_ERR_INTERNAL);
+	}
+	/*
+	 * A change that waits on a worker (a sign-in's password check) wrote
+	 * nothing yet: it leaves the batch, waits like a read, and comes back into
+	 * a later batch when the worker is done.
+	 */
+	for (struct request **pp = &list; *pp != NULL;) {
+		r = *pp;
+		if (!r->rep.pending) {
+			pp = &r->next_batch;
+			continue;
+		}
+		*pp = r->next_batch;
+		r->next_batch = NULL;
+		api_reply_free(&r->rep);
+		memset(&r->rep, 0, sizeof(r->rep));
+		r->batched = false;
+		free(r->url);
+		r->url = NULL;
+		r->next_pending = h->pending;
+		h->pending = r;
+	}
+	if (list == NULL) {
+		api_batch_commit(h->api);
+		api_batch_collect(h->api);
+		return false;
 	}
 	if (api_batch_commit(h->api)) {
 		h->flight = list;

@@ -83,6 +83,9 @@ txn_emit(struct txn *x, enum bus_type type, int64_t now, const struct ticket *t,
 	json_object_set_new(data, "counter", counter ? json_integer(counter) : json_null());
 	if (extra != NULL)
 		json_object_update(data, extra);
+	/* Who did it: the account or device the API named (queue_set_actor). */
+	if (x->q->actor[0] != '\0')
+		json_object_set_new(data, "by", json_string(x->q->actor));
 	if ((text = json_dumps(data, JSON_COMPACT)) == NULL)
 		goto out;
 	e = store_event_append(x->q->store, now, bus_type_name(type), t ? t->id : 0, counter,
@@ -373,6 +376,23 @@ txn_end(struct txn *x, enum bq_err e)
 	}
 	txn_free_events(x);
 	return e;
+}
+
+enum bq_err
+queue_write(struct queue *q, enum bq_err (*fn)(struct sqlite3 *db, void *ctx), void *ctx)
+{
+	struct txn x = { .q = q };
+	enum bq_err e;
+
+	if ((e = txn_begin(&x)) != BQ_OK)
+		return e;
+	return txn_end(&x, fn(store_db(q->store), ctx));
+}
+
+void
+queue_set_actor(struct queue *q, const char *who)
+{
+	snprintf(q->actor, sizeof(q->actor), "%s", who != NULL ? who : "");
 }
 
 void

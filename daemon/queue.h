@@ -46,6 +46,7 @@ struct queue {
 	struct bus *bus;
 	struct hall *hall;
 	/* Group commit, between queue_batch_begin and queue_batch_end: */
+	char actor[64];              /* who the next changes are by, for their events; "" none */
 	bool batching;
 	bool batch_open;             /* the batch's transaction has begun */
 	enum bq_err batch_err;       /* the transaction was lost: the whole batch fails */
@@ -184,6 +185,18 @@ struct queue_view {
  * A number that changes whenever the hall of the business day at now
  * changes: two views with the same number and the same now are the same.
  */
+/*
+ * A change of the API's own (a session, an audit row) in the same
+ * transaction as the operations around it: in the batch's, in a savepoint
+ * of its own, or alone. fn writes on the store's connection.
+ */
+struct sqlite3;
+enum bq_err queue_write(struct queue *q, enum bq_err (*fn)(struct sqlite3 *db, void *ctx),
+    void *ctx);
+
+/* Who the next changes are by (an account name or a device label), named in their events. */
+void queue_set_actor(struct queue *q, const char *who);
+
 enum bq_err queue_version(struct queue *q, int64_t now, uint64_t *version);
 
 /*

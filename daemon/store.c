@@ -76,6 +76,52 @@ static const char *const migrations[] = {
 	/* 3 -> 4: each ticket's paper: none, queued, printing, printed, failed, and why it failed. */
 	"ALTER TABLE tickets ADD COLUMN print_state TEXT NOT NULL DEFAULT 'none';"
 	"ALTER TABLE tickets ADD COLUMN print_error TEXT;",
+	/*
+	 * 4 -> 5: staff accounts, device and API tokens, sessions and the audit
+	 * trail (auth.c). Only hashes of tokens and session ids are kept;
+	 * auth_gen counts changes made outside the daemon (the command line), so
+	 * the daemon reloads what it keeps in memory only when one happened.
+	 */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  role TEXT NOT NULL,"
+	"  pwhash TEXT NOT NULL,"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  role TEXT NOT NULL,"
+	"  counter INTEGER,"
+	"  label TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  revoked_at INTEGER);"
+	"CREATE TABLE sessions ("
+	"  hash TEXT PRIMARY KEY,"
+	"  user_id INTEGER REFERENCES users(id),"
+	"  token_id INTEGER REFERENCES tokens(id),"
+	"  counter INTEGER,"
+	"  csrf TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE TABLE auth_gen (n INTEGER NOT NULL);"
+	"INSERT INTO auth_gen VALUES (0);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  counter INTEGER,"
+	"  action TEXT NOT NULL,"
+	"  ticket_id INTEGER,"
+	"  result TEXT NOT NULL,"
+	"  address TEXT NOT NULL);"
+	"CREATE INDEX audit_at ON audit(at);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

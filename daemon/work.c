@@ -225,3 +225,20 @@ out:
 	pthread_mutex_unlock(&w->mu);
 	return st;
 }
+
+void
+work_forget(struct work *w, const char *key)
+{
+	pthread_mutex_lock(&w->mu);
+	for (int i = 0; i < w->nslots; i++) {
+		struct slot *s = &w->slots[i];
+		if ((s->state == SLOT_READY || s->state == SLOT_FAILED) && strcmp(s->key, key) == 0) {
+			explicit_bzero(s->in, w->in_size);
+			free(s->out);
+			s->out = NULL;
+			s->len = 0;
+			s->state = SLOT_FREE;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+}

@@ -64,4 +64,7 @@ void work_collect(struct work *w);
 enum work_state work_lookup(struct work *w, const char *key, const void *in,
     const uint8_t **out, size_t *len);
 
+/* Forget key's finished result and wipe its input (a password, say). Loop thread only. */
+void work_forget(struct work *w, const char *key);
+
 #endif
