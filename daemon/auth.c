@@ -573,7 +573,7 @@ auth_resolve(struct auth *a, const char *cookie, const char *authorization, int6
 		struct token *t;
 		if (cookie_value(cookie, AUTH_DEVICE_COOKIE, secret, sizeof(secret)) &&
 		    (t = token_find(a, secret)) != NULL) {
-			char salted[AUTH_SECRET_HEX + 8], h[AUTH_HASH_HEX + 1];
+			char salted[AUTH_SECRET_HEX + 16], h[AUTH_HASH_HEX + 1];
 			from_token(t, out);
 			out->cookie = true;
 			snprintf(salted, sizeof(salted), "csrf%s", secret);
