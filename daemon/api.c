@@ -36,7 +36,6 @@ struct route_ctx {
 	char *seg[API_MAX_SEGMENTS];
 	int nseg;
 	struct principal who;        /* who asks (auth_resolve) */
-	char allow[64];              /* a 405's Allow header */
 	const char *audit_result;    /* what the audit row says, when not the reply's code */
 	char audit_who[AUTH_NAME_MAX]; /* the name a failed sign-in gave */
 };
@@ -1021,6 +1020,16 @@ set_cookie(struct route_ctx *r, const char *name, const char *value, int64_t max
 	    value ? (long long)max_age : 0LL);
 }
 
+static void
+reply_locked(struct route_ctx *r)
+{
+	long long min = (long long)(r->a->queue->cfg->lockout_s + 59) / 60;
+
+	reply_error(r->rep, BQ_ERR_LOCKED, "too many failed sign-ins: this name is locked for %lld "
+	    "minutes; ask the branch head if you forgot the password (登录失败次数过多，账户锁定 %lld "
+	    "分钟)", min, min);
+}
+
 /*
  * POST /api/v1/session {name, password, counter}: sign in. The password is
  * checked on the auth worker (Argon2id takes a tenth of a second); while it
@@ -1062,7 +1071,10 @@ h_signin(struct route_ctx *r)
 		counter = (int)n;
 	}
 	if ((e = auth_signin_allowed(au, name, addr, r->req->now)) != BQ_OK) {
-		reply_error(r->rep, e, NULL);
+		if (e == BQ_ERR_LOCKED)
+			reply_locked(r);
+		else
+			reply_error(r->rep, e, NULL);
 		goto out;
 	}
 	known = auth_account(au, name, &acc) && !acc.disabled;
@@ -1088,7 +1100,10 @@ h_signin(struct route_ctx *r)
 		auth_signin_failed(au, name, addr, r->req->now, &locked);
 		r->audit_result = locked ? "locked" : "failed";
 		snprintf(r->audit_who, sizeof(r->audit_who), "%s", name);
-		reply_error(r->rep, locked ? BQ_ERR_LOCKED : BQ_ERR_SIGN_IN_FAILED, NULL);
+		if (locked)
+			reply_locked(r);
+		else
+			reply_error(r->rep, BQ_ERR_SIGN_IN_FAILED, NULL);
 		goto out;
 	}
 	if (acc.role == ROLE_TELLER) {
@@ -1409,7 +1424,7 @@ route_counter(const struct route *rt, char *const *seg)
 	return 0;
 }
 
-/* Is the Host header one of the branch's names, at the port it listens on? */
+/* Is the Host header one of the branch's names (loopback, listen, public_url, hosts)? */
 static bool
 host_allowed(const struct api *a, const char *host)
 {
@@ -1433,8 +1448,8 @@ host_allowed(const struct api *a, const char *host)
 		if (strcasecmp(pub, host) == 0)
 			return true;
 	}
-	if (port != a->port)
-		return false;
+	/* The name is what tells a rebinding page from ours; the port adds nothing. */
+	(void)port;
 	if (strcasecmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0)
 		return true;
 	snprintf(listen_host, sizeof(listen_host), "%s", cfg->listen);
@@ -1564,8 +1579,8 @@ route(struct route_ctx *r)
 	}
 	if (rt == NULL) {
 		if (allow[0] != '\0') {
-			snprintf(r->allow, sizeof(r->allow), "%s", allow);
-			r->rep->allow = r->allow;
+			snprintf(r->rep->allow_buf, sizeof(r->rep->allow_buf), "%s", allow);
+			r->rep->allow = r->rep->allow_buf;
 			reply_error(r->rep, BQ_ERR_METHOD_NOT_ALLOWED, "%s is not allowed here; use %s",
 			    r->req->method, allow);
 		} else {

@@ -108,6 +108,7 @@ struct api_reply {
 	 */
 	bool pending;
 	char set_cookie[256];           /* a Set-Cookie header's value; "" none */
+	char allow_buf[64];             /* the text allow points to when the route table made it */
 	char location[512];             /* a 303's Location; "" none */
 };
 

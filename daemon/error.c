@@ -61,8 +61,8 @@ static const struct {
 	    "business day (此号票已过期)" },
 	[BQ_ERR_MISDIRECTED] = { "misdirected", 421, "this server does not answer to that host "
 	    "name" },
-	[BQ_ERR_LOCKED] = { "locked", 429, "too many failed sign-ins: this account is locked for "
-	    "15 minutes (登录失败次数过多，账户锁定 15 分钟)", 900 },
+	[BQ_ERR_LOCKED] = { "locked", 429, "too many failed sign-ins: this name is locked for a "
+	    "while (登录失败次数过多，账户暂时锁定)", 60 },
 	[BQ_ERR_SLOWED] = { "too_many_attempts", 429, "too many failed sign-ins from this "
 	    "device: wait a minute and try again (登录失败次数过多，请稍后再试)", 60 },
 	[BQ_ERR_INTERNAL] = { "internal_error", 500, "internal error" },

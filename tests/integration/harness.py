@@ -484,18 +484,45 @@ class Daemon:
 
     # -- HTTP -------------------------------------------------------------
 
-    def request(self, method, path, body=None, headers=None):
+    def request(self, method, path, body=None, headers=None, auth=True):
         """
         One request on a fresh connection. body: a dict or list (sent as
         JSON), bytes or str (sent as is), or None. Returns (status, headers
         with lower-case names, parsed JSON body or None).
         """
-        st, hdrs, data = self.fetch(method, path, body, headers)
+        st, hdrs, data = self.fetch(method, path, body, headers, auth)
         return st, hdrs, _decode_json(data)
 
-    def fetch(self, method, path, body=None, headers=None):
+    def token(self):
+        """
+        An admin API token for this database, made once with `branchqd token add`
+        (the command line works with the daemon running or not). Every request
+        of the harness carries it unless asked with auth=False.
+        """
+        tokens = self.env.tokens
+        if self.db not in tokens:
+            out = subprocess.run([self.env.daemon_path, "token", "add", "--role", "admin",
+                                  "--name", "tests", "-f", self.conf, "--db", self.db],
+                                 capture_output=True, text=True, env=self.env.child_env(),
+                                 timeout=30)
+            check(out.returncode == 0, "token add failed: %s" % out.stderr[-500:])
+            tokens[self.db] = out.stdout.split()[-1]
+        return tokens[self.db]
+
+    def cli(self, *args, stdin=None):
+        """Run a branchqd subcommand (user, token) on this daemon's config and database."""
+        return subprocess.run([self.env.daemon_path] + list(args) + ["-f", self.conf, "--db",
+                              self.db], input=stdin, capture_output=True, text=True,
+                              env=self.env.child_env(), timeout=60)
+
+    def auth_header(self):
+        return {"Authorization": "Bearer " + self.token()}
+
+    def fetch(self, method, path, body=None, headers=None, auth=True):
         """Like request, but the body comes back as the bytes received (pages, sounds, images)."""
-        hdrs = dict(headers or {})
+        hdrs = dict(self.auth_header() if auth else {})
+        hdrs.update(headers or {})
+        hdrs = {k: v for k, v in hdrs.items() if v is not None}
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode("utf-8")
             hdrs.setdefault("Content-Type", "application/json")
@@ -510,14 +537,23 @@ class Daemon:
         finally:
             conn.close()
 
-    def get(self, path, headers=None):
-        return self.request("GET", path, headers=headers)
+    def get(self, path, headers=None, auth=True):
+        return self.request("GET", path, headers=headers, auth=auth)
 
-    def post(self, path, body=None, headers=None):
-        return self.request("POST", path, body=body, headers=headers)
+    def post(self, path, body=None, headers=None, auth=True):
+        return self.request("POST", path, body=body, headers=headers, auth=auth)
 
-    def raw(self, data):
+    def with_auth(self, data):
+        """Raw request bytes with the harness's Authorization header after the request line."""
+        if b"\r\n" not in data or b"Authorization:" in data:
+            return data
+        line, rest = data.split(b"\r\n", 1)
+        return line + b"\r\nAuthorization: Bearer " + self.token().encode() + b"\r\n" + rest
+
+    def raw(self, data, auth=True):
         """Send raw bytes, read one response: (status, headers, parsed JSON body or None)."""
+        if auth:
+            data = self.with_auth(data)
         s = socket.create_connection(("127.0.0.1", self.port), timeout=HTTP_TIMEOUT_S)
         try:
             s.sendall(data)
@@ -527,9 +563,9 @@ class Daemon:
         finally:
             s.close()
 
-    def sse(self, last_event_id=None, query=None, path="/api/v1/events"):
+    def sse(self, last_event_id=None, query=None, path="/api/v1/events", auth=True):
         """A stream: the staff's by default, or the one at path (a display's, a phone's)."""
-        headers = {}
+        headers = self.auth_header() if auth else {}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
         path = path + ("?" + query if query else "")
@@ -592,6 +628,7 @@ class Env:
         self.daemons = []
         self.procs = []
         self.streams = []
+        self.tokens = {}             # database path -> the harness's admin token
 
     def child_env(self):
         env = dict(os.environ)

@@ -16,7 +16,7 @@ from harness import HTTP_TIMEOUT_S, check, check_eq, read_http_response
 
 def _post_bytes(path, body):
     data = json.dumps(body).encode()
-    return (("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    return (("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
              "Content-Length: %d\r\nConnection: close\r\n\r\n" % (path, len(data))).encode() + data)
 
 
@@ -61,7 +61,7 @@ def test_batch_where_some_fail_alone(env):
             reqs.append(_post_bytes("/api/v1/tickets", {"service": "Z"}))
         if i % 10 == 7:
             reqs.append(_post_bytes("/api/v1/counters/3/call", {"expect": 999}))
-    answers = _send_together(d.port, reqs)
+    answers = _send_together(d.port, [d.with_auth(r) for r in reqs])
     ok = [j["ticket"] for st, j in answers if st == 201]
     check_eq(len(ok), 30, "every good ticket issued (answers %r)" % [st for st, _ in answers])
     bad = [(st, j["error"]["code"]) for st, j in answers if st != 201]

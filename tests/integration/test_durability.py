@@ -141,7 +141,8 @@ def test_real_full_disk_answers_storage_full(env):
             acked.append(body["ticket"]["number"])
         check(failure is not None, "2000 tickets fit in 256 KiB: the disk never filled")
         check_error(failure, 507, "storage_full", "issue on a full disk")
-        check(len(acked) > 20, "tickets were issued before the disk filled (%d)" % len(acked))
+        # Each commit adds a ticket, its event and its audit row to a WAL on 1 MiB.
+        check(len(acked) > 10, "tickets were issued before the disk filled (%d)" % len(acked))
         check(d.running(), "daemon still running on a full disk")
         check_eq(d.waiting_numbers("A"), acked, "every acknowledged ticket, in order, nothing more")
         # Calling needs a write too: it fails the same clean way and loses nobody.

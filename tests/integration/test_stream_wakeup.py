@@ -19,7 +19,7 @@ def test_events_on_a_kept_alive_connection_arrive_at_once(env):
         for n in range(2):
             a = time.monotonic()
             conn.request("POST", "/api/v1/tickets", body=json.dumps({"service": "A"}),
-                         headers={"Content-Type": "application/json"})
+                         headers=dict(d.auth_header(), **{"Content-Type": "application/json"}))
             r = conn.getresponse()
             r.read()
             check_eq(r.status, 201, "issue on a kept-alive connection")
