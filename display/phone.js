@@ -24,7 +24,7 @@
     if (t.issued_at) BQ.zoneFrom(t.issued_at);
     if (body.branch) $('branch').innerHTML = `${esc(body.branch.name_zh)}<span class="en">${esc(body.branch.name_en)}</span>`;
     let html = `<div class="number" id="number">${esc(t.number)}</div>` +
-      `<div style="text-align:center">${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` +
+      `<div class="service-line">${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` +
       `${t.green ? ' ' + BQ.greenMark() : ''}</div>`;
     if (t.status === 'waiting') {
       const [wz, we] = BQ.estimate(t.estimated_wait_s);
