@@ -51,6 +51,12 @@
       $('card').innerHTML = '<div class="state" id="status">找不到此号票<span class="en">Ticket not found</span></div>';
       return null;
     }
+    if (r.status === 410) {
+      // A link of an earlier business day: that ticket is over.
+      found = false;
+      $('card').innerHTML = '<div class="state" id="status">此号票已过期<span class="en">This ticket is from an earlier day</span></div>';
+      return null;
+    }
     if (r.status !== 200) throw new Error(`ticket: ${r.status}`);
     found = true;
     render(r.body);

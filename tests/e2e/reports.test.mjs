@@ -154,3 +154,13 @@ test('a date picked loads that day; without JavaScript the page says what to do'
   assert.match(await plain.locator('noscript').first().textContent(), /needs JavaScript/);
   await ctx.close();
 });
+
+test('a phone link of an earlier business day says the ticket is over', async () => {
+  const token = String(1046).padStart(32, '0');       // left waiting on the past day
+  assert.equal((await d.api('GET', `/api/v1/t/${token}`, undefined, { Authorization: null })).status, 410);
+  const page = await b.newPage({ viewport: { width: 390, height: 844 } });
+  await page.goto(`${d.url}/t/${token}`);
+  await page.locator('#status').getByText('此号票已过期').waitFor({ timeout: 3000 });
+  assert.match(await page.locator('#status').innerText(), /earlier day/);
+  await page.close();
+});
