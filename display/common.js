@@ -1,7 +1,10 @@
 // common.js: what every branchq page shares.
 //
 // BQ.api() calls the JSON API and never throws on an HTTP error: it returns
-// { status, body }. BQ.live() keeps a page true to the daemon: it loads the
+// { status, body }. A change (any method but GET) goes as JSON ('{}' when
+// there is no body) with the session's X-CSRF-Token, read once from GET
+// /api/v1/session; a 401 sends the browser to /signin?next=<this page>.
+// A [data-signout] button signs out (DELETE /api/v1/session). BQ.live() keeps a page true to the daemon: it loads the
 // whole state first, then follows an event stream (the staff's
 // /api/v1/events unless told another) from the state's last_event_id, and
 // hands every event to onEvent(), which applies it to what the page shows
@@ -21,11 +24,42 @@ const BQ = (() => {
   let skew = 0;      // server time minus local time, ms
   let offsetMin = 480; // the branch's UTC offset, from the daemon's ISO times (+08:00 until told)
 
-  async function api(method, path, body) {
+  // The session's CSRF token, asked for once (GET /api/v1/session) before
+  // the first change; null when nobody is signed in.
+  let csrf = null;
+  async function csrfToken(fresh) {
+    if (csrf && !fresh) return csrf;
+    if (!csrf || fresh) {
+      csrf = (async () => {
+        try {
+          const r = await fetch('/api/v1/session', { cache: 'no-store' });
+          if (r.status !== 200) return null;
+          return (await r.json()).csrf || null;
+        } catch { return null; }
+      })();
+    }
+    const t = await csrf;
+    if (!t) csrf = null;     // ask again next time: a sign-in may come in between
+    return t;
+  }
+
+  // The sign-in page, and back to this one afterwards.
+  function toSignIn() {
+    const here = location.pathname + location.search;
+    location.assign('/signin' + (location.pathname === '/signin' ? '' : `?next=${encodeURIComponent(here)}`));
+  }
+
+  async function send(method, path, body, fresh) {
     const init = { method, headers: {}, cache: 'no-store' };
-    if (body !== undefined) {
+    const change = !['GET', 'HEAD'].includes(method);
+    if (change) {
+      // A change carries JSON, even an empty one, and the session's CSRF token.
       init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
+      init.body = body !== undefined ? JSON.stringify(body) : '{}';
+      const t = await csrfToken(fresh);
+      if (t) init.headers['X-CSRF-Token'] = t;
+    } else if (body !== undefined) {
+      throw new Error(`${method} ${path} with a body`);
     }
     const r = await fetch(path, init);
     const text = await r.text();
@@ -33,6 +67,40 @@ const BQ = (() => {
     try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
     return { status: r.status, body: parsed };
   }
+
+  // opts.noRedirect: a 401 is the caller's to show (the sign-in form's own POST).
+  async function api(method, path, body, opts = {}) {
+    let r = await send(method, path, body, false);
+    // A session renewed since the token was read: read it again, once.
+    if (r.status === 403 && r.body && r.body.error && r.body.error.code === 'csrf')
+      r = await send(method, path, body, true);
+    if (r.status === 401 && !opts.noRedirect) toSignIn();
+    return r;
+  }
+
+  // Sign out (DELETE /api/v1/session) and go to the sign-in page.
+  async function signOut() {
+    try { await api('DELETE', '/api/v1/session', undefined, { noRedirect: true }); } catch { /* gone anyway */ }
+    csrf = null;
+    location.assign('/signin');
+  }
+
+  // Every [data-signout] button signs out; [data-who] shows who is signed in.
+  function wireSignOut() {
+    const buttons = document.querySelectorAll('[data-signout]');
+    if (!buttons.length) return;
+    for (const b of buttons) b.addEventListener('click', () => { b.disabled = true; signOut(); });
+    const who = document.querySelector('[data-who]');
+    if (who) {
+      fetch('/api/v1/session', { cache: 'no-store' }).then((r) => (r.status === 200 ? r.json() : null)).then((s) => {
+        if (!s) return;
+        if (s.csrf && !csrf) csrf = Promise.resolve(s.csrf);
+        who.textContent = s.counter != null ? `${s.name} · ${s.counter} 号窗口` : s.name;
+      }).catch(() => {});
+    }
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', wireSignOut);
+  else wireSignOut();
 
   // Learn the daemon's clock from an ISO time it just sent.
   function sync(iso) {
@@ -215,5 +283,5 @@ const BQ = (() => {
     return true;
   }
 
-  return { api, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, clock, live, applyStaff };
+  return { api, signOut, toSignIn, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, clock, live, applyStaff };
 })();

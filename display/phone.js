@@ -24,7 +24,7 @@
     if (t.issued_at) BQ.zoneFrom(t.issued_at);
     if (body.branch) $('branch').innerHTML = `${esc(body.branch.name_zh)}<span class="en">${esc(body.branch.name_en)}</span>`;
     let html = `<div class="number" id="number">${esc(t.number)}</div>` +
-      `<div style="text-align:center">${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` +
+      `<div class="service-line">${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` +
       `${t.green ? ' ' + BQ.greenMark() : ''}</div>`;
     if (t.status === 'waiting') {
       const [wz, we] = BQ.estimate(t.estimated_wait_s);
@@ -49,6 +49,12 @@
     if (r.status === 404) {
       found = false;
       $('card').innerHTML = '<div class="state" id="status">找不到此号票<span class="en">Ticket not found</span></div>';
+      return null;
+    }
+    if (r.status === 410) {
+      // A link of an earlier business day: that ticket is over.
+      found = false;
+      $('card').innerHTML = '<div class="state" id="status">此号票已过期<span class="en">This ticket is from an earlier day</span></div>';
       return null;
     }
     if (r.status !== 200) throw new Error(`ticket: ${r.status}`);

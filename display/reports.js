@@ -238,9 +238,10 @@ async function load() {
   $('csv').href = `/api/v1/reports/daily?${q}${q ? '&' : ''}format=csv`;
   if (date) $('date').value = date;
   try {
-    const r = await fetch(`/api/v1/reports/daily${q ? '?' + q : ''}`);
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
+    const r = await BQ.api('GET', `/api/v1/reports/daily${q ? '?' + q : ''}`);
+    if (r.status === 401) return;          // on the way to the sign-in page
+    const body = r.body || {};
+    if (r.status !== 200) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
     if (!date) $('date').value = body.date;
     render(body);
   } catch (e) {

@@ -8,10 +8,18 @@
 // the port, so an open page can reconnect to the same URL. stop() expects
 // exit status 0 and no sanitizer report.
 //
+// The first start() also makes the test accounts with the daemon's own
+// command line (ACCOUNTS: a head, a lobby manager and two tellers) and an
+// admin API token, which d.api() sends as "Authorization: Bearer", so the
+// Node side acts as a script would. d.token() makes a device token (a
+// kiosk's, for /pair?token=…). signIn() signs a page in through the real
+// sign-in page, as a person would.
+//
 // browser() launches /usr/bin/chromium headless through playwright-core,
 // which downloads no browser of its own. shot() saves a screenshot into
 // tests/artifacts/ for a person to look at.
-import { spawn } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +53,16 @@ export function demoConfig(branch = {}, extra = '') {
   return text + '\n' + extra;
 }
 
+const run = promisify(execFile);
+
+// The accounts every test daemon has: name -> { role, password }.
+export const ACCOUNTS = {
+  'e2e-head': { role: 'head', password: 'head-secret-1' },
+  'e2e-lobby': { role: 'lobby', password: 'lobby-secret-1' },
+  'e2e-teller': { role: 'teller', password: 'teller-secret-1' },
+  'e2e-teller2': { role: 'teller', password: 'teller-secret-2' },
+};
+
 export class Daemon {
   constructor(configText = demoConfig()) {
     this.dir = mkdtempSync(join(tmpdir(), 'branchq-e2e-'));
@@ -54,6 +72,30 @@ export class Daemon {
     this.log = '';
     this.port = 0;
     writeFileSync(this.conf, configText);
+    this.bearer = null;
+  }
+
+  // branchqd's command line on this daemon's config and database; resolves with its stdout.
+  async cli(args, input) {
+    const p = run(DAEMON, [...args, '-f', this.conf, '--db', this.db], { cwd: this.dir });
+    if (input !== undefined) p.child.stdin.end(input);
+    const { stdout } = await p;
+    return stdout;
+  }
+
+  // A new token of role (kiosk, display, teller, admin…): the last word `token add` prints.
+  async token(role, { counter, name } = {}) {
+    const args = ['token', 'add', '--role', role];
+    if (counter != null) args.push('--counter', String(counter));
+    if (name) args.push('--name', name);
+    const words = (await this.cli(args)).trim().split(/\s+/);
+    return words[words.length - 1];
+  }
+
+  async makeAccounts() {
+    for (const [name, { role, password }] of Object.entries(ACCOUNTS))
+      await this.cli(['user', 'add', name, '--role', role], `${password}\n`);
+    this.bearer = await this.token('admin', { name: 'e2e' });
   }
 
   get url() { return `http://127.0.0.1:${this.port}`; }
@@ -76,7 +118,8 @@ export class Daemon {
           ready = true;
           clearTimeout(timer);
           this.port = Number(m[1]);
-          ok(this);
+          if (this.bearer) ok(this);
+          else this.makeAccounts().then(() => ok(this), fail);
         }
       };
       proc.stdout.on('data', take);
@@ -121,13 +164,22 @@ export class Daemon {
   // One API call on a connection of its own (a pooled one could be a
   // socket of a daemon killed since); resolves with { status, headers, body } (body
   // parsed when JSON).
-  api(method, path, body) {
-    const data = body !== undefined ? Buffer.from(JSON.stringify(body)) : null;
+  // Authenticated with the admin token unless headers.Authorization says otherwise
+  // (null: none); a change always carries JSON, '{}' when there is no body.
+  api(method, path, body, headers = {}) {
+    const change = !['GET', 'HEAD'].includes(method);
+    const data = body !== undefined ? Buffer.from(JSON.stringify(body)) : change ? Buffer.from('{}') : null;
+    const h = {};
+    if (this.bearer) h.Authorization = `Bearer ${this.bearer}`;
+    if (data) Object.assign(h, { 'Content-Type': 'application/json', 'Content-Length': data.length });
+    for (const [k, v] of Object.entries(headers)) {
+      if (v === null) delete h[k]; else h[k] = v;
+    }
     return new Promise((ok, fail) => {
       const req = httpRequest(this.url + path, {
         method,
         agent: false,
-        headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {},
+        headers: h,
       }, (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -170,4 +222,28 @@ export async function browser() {
 export async function shot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+// Sign page in through the sign-in page as name (one of ACCOUNTS), at
+// counter for a teller, and wait until it has gone on to the next page:
+// next (a path) when given, else the page of the account's role.
+export async function signIn(page, d, name, { counter, next } = {}) {
+  await page.goto(d.url + '/signin' + (next ? `?next=${encodeURIComponent(next)}` : ''));
+  await page.locator('#name').fill(name);
+  await page.locator('#password').fill(ACCOUNTS[name].password);
+  if (counter != null) {
+    await page.locator(`#counter option[value="${counter}"]`).waitFor({ state: 'attached', timeout: 3000 });
+    await page.locator('#counter').selectOption(String(counter));
+  }
+  await Promise.all([
+    page.waitForURL((u) => u.pathname !== '/signin', { timeout: 5000 }),
+    page.locator('#submit').click(),
+  ]);
+}
+
+// Pair page (a kiosk or another device) with a new device token of role, through /pair?token=….
+export async function pair(page, d, role = 'kiosk', opts = {}) {
+  const token = await d.token(role, opts);
+  await page.goto(`${d.url}/pair?token=${token}`);
+  return token;
 }

@@ -4,7 +4,7 @@
 // the phone page follows one ticket until it is called.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, browser, shot, demoConfig } from './harness.mjs';
+import { Daemon, browser, shot, demoConfig, signIn, pair } from './harness.mjs';
 
 let d, b, kioskNumber;
 before(async () => { d = await new Daemon().start(); b = await browser(); });
@@ -22,7 +22,8 @@ function idNumber(area, birth, seq) {
 
 test('the lobby issues a green ticket in two taps and upgrades and cancels', async () => {
   const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
-  await page.goto(d.url + '/lobby');
+  await signIn(page, d, 'e2e-lobby');
+  assert.equal(new URL(page.url()).pathname, '/lobby');
   await page.locator('#services button[data-service="B"]').click(T);
   await page.locator('#categories button[data-category="pregnant"]').click(T);
   await page.locator('#issued-number').getByText('B001').waitFor(T);
@@ -63,7 +64,8 @@ test('the lobby issues a green ticket in two taps and upgrades and cancels', asy
 test('the kiosk gives an elderly customer a green ticket with people ahead', async () => {
   const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
   await d.issue('A');
-  await page.goto(d.url + '/kiosk');
+  await pair(page, d, 'kiosk', { name: 'hall kiosk' });
+  assert.equal(new URL(page.url()).pathname, '/kiosk');
   await page.locator('#services button[data-service="A"]').click(T);
   await page.locator('#who button[data-category="elderly"]').click(T);
   await page.locator('#ticket-number').waitFor(T);
@@ -98,7 +100,8 @@ test('the counter page calls and finishes with buttons and keys, once per click'
   const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
   // Counter 5 took the lobby's green B001 (in the lobby's test), so the green counter 1 gets the kiosk's ticket.
   assert.equal((await d.api('GET', '/api/v1/counters/5')).body.counter.ticket.number, 'B001');
-  await page.goto(d.url + '/counter/1');
+  await signIn(page, d, 'e2e-teller', { counter: 1 });
+  assert.equal(new URL(page.url()).pathname, '/counter/1');
   await page.locator('#state').getByText('空闲').waitFor(T);
   // Counter 1 is the green counter: it calls the kiosk's elderly ticket first.
   await page.locator('button[data-action="call"]').dblclick();
@@ -171,10 +174,15 @@ test('the phone page shows the place and then the counter, and nothing of others
 });
 
 test('every page says what to do without JavaScript', async () => {
-  const ctx = await b.newContext({ javaScriptEnabled: false });
+  // Signed in as the head (through the page, with JavaScript), so the staff pages themselves are seen.
+  const js = await b.newContext();
+  await signIn(await js.newPage(), d, 'e2e-head');
+  const ctx = await b.newContext({ javaScriptEnabled: false, storageState: await js.storageState() });
+  await js.close();
   const page = await ctx.newPage();
-  for (const path of ['/display', '/lobby', '/kiosk', '/counter/2', `/t/${'a'.repeat(32)}`]) {
+  for (const path of ['/signin', '/display', '/lobby', '/kiosk', '/counter/2', `/t/${'a'.repeat(32)}`]) {
     await page.goto(d.url + path);
+    assert.equal(new URL(page.url()).pathname, path, `${path} is not sent to sign in`);
     assert.match(await page.locator('noscript').first().innerText(), /JavaScript|大堂/, path);
   }
   await ctx.close();
@@ -200,7 +208,7 @@ test('the lobby shows print states, reprints, and today\'s overtime share when t
     reprints.push(route.request().method());
     return route.fulfill({ status: 202, json: { ticket: { ...t, print: { state: 'queued', error: null } } } });
   });
-  await page.goto(d.url + '/lobby');
+  await signIn(page, d, 'e2e-lobby');
   const row = page.locator(`#queue tr[data-ticket="${t.id}"]`);
   await row.locator('[data-print="failed"]').waitFor(T);
   assert.match(await row.innerText(), /打印失败/);
@@ -226,7 +234,7 @@ test('the lobby marks tickets waiting past their service\'s overtime threshold',
   try {
     const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
     const late = await d2.issue('V');
-    await page.goto(d2.url + '/lobby');
+    await signIn(page, d2, 'e2e-lobby');
     await page.locator(`#queue tr[data-number="${late.number}"]`).waitFor(T);
     await new Promise((r) => setTimeout(r, 3200));   // whole-second times: over 2 s for sure
     const fresh = await d2.issue('V');    // an event: the page redraws
@@ -242,7 +250,7 @@ test('the lobby marks tickets waiting past their service\'s overtime threshold',
 
 test('a second tap while a ticket is being issued issues nothing more, even when the page redraws meanwhile', async () => {
   const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
-  await page.goto(d.url + '/lobby');
+  await signIn(page, d, 'e2e-lobby');
   await page.locator('#services button[data-service="V"]').click(T);
   const vWaiting = async () => (await d.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'V').waiting;
   const before = await vWaiting();
@@ -269,11 +277,14 @@ test('a second tap while a ticket is being issued issues nothing more, even when
 
 test('the pages apply what their streams carry, without loading the hall after every event', async () => {
   const d2 = await new Daemon().start();
-  const ctx = await b.newContext();
+  const ctx = await b.newContext();        // the staff's: signed in as the head
+  const kctx = await b.newContext();       // the kiosk's: paired as a device
   try {
+    await signIn(await ctx.newPage(), d2, 'e2e-head');
+    await pair(await kctx.newPage(), d2, 'kiosk');
     const seen = {};
-    const open = async (name, path) => {
-      const page = await ctx.newPage();
+    const open = async (name, path, c = ctx) => {
+      const page = await c.newPage();
       seen[name] = [];
       page.on('request', (r) => seen[name].push(new URL(r.url()).pathname));
       await page.goto(d2.url + path);
@@ -283,7 +294,7 @@ test('the pages apply what their streams carry, without loading the hall after e
     const lobby = await open('lobby', '/lobby');
     const counter = await open('counter', '/counter/3');
     const display = await open('display', '/display');
-    const kiosk = await open('kiosk', '/kiosk');
+    const kiosk = await open('kiosk', '/kiosk', kctx);
     const phone = await open('phone', `/t/${mine.token}`);
     await lobby.locator(`#queue tr[data-number="${mine.number}"]`).waitFor(T);
     await counter.locator('#state').getByText('空闲').waitFor(T);
@@ -315,6 +326,7 @@ test('the pages apply what their streams carry, without loading the hall after e
         assert.ok(!seen[name].includes(p), `${name} asked for ${p}`);
   } finally {
     await ctx.close();
+    await kctx.close();
     await d2.stop();
   }
 });

@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { Daemon, browser, shot } from './harness.mjs';
+import { Daemon, browser, shot, signIn } from './harness.mjs';
 
 // A busy past day written straight into the database (the clock is the real
 // one, so a day through the API would be minutes long): 48 tickets from
@@ -53,9 +53,18 @@ before(async () => {
 });
 after(async () => { await b?.close(); await d?.stop(); });
 
+// A page of its own context signed in as the head, who may read every day, on path.
+async function headPage(path, opts = {}) {
+  const ctx = await b.newContext(opts);
+  const page = await ctx.newPage();
+  await signIn(page, d, 'e2e-head', { next: path });
+  assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, path);
+  page.on('close', () => ctx.close());
+  return page;
+}
+
 test('the report page shows the API figures, charts and tables', async () => {
-  const page = await b.newPage({ viewport: { width: 1280, height: 1600 } });
-  await page.goto(d.url + '/reports');
+  const page = await headPage('/reports', { viewport: { width: 1280, height: 1600 } });
   await page.waitForSelector('body[data-ready="1"]', { timeout: 10e3 });
   const api = (await d.api('GET', '/api/v1/reports/daily')).body;
 
@@ -102,8 +111,7 @@ test('the report page shows the API figures, charts and tables', async () => {
 });
 
 test('a busy past day: the share missed in red, and every wait in the histogram', async () => {
-  const page = await b.newPage({ viewport: { width: 1280, height: 1400 } });
-  await page.goto(d.url + '/reports?date=' + PAST);
+  const page = await headPage('/reports?date=' + PAST, { viewport: { width: 1280, height: 1400 } });
   await page.waitForSelector('body[data-ready="1"]');
   const api = (await d.api('GET', '/api/v1/reports/daily?date=' + PAST)).body;
   assert.equal(api.totals.issued, 48);
@@ -124,9 +132,9 @@ test('a busy past day: the share missed in red, and every wait in the histogram'
 });
 
 test('a date picked loads that day; without JavaScript the page says what to do', async () => {
-  const page = await b.newPage();
-  await page.goto(d.url + '/reports');
+  const page = await headPage('/reports');
   await page.waitForSelector('body[data-ready="1"]');
+  const signedIn = await page.context().storageState();
   await page.locator('#date').fill('2025-06-01');
   await page.waitForURL(/date=2025-06-01/);
   await page.waitForSelector('body[data-ready="1"]');
@@ -139,9 +147,20 @@ test('a date picked loads that day; without JavaScript the page says what to do'
   assert.match(await page.locator('#error').textContent(), /could not be read/);
   await page.close();
 
-  const ctx = await b.newContext({ javaScriptEnabled: false });
+  const ctx = await b.newContext({ javaScriptEnabled: false, storageState: signedIn });
   const plain = await ctx.newPage();
   await plain.goto(d.url + '/reports');
+  assert.equal(new URL(plain.url()).pathname, '/reports');
   assert.match(await plain.locator('noscript').first().textContent(), /needs JavaScript/);
   await ctx.close();
+});
+
+test('a phone link of an earlier business day says the ticket is over', async () => {
+  const token = String(1046).padStart(32, '0');       // left waiting on the past day
+  assert.equal((await d.api('GET', `/api/v1/t/${token}`, undefined, { Authorization: null })).status, 410);
+  const page = await b.newPage({ viewport: { width: 390, height: 844 } });
+  await page.goto(`${d.url}/t/${token}`);
+  await page.locator('#status').getByText('此号票已过期').waitFor({ timeout: 3000 });
+  assert.match(await page.locator('#status').innerText(), /earlier day/);
+  await page.close();
 });
