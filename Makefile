@@ -117,6 +117,23 @@ run: deps build/release/branchqd
 	@echo "  services: http://127.0.0.1:8080/api/v1/services"
 	@echo "  counters: http://127.0.0.1:8080/api/v1/counters"
 	@echo "  events:   http://127.0.0.1:8080/api/v1/events"
+	@echo "  sign in:  http://127.0.0.1:8080/signin"
+	@# The demo only: one account per role, with fresh random passwords at every run.
+	@echo "branchq: demo accounts (new passwords every run; a real branch starts with none):"
+	@for acct in lobby:lobby teller:teller head:head admin:admin; do \
+		name=demo-$${acct%%:*}; role=$${acct##*:}; \
+		pw=$$(head -c 18 /dev/urandom | base64 | tr -dc A-Za-z0-9 | head -c 12); \
+		if build/release/branchqd user list -f $(CONFIG) 2>/dev/null | grep -q "^$$name "; then \
+			printf '%s\n' "$$pw" | build/release/branchqd user passwd $$name -f $(CONFIG) >/dev/null; \
+			build/release/branchqd user enable $$name -f $(CONFIG) >/dev/null; \
+		else \
+			printf '%s\n' "$$pw" | build/release/branchqd user add $$name --role $$role -f $(CONFIG) >/dev/null; \
+		fi; \
+		printf '  %-8s %-12s password %s%s\n' $$role $$name "$$pw" \
+			"$$( [ $$role = teller ] && echo '   (choose a counter when signing in)')"; \
+	done
+	@tok=$$(build/release/branchqd token add --role kiosk --name demo-kiosk -f $(CONFIG) | awk '{print $$NF}'); \
+		echo "  kiosk pairing URL (open it once on the kiosk): http://127.0.0.1:8080/pair?token=$$tok"
 	exec build/release/branchqd -d -f $(CONFIG)
 
 check: deps-test
