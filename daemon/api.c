@@ -1052,6 +1052,11 @@ h_signin(struct route_ctx *r)
 	json_t *o = body_object(r, fields), *cj;
 	enum bq_err e;
 
+	if (au == NULL) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, "sign-in is not available");
+		json_decref(o);
+		return;
+	}
 	if (o == NULL)
 		return;
 	if (!field_string(r, o, "name", &name, NULL) || !field_string(r, o, "password", &pw, NULL))
@@ -1150,6 +1155,10 @@ h_signout(struct route_ctx *r)
 {
 	struct session_write w = { .now = r->req->now, .auth = r->a->auth };
 
+	if (r->a->auth == NULL) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
 	if (r->who.kind == WHO_SESSION && r->who.session[0] != '\0')
 		auth_session_end(r->a->auth, r->who.session);
 	if (fail(r, queue_write(r->a->queue, write_session, &w)))
@@ -1167,6 +1176,10 @@ h_release(struct route_ctx *r)
 
 	if (!path_counter(r, r->seg[3], &n))
 		return;
+	if (r->a->auth == NULL) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
 	k = auth_release_counter(r->a->auth, n);
 	if (fail(r, queue_write(r->a->queue, write_session, &w)))
 		return;
@@ -1184,7 +1197,7 @@ h_pair(struct route_ctx *r)
 	const char *tok = r->req->query != NULL ? r->req->query(r->req->query_ctx, "token") : NULL;
 	struct principal p;
 
-	if (tok == NULL || !auth_token(r->a->auth, tok, &p)) {
+	if (tok == NULL || r->a->auth == NULL || !auth_token(r->a->auth, tok, &p)) {
 		reply_error(r->rep, BQ_ERR_UNAUTHORIZED, "this pairing link is not valid (or was "
 		    "revoked): ask the branch's IT for a new one");
 		return;
@@ -1609,7 +1622,7 @@ route(struct route_ctx *r)
 		return;
 	}
 	queue_set_actor(r->a->queue, r->who.name);
-	if (is_change(r->req->method) && auth_has_pending(r->a->auth)) {
+	if (is_change(r->req->method) && r->a->auth != NULL && auth_has_pending(r->a->auth)) {
 		struct session_write w = { .now = r->req->now, .auth = r->a->auth };
 		queue_write(r->a->queue, write_session, &w);
 	}
@@ -1646,7 +1659,9 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 		reply_error(rep, BQ_ERR_MISDIRECTED, NULL);
 		goto out;
 	}
-	if (a->auth != NULL)
+	if (req->who != NULL)
+		r.who = *req->who;
+	else if (a->auth != NULL)
 		auth_resolve(a->auth, req->cookie, req->authorization, req->now, &r.who);
 	route(&r);
 out:

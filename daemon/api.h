@@ -59,6 +59,8 @@ struct api_request {
 	/* Headers that say who asks and from where; NULL when absent. */
 	const char *cookie, *authorization, *origin, *host, *csrf;
 	const char *addr;               /* the client's address, for the audit trail and lockouts */
+	/* Who asks, when the caller knows already (the fuzzers); http.c leaves it NULL. */
+	const struct principal *who;
 };
 
 /* One route of api.c's table (see api_routes). */

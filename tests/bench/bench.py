@@ -42,6 +42,12 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="branchq-bench-")
     log = open(os.path.join(tmp, "log"), "w+")
+    db = os.path.join(tmp, "q.db")
+    made = subprocess.run([args.daemon, "token", "add", "--role", "admin", "--name", "bench", "-f",
+                           "config/branchq.conf", "--db", db], capture_output=True, text=True)
+    if made.returncode != 0:
+        sys.exit("token add failed: " + made.stderr)
+    auth = {"Authorization": "Bearer " + made.stdout.split()[-1]}
     proc = subprocess.Popen([args.daemon, "-d", "-f", "config/branchq.conf", "--listen",
                              "127.0.0.1:0", "--db", os.path.join(tmp, "q.db")],
                             stderr=log, stdout=log)
@@ -60,7 +66,7 @@ def main():
 
         def req(method, path, body=None):
             t0 = time.perf_counter()
-            headers = {"Content-Type": "application/json"} if body is not None else {}
+            headers = dict(auth, **({"Content-Type": "application/json"} if body is not None else {}))
             conn.request(method, path, body=json.dumps(body) if body is not None else None,
                          headers=headers)
             r = conn.getresponse()
@@ -88,7 +94,7 @@ def main():
                 if stop.is_set():
                     break
                 t0 = time.perf_counter()
-                c.request("GET", f"/api/v1/tickets/{ids[i]}/ticket.png")
+                c.request("GET", f"/api/v1/tickets/{ids[i]}/ticket.png", headers=auth)
                 r = c.getresponse()
                 r.read()
                 if r.status == 200:

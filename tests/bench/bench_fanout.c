@@ -175,6 +175,7 @@ main(int argc, char **argv)
 	struct epoll_event evs[512];
 	struct rlimit rl;
 	char req[1024], answer[65536];
+	char auth[128] = "";
 	const char *marker;
 	size_t mlen;
 	int port, n, rounds, post, waiting;
@@ -199,8 +200,11 @@ main(int argc, char **argv)
 	}
 	if ((streams = calloc((size_t)n, sizeof(*streams))) == NULL || (ep = epoll_create1(0)) < 0)
 		return 1;
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Accept: text/event-stream\r\n\r\n", argv[2]);
+	/* BENCH_AUTH: a branchqd API token, for the staff stream and the POST. */
+	if (getenv("BENCH_AUTH") != NULL)
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", getenv("BENCH_AUTH"));
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
+	    "Accept: text/event-stream\r\n\r\n", argv[2], auth);
 	for (int i = 0; i < n; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
 		streams[i].fd = dial(port, i);
@@ -249,8 +253,8 @@ main(int argc, char **argv)
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
 		epoll_ctl(ep, EPOLL_CTL_ADD, post, &ev);
 	}
-	snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n", argv[4]);
+	snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
+	    "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n", argv[4], auth);
 	for (int round = 0, misses = 0; round < rounds && misses < FAN_MAX_MISSES; round++) {
 		long long t0, last = -1, trip = -1, gap_end;
 		int left = opened;

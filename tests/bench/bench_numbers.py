@@ -122,10 +122,28 @@ class Server:
                 self.proc.wait()
 
 
+# port -> the API token its branchqd was started with (staff requests need one).
+TOKENS = {}
+
+
 def start_branchqd(tmp, name, db, env=None):
-    return Server(tmp, name, [os.path.join(BUILD, "branchqd"), "-d", "-f", CONFIG, "--listen",
-                              "127.0.0.1:0", "--db", db],
-                  r"ready.*http://127\.0\.0\.1:(\d+)", env)
+    out = subprocess.run([os.path.join(BUILD, "branchqd"), "token", "add", "--role", "admin",
+                          "--name", "bench", "-f", CONFIG, "--db", db],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        sys.exit("token add failed: " + out.stderr)
+    s = Server(tmp, name, [os.path.join(BUILD, "branchqd"), "-d", "-f", CONFIG, "--listen",
+                           "127.0.0.1:0", "--db", db],
+               r"ready.*http://127\.0\.0\.1:(\d+)", env)
+    TOKENS[s.port] = out.stdout.split()[-1]
+    return s
+
+
+def auth_env(port, env=None):
+    e = dict(env or os.environ)
+    if port in TOKENS:
+        e["BENCH_AUTH"] = TOKENS[port]
+    return e
 
 
 def start_baseline(tmp, name, mode, db=None, env=None):
@@ -139,7 +157,7 @@ def slow_env(ms):
 
 def wrk(port, path, seconds, conns=50, body='{"service":"A"}'):
     """wrk POSTing body at 50 keep-alive connections; req/s counts only 2xx answers."""
-    env = dict(os.environ, BENCH_BODY=body)
+    env = dict(auth_env(port), BENCH_BODY=body)
     out = subprocess.run(["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--timeout", "10s",
                           "-s", LUA, "http://127.0.0.1:%d%s" % (port, path)],
                          capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
@@ -156,7 +174,7 @@ def wrk(port, path, seconds, conns=50, body='{"service":"A"}'):
 
 
 def wrk_start(port, path, seconds, conns=50, body='{"service":"A"}'):
-    env = dict(os.environ, BENCH_BODY=body)
+    env = dict(auth_env(port), BENCH_BODY=body)
     return subprocess.Popen(["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--timeout", "10s",
                              "-s", LUA, "http://127.0.0.1:%d%s" % (port, path)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -171,6 +189,8 @@ class Client:
 
     def request(self, method, path, body=None):
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        if self.port in TOKENS:
+            headers["Authorization"] = "Bearer " + TOKENS[self.port]
         data = json.dumps(body) if body is not None else None
         t0 = time.perf_counter()
         try:
@@ -292,8 +312,9 @@ def open_streams(port, paths, batch=250, timeout=10.0, budget=60.0):
             try:
                 s = socket.create_connection(("127.0.0.1", port), timeout=1,
                                              source_address=(stream_source(i), 0))
-                s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream"
-                           "\r\n\r\n" % path).encode())
+                auth = ("Authorization: Bearer %s\r\n" % TOKENS[port]) if port in TOKENS else ""
+                s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % path + auth +
+                           "Accept: text/event-stream\r\n\r\n").encode())
             except OSError:
                 all_streams.append(Stream(None, path))
                 continue
@@ -529,7 +550,8 @@ class Fanout:
     def __init__(self, port, stream_path, n, post_path, rounds, marker="ticket.called"):
         self.proc = subprocess.Popen([os.path.join(BUILD, "bench_fanout"), str(port), stream_path,
                                       str(n), post_path, marker, str(rounds)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=auth_env(port))
         self.opened, self.lasts, self.trips, self.missed = 0, [], [], 0
         end = time.monotonic() + 120
         for line in self.proc.stdout:

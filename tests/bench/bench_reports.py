@@ -172,12 +172,18 @@ def main():
         gen_s = time.perf_counter() - t
         print("reports bench: %d days, %d tickets (%d legs), %d events, %.0f MiB, generated in "
               "%.1f s" % (args.days, ntickets, nlegs, nevents, os.path.getsize(db) / 2**20, gen_s))
+        made = subprocess.run([daemon, "token", "add", "--role", "head", "--name", "bench",
+                               "-f", conf, "--db", db], capture_output=True,
+                              text=True)
+        if made.returncode != 0:
+            sys.exit("token add failed: " + made.stderr)
+        auth = {"Authorization": "Bearer " + made.stdout.split()[-1]}
         proc, port = start()
         conn = http.client.HTTPConnection("127.0.0.1", port)
 
         def timed(path):
             t0 = time.perf_counter()
-            conn.request("GET", path)
+            conn.request("GET", path, headers=auth)
             r = conn.getresponse()
             body = r.read()
             dt = time.perf_counter() - t0

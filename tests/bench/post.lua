@@ -3,6 +3,9 @@
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY") or '{"service":"A"}'
 wrk.headers["Content-Type"] = "application/json"
+if os.getenv("BENCH_AUTH") then
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_AUTH")
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

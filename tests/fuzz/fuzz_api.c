@@ -27,13 +27,17 @@ static const struct {
 	{ "POST", "/api/v1/counters/2/recall" },
 	{ "GET", "/api/v1/queue" },
 	{ "GET", "/api/v1/events" },
+	{ "POST", "/api/v1/counters/3/pause" },
+	{ "GET", "/api/v1/reports/daily" },
 };
 
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct api_request req = { 0 };
+	/* An admin: the bodies are what is fuzzed here; who may ask is test_auth.py's. */
+	static const struct principal admin = { .kind = WHO_TOKEN, .role = ROLE_ADMIN, .name = "fuzz" };
+	struct api_request req = { .host = "127.0.0.1", .who = &admin };
 	struct api_reply rep;
 	char *body;
 
