@@ -34,6 +34,9 @@
 #include "config.h"
 #include "store.h"
 
+/* The end of exec_args's parameters: a typed null, as a variadic call needs. */
+#define ARGS_END ((const char *)NULL)
+
 static int
 usage(void)
 {
@@ -124,7 +127,7 @@ finish(sqlite3 *db, const char *action, const char *what)
 	char act[96];
 
 	snprintf(act, sizeof(act), "%s %s", action, what);
-	if (exec_args(db, "UPDATE auth_gen SET n = n + 1", NULL, NULL) != 0 ||
+	if (exec_args(db, "UPDATE auth_gen SET n = n + 1", NULL, ARGS_END) != 0 ||
 	    auth_audit(db, (int64_t)time(NULL), &p, operator_name(), act, 0, 0, "ok", "local") !=
 	    BQ_OK || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "branchqd: %s\n", sqlite3_errmsg(db));
@@ -176,11 +179,11 @@ user_cmd(sqlite3 *db, const char *sub, const char *name, const char *role_s)
 			return 1;
 		if (strcmp(sub, "add") == 0) {
 			if (exec_args(db, "INSERT INTO users(name, role, pwhash, created_at) "
-			    "VALUES (?1, ?2, ?3, ?4)", &changes, name, role_name(r), hash, now, NULL) != 0)
+			    "VALUES (?1, ?2, ?3, ?4)", &changes, name, role_name(r), hash, now, ARGS_END) != 0)
 				goto out;
 		} else if (exec_args(db, "UPDATE users SET pwhash = ?2 WHERE name = ?1", &changes, name,
-		    hash, NULL) != 0 || (changes > 0 && exec_args(db, "DELETE FROM sessions WHERE "
-		    "user_id = (SELECT id FROM users WHERE name = ?1)", NULL, name, NULL) != 0)) {
+		    hash, ARGS_END) != 0 || (changes > 0 && exec_args(db, "DELETE FROM sessions WHERE "
+		    "user_id = (SELECT id FROM users WHERE name = ?1)", NULL, name, ARGS_END) != 0)) {
 			goto out;
 		}
 	} else if (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0) {
@@ -188,9 +191,9 @@ user_cmd(sqlite3 *db, const char *sub, const char *name, const char *role_s)
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 			return 1;
 		if (exec_args(db, off ? "UPDATE users SET disabled = 1 WHERE name = ?1" :
-		    "UPDATE users SET disabled = 0 WHERE name = ?1", &changes, name, NULL) != 0 ||
+		    "UPDATE users SET disabled = 0 WHERE name = ?1", &changes, name, ARGS_END) != 0 ||
 		    (off && exec_args(db, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users "
-		    "WHERE name = ?1)", NULL, name, NULL) != 0))
+		    "WHERE name = ?1)", NULL, name, ARGS_END) != 0))
 			goto out;
 	} else {
 		return usage();
@@ -215,7 +218,7 @@ static int
 token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *arg,
     const char *role_s, const char *counter_s, const char *label)
 {
-	char secret[AUTH_SECRET_HEX + 1], hash[AUTH_HASH_HEX + 1], now[24], what[96];
+	char now[24], what[96];
 	int changes = 0;
 
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
@@ -238,8 +241,8 @@ token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *ar
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 			return 1;
 		if (exec_args(db, "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS "
-		    "NULL", &changes, arg, now, NULL) != 0 || exec_args(db, "DELETE FROM sessions WHERE "
-		    "token_id = ?1", NULL, arg, NULL) != 0) {
+		    "NULL", &changes, arg, now, ARGS_END) != 0 || exec_args(db, "DELETE FROM sessions WHERE "
+		    "token_id = ?1", NULL, arg, ARGS_END) != 0) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return 1;
 		}
@@ -257,6 +260,7 @@ token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *ar
 	if (strcmp(sub, "add") != 0)
 		return usage();
 	{
+		char secret[AUTH_SECRET_HEX + 1], hash[AUTH_HASH_HEX + 1];
 		enum role r = role_parse(role_s);
 		long counter = 0;
 		if (r == ROLE_NONE) {
@@ -286,7 +290,7 @@ token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *ar
 		if (exec_args(db, counter ? "INSERT INTO tokens(hash, role, label, created_at, counter) "
 		    "VALUES (?1, ?2, ?3, ?4, ?5)" : "INSERT INTO tokens(hash, role, label, created_at) "
 		    "VALUES (?1, ?2, ?3, ?4)", NULL, hash, role_name(r), label != NULL ? label :
-		    role_name(r), now, counter ? what : NULL, NULL) != 0) {
+		    role_name(r), now, counter ? what : NULL, ARGS_END) != 0) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return 1;
 		}

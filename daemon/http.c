@@ -793,21 +793,26 @@ http_run_batch(struct http *h)
 	 * nothing yet: it leaves the batch, waits like a read, and comes back into
 	 * a later batch when the worker is done.
 	 */
-	for (struct request **pp = &list; *pp != NULL;) {
-		r = *pp;
-		if (!r->rep.pending) {
-			pp = &r->next_batch;
-			continue;
+	{
+		struct request *keep = NULL, **tail = &keep, *next;
+
+		for (r = list; r != NULL; r = next) {
+			next = r->next_batch;
+			r->next_batch = NULL;
+			if (!r->rep.pending) {
+				*tail = r;
+				tail = &r->next_batch;
+				continue;
+			}
+			api_reply_free(&r->rep);
+			memset(&r->rep, 0, sizeof(r->rep));
+			r->batched = false;
+			free(r->url);
+			r->url = NULL;
+			r->next_pending = h->pending;
+			h->pending = r;
 		}
-		*pp = r->next_batch;
-		r->next_batch = NULL;
-		api_reply_free(&r->rep);
-		memset(&r->rep, 0, sizeof(r->rep));
-		r->batched = false;
-		free(r->url);
-		r->url = NULL;
-		r->next_pending = h->pending;
-		h->pending = r;
+		list = keep;
 	}
 	if (list == NULL) {
 		api_batch_commit(h->api);

@@ -124,7 +124,7 @@ test('a page whose session ends is sent to sign in, and comes back after', async
   await page.evaluate(() => BQ.api('DELETE', '/api/v1/session'));
   await Promise.all([
     page.waitForURL(/\/signin\?next=/, T),
-    page.evaluate(() => BQ.api('POST', '/api/v1/tickets', { service: 'A' })),
+    page.evaluate(() => { BQ.api('POST', '/api/v1/tickets', { service: 'A' }); }),
   ]);
   assert.equal(path(page), '/signin?next=%2Flobby');
   await page.locator('#name').fill('e2e-head');
