@@ -28,7 +28,6 @@ static const struct {
 	{ "GET", "/api/v1/queue" },
 	{ "GET", "/api/v1/events" },
 	{ "POST", "/api/v1/counters/3/pause" },
-	{ "GET", "/api/v1/reports/daily" },
 };
 
 
