@@ -1085,7 +1085,7 @@ h_signin(struct route_ctx *r)
 	known = auth_account(au, name, &acc) && !acc.disabled;
 	memset(&job, 0, sizeof(job));
 	job.seq = r->req->seq;
-	snprintf(job.hash, sizeof(job.hash), "%s", known ? acc.pwhash : auth_dummy_hash(au));
+	snprintf(job.hash, sizeof(job.hash), "%s", known ? acc.pwhash : auth_dummy_hash());
 	snprintf(job.password, sizeof(job.password), "%s", pw);
 	snprintf(key, sizeof(key), "signin:%llu", (unsigned long long)r->req->seq);
 	switch (work_lookup(r->a->signins, key, &job, &out, &len)) {
@@ -1097,7 +1097,7 @@ h_signin(struct route_ctx *r)
 		ok = len == 1 && out[0] == 1 && known;
 		break;
 	default:
-		reply_error(r->rep, BQ_ERR_REPORT_BUSY, "too many sign-ins at once; try again");
+		reply_error(r->rep, BQ_ERR_SIGN_IN_BUSY, NULL);
 		goto out;
 	}
 	work_forget(r->a->signins, key);
@@ -1130,7 +1130,7 @@ h_signin(struct route_ctx *r)
 		struct principal p;
 		int64_t exp;
 		struct session_write w = { .p = &p, .now = r->req->now, .auth = au };
-		if ((e = auth_session_new(au, acc.id, 0, counter, r->req->now, cookie, &p, &exp)) !=
+		if ((e = auth_session_new(au, &acc, counter, r->req->now, cookie, &p, &exp)) !=
 		    BQ_OK || (w.hash = p.session, w.expires_at = exp,
 		    (e = queue_write(r->a->queue, write_session, &w)) != BQ_OK)) {
 			if (p.session[0] != '\0')
@@ -1215,42 +1215,55 @@ h_pair(struct route_ctx *r)
 	r->rep->body = json_pack("{s:s}", "location", r->rep->location);
 }
 
-/* One CSV cell: quoted when it must be, and never read as a formula by a spreadsheet. */
-static void
-csv_field(FILE *f, const char *s)
-{
-	bool quote = strpbrk(s, ",\"\r\n") != NULL || strchr("=+-@", s[0]) != NULL;
+struct audit_out {
+	json_t *rows;                /* JSON, or */
+	FILE *csv;                   /* CSV */
+};
 
-	if (!quote) {
-		fputs(s, f);
+static void
+audit_row(void *ctx, sqlite3_stmt *st)
+{
+	struct audit_out *o = ctx;
+	const char *col[9];
+	json_t *at = render_time(sqlite3_column_int64(st, 1));
+
+	for (int i = 0; i < 9; i++) {
+		col[i] = (const char *)sqlite3_column_text(st, i);
+		if (col[i] == NULL)
+			col[i] = "";
+	}
+	if (o->csv != NULL) {
+		report_csv_cell(o->csv, col[0], true);
+		report_csv_cell(o->csv, json_string_value(at), false);
+		for (int i = 2; i < 9; i++)
+			report_csv_cell(o->csv, col[i], false);
+		fputs("\r\n", o->csv);
+		json_decref(at);
 		return;
 	}
-	fputc('"', f);
-	if (s[0] != '\0' && strchr("=+-@", s[0]) != NULL)
-		fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
+	json_array_append_new(o->rows, json_pack("{s:I,s:o,s:s,s:s,s:o,s:s,s:o,s:s,s:s}", "id",
+	    (json_int_t)sqlite3_column_int64(st, 0), "at", at, "who", col[2], "role", col[3],
+	    "counter", col[4][0] ? json_integer(sqlite3_column_int(st, 4)) : json_null(), "action",
+	    col[5], "ticket", col[6][0] ? json_integer(sqlite3_column_int64(st, 6)) : json_null(),
+	    "result", col[7], "address", col[8]));
 }
 
-/* GET /api/v1/audit?date=YYYY-MM-DD[&format=csv]: the business day's audit rows. */
+/*
+ * GET /api/v1/audit?date=YYYY-MM-DD[&format=csv]: the business day's audit
+ * rows, read on auth's own connection so it never waits for a commit.
+ */
 static void
 h_audit(struct route_ctx *r)
 {
 	const char *fmt = r->req->query != NULL ? r->req->query(r->req->query_ctx, "format") : NULL;
 	const struct config *cfg = r->a->queue->cfg;
+	struct audit_out o = { 0 };
 	struct date d;
 	bool given, csv = fmt != NULL && strcmp(fmt, "csv") == 0;
 	int64_t from, to;
-	sqlite3_stmt *st;
-	json_t *rows;
-	char *text = NULL;
+	char *text = NULL, day[11];
 	size_t tl = 0;
-	FILE *f = NULL;
-	int rc;
+	enum bq_err e;
 
 	if (fmt != NULL && !csv && strcmp(fmt, "json") != 0) {
 		reply_error(r->rep, BQ_ERR_INVALID_QUERY, "format must be json or csv");
@@ -1262,56 +1275,30 @@ h_audit(struct route_ctx *r)
 		d = bday_of(r->req->now, cfg->day_reset_min);
 	from = bday_start(d, cfg->day_reset_min);
 	to = bday_start(bday_of(from + 30 * 3600, cfg->day_reset_min), cfg->day_reset_min);
-	if (sqlite3_prepare_v2(store_db(r->a->queue->store), "SELECT id, at, who, role, counter, "
-	    "action, ticket_id, result, address FROM audit WHERE at >= ?1 AND at < ?2 ORDER BY id",
-	    -1, &st, NULL) != SQLITE_OK) {
-		reply_error(r->rep, BQ_ERR_STORAGE, NULL);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	rows = json_array();
-	if (csv && (f = open_memstream(&text, &tl)) != NULL)
-		fputs("id,at,who,role,counter,action,ticket_id,result,address\r\n", f);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *col[9];
-		for (int i = 0; i < 9; i++)
-			col[i] = (const char *)sqlite3_column_text(st, i);
-		if (f != NULL) {
-			json_t *at = render_time(sqlite3_column_int64(st, 1));
-			fprintf(f, "%s,%s", col[0], json_string_value(at));
-			json_decref(at);
-			for (int i = 2; i < 9; i++) {
-				fputc(',', f);
-				csv_field(f, col[i] != NULL ? col[i] : "");
-			}
-			fputs("\r\n", f);
-		} else {
-			json_array_append_new(rows, json_pack("{s:I,s:o,s:s,s:s,s:o,s:s,s:o,s:s,s:s}", "id",
-			    (json_int_t)sqlite3_column_int64(st, 0), "at",
-			    render_time(sqlite3_column_int64(st, 1)), "who", col[2] ? col[2] : "",
-			    "role", col[3] ? col[3] : "", "counter", col[4] ?
-			    json_integer(sqlite3_column_int(st, 4)) : json_null(), "action",
-			    col[5] ? col[5] : "", "ticket", col[6] ?
-			    json_integer(sqlite3_column_int64(st, 6)) : json_null(), "result",
-			    col[7] ? col[7] : "", "address", col[8] ? col[8] : ""));
-		}
-	}
-	sqlite3_finalize(st);
-	if (f != NULL)
-		fclose(f);
-	if (rc != SQLITE_DONE) {
-		free(text);
-		json_decref(rows);
-		reply_error(r->rep, BQ_ERR_STORAGE, NULL);
+	if (r->a->auth == NULL) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
 		return;
 	}
 	if (csv) {
-		json_decref(rows);
-		if (text == NULL) {
+		if ((o.csv = open_memstream(&text, &tl)) == NULL) {
 			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
 			return;
 		}
+		fputs("id,at,who,role,counter,action,ticket_id,result,address\r\n", o.csv);
+	} else if ((o.rows = json_array()) == NULL) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	e = auth_audit_rows(r->a->auth, from, to, audit_row, &o);
+	if (o.csv != NULL)
+		fclose(o.csv);
+	if (e != BQ_OK || (csv && text == NULL)) {
+		free(text);
+		json_decref(o.rows);
+		reply_error(r->rep, e != BQ_OK ? e : BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	if (csv) {
 		r->rep->raw = text;
 		r->rep->raw_len = tl;
 		r->rep->raw_owned = true;
@@ -1319,12 +1306,10 @@ h_audit(struct route_ctx *r)
 		r->rep->status = 200;
 		return;
 	}
-	{
-		char day[11];
-		date_format(d, day);
-		reply_json(r->rep, 200, json_pack("{s:s,s:o}", "date", day, "rows", rows));
-	}
+	date_format(d, day);
+	reply_json(r->rep, 200, json_pack("{s:s,s:o}", "date", day, "rows", o.rows));
 }
+
 
 bool
 api_signin_run(const void *in, uint8_t **out, size_t *len)
@@ -1437,52 +1422,46 @@ route_counter(const struct route *rt, char *const *seg)
 	return 0;
 }
 
-/* Is the Host header one of the branch's names (loopback, listen, public_url, hosts)? */
+/* host without its ":port" (an IPv6 literal keeps its brackets), into out; false if too long. */
+static bool
+host_name(const char *host, size_t len, char *out, size_t outlen)
+{
+	const char *colon = memrchr(host, ':', len), *bracket = memrchr(host, ']', len);
+
+	if (colon != NULL && (bracket == NULL || bracket < colon))
+		len = (size_t)(colon - host);
+	if (len == 0 || len >= outlen)
+		return false;
+	memcpy(out, host, len);
+	out[len] = '\0';
+	return true;
+}
+
+/*
+ * Is the Host header one of the branch's names: loopback, the listen
+ * address, public_url's host, or one of hosts? Only the name is judged: a
+ * rebinding page chooses its port, not our name.
+ */
 static bool
 host_allowed(const struct api *a, const char *host)
 {
 	const struct config *cfg = a->queue->cfg;
-	char name[256], listen_host[64], pub[CONFIG_URL_MAX], word[256];
-	const char *colon, *hosts = cfg->hosts, *pp;
-	long port = 80;
-	size_t n;
+	const char *hosts = cfg->hosts, *pub = strstr(cfg->public_url, "://");
+	char name[256], other[256];
 
-	if (host == NULL || (n = strlen(host)) == 0 || n >= sizeof(name))
+	if (host == NULL || !host_name(host, strlen(host), name, sizeof(name)))
 		return false;
-	memcpy(name, host, n + 1);
-	if ((colon = strrchr(name, ':')) != NULL && strchr(name, ']') < colon) {
-		port = strtol(colon + 1, NULL, 10);
-		name[colon - name] = '\0';
-	}
-	/* public_url may sit behind a proxy on another port: its host:port as written counts. */
-	if ((pp = strstr(cfg->public_url, "://")) != NULL) {
-		snprintf(pub, sizeof(pub), "%s", pp + 3);
-		pub[strcspn(pub, "/")] = '\0';
-		if (strcasecmp(pub, host) == 0)
-			return true;
-	}
-	/* The name is what tells a rebinding page from ours; the port adds nothing. */
-	(void)port;
 	if (strcasecmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0)
 		return true;
-	snprintf(listen_host, sizeof(listen_host), "%s", cfg->listen);
-	listen_host[strcspn(listen_host, ":")] = '\0';
-	if (strcmp(name, listen_host) == 0)
+	if (host_name(cfg->listen, strlen(cfg->listen), other, sizeof(other)) &&
+	    strcasecmp(name, other) == 0)
 		return true;
-	if (pp != NULL) {
-		pub[strcspn(pub, ":")] = '\0';
-		if (strcasecmp(pub, name) == 0)
-			return true;
-	}
-	while (*hosts != '\0') {
-		size_t wl;
-		hosts += strspn(hosts, " \t,");
-		wl = strcspn(hosts, " \t,");
-		if (wl == 0 || wl >= sizeof(word))
-			break;
-		memcpy(word, hosts, wl);
-		word[wl] = '\0';
-		if (strcasecmp(word, name) == 0 || strcasecmp(word, host) == 0)
+	if (pub != NULL && host_name(pub + 3, strcspn(pub + 3, "/"), other, sizeof(other)) &&
+	    strcasecmp(name, other) == 0)
+		return true;
+	while (*(hosts += strspn(hosts, " \t,")) != '\0') {
+		size_t wl = strcspn(hosts, " \t,");
+		if (host_name(hosts, wl, other, sizeof(other)) && strcasecmp(name, other) == 0)
 			return true;
 		hosts += wl;
 	}

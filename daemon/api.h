@@ -32,7 +32,6 @@ struct api {
 	struct work *reports;           /* the reports' worker; NULL: reports are built on the loop */
 	struct auth *auth;              /* accounts, sessions, tokens; NULL: nobody is anybody */
 	struct work *signins;           /* checks passwords off the loop (api_signin_run) */
-	long port;                      /* the port it listens on, for the Host check */
 	/* GET /api/v1/queue as last rendered, for the hall version and second it shows. */
 	char *queue_json;
 	size_t queue_len;

@@ -27,7 +27,6 @@
 #define ADDR_FAILS_SLOW 20          /* failed sign-ins from one address that slow it */
 #define ADDR_WINDOW_S 600           /* ... within this long */
 #define ADDR_SLOW_S 60              /* ... and then: one attempt a minute */
-#define DEVICE_SESSION_S (366 * 86400)
 #define PENDING_MAX 256
 
 static const char *const role_names[ROLE_COUNT] = {
@@ -97,15 +96,15 @@ auth_may(const struct principal *p, enum cap c, int counter)
 	return true;
 }
 
+/* An account's session. A device has none: its token is its credential (cookie or Bearer). */
 struct session {
 	char hash[AUTH_HASH_HEX + 1];
-	int64_t user_id, token_id;
+	int64_t user_id;
 	enum role role;
 	int counter;
-	bool device;
 	char name[AUTH_NAME_MAX];
 	char csrf[AUTH_SECRET_HEX + 1];
-	int64_t created_at, expires_at, last_seen;
+	int64_t expires_at, last_seen;
 };
 
 struct token {
@@ -134,7 +133,6 @@ struct auth {
 	char pending[PENDING_MAX][AUTH_HASH_HEX + 1];   /* ended in memory, rows still to delete */
 	int npending;
 	struct attempt att[ATTEMPTS_MAX];
-	char dummy[crypto_pwhash_STRBYTES];
 };
 
 bool
@@ -183,10 +181,16 @@ auth_password_verify(const char *hash, const char *password)
 	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }
 
+/*
+ * What a sign-in for an unknown name is checked against, so that it costs as
+ * long as a known one: the hash, with the same limits, of a random password
+ * nobody kept.
+ */
 const char *
-auth_dummy_hash(struct auth *a)
+auth_dummy_hash(void)
 {
-	return a->dummy;
+	return "$argon2id$v=19$m=65536,t=2,p=1$LccDo4QiuJ7OhuDk/ZOF2g$"
+	    "PKm+n7PI4Yf4s6W+WI2sz600G7b6sYJ4Cgr2y9d1ggg";
 }
 
 /* ---- loading from the database --------------------------------------------------------- */
@@ -243,11 +247,8 @@ static int
 auth_load(struct auth *a, int64_t now)
 {
 	static const char sql_s[] =
-	    "SELECT s.hash, s.user_id, s.token_id, s.counter, s.csrf, s.created_at, s.expires_at, "
-	    "u.role, u.name, t.role, t.label, t.counter FROM sessions s "
-	    "LEFT JOIN users u ON u.id = s.user_id LEFT JOIN tokens t ON t.id = s.token_id "
-	    "WHERE (s.user_id IS NOT NULL AND u.disabled = 0) OR "
-	    "(s.token_id IS NOT NULL AND t.revoked_at IS NULL)";
+	    "SELECT s.hash, s.user_id, s.counter, s.csrf, s.expires_at, u.role, u.name "
+	    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.disabled = 0";
 	static const char sql_t[] =
 	    "SELECT id, hash, role, counter, label FROM tokens WHERE revoked_at IS NULL";
 	sqlite3_stmt *st = NULL;
@@ -264,7 +265,7 @@ auth_load(struct auth *a, int64_t now)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct session *s;
-		char hash[AUTH_HASH_HEX + 1];
+		char hash[AUTH_HASH_HEX + 1], role[16];
 
 		copy_col(hash, sizeof(hash), st, 0);
 		if (is_pending(a, hash) || sessions_grow(a) != 0)
@@ -273,24 +274,12 @@ auth_load(struct auth *a, int64_t now)
 		memset(s, 0, sizeof(*s));
 		memcpy(s->hash, hash, sizeof(hash));
 		s->user_id = sqlite3_column_int64(st, 1);
-		s->token_id = sqlite3_column_int64(st, 2);
-		s->counter = sqlite3_column_int(st, 3);
-		copy_col(s->csrf, sizeof(s->csrf), st, 4);
-		s->created_at = sqlite3_column_int64(st, 5);
-		s->expires_at = sqlite3_column_int64(st, 6);
-		s->device = s->token_id != 0;
-		if (s->device) {
-			char role[16];
-			copy_col(role, sizeof(role), st, 9);
-			s->role = role_parse(role);
-			copy_col(s->name, sizeof(s->name), st, 10);
-			s->counter = sqlite3_column_int(st, 11);
-		} else {
-			char role[16];
-			copy_col(role, sizeof(role), st, 7);
-			s->role = role_parse(role);
-			copy_col(s->name, sizeof(s->name), st, 8);
-		}
+		s->counter = sqlite3_column_int(st, 2);
+		copy_col(s->csrf, sizeof(s->csrf), st, 3);
+		s->expires_at = sqlite3_column_int64(st, 4);
+		copy_col(role, sizeof(role), st, 5);
+		s->role = role_parse(role);
+		copy_col(s->name, sizeof(s->name), st, 6);
 		s->last_seen = now;
 		for (int i = 0; i < nold; i++)
 			if (strcmp(old[i].hash, s->hash) == 0)
@@ -387,7 +376,6 @@ struct auth *
 auth_new(const char *path, const struct config *cfg, int64_t now)
 {
 	struct auth *a;
-	char pw[AUTH_SECRET_HEX + 1];
 
 	if (sodium_init() < 0 || (a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
@@ -398,9 +386,7 @@ auth_new(const char *path, const struct config *cfg, int64_t now)
 		return NULL;
 	}
 	sqlite3_busy_timeout(a->db, 2000);
-	/* An unknown name is checked against this, so that it takes as long as a known one. */
-	if (auth_secret(pw) != 0 || auth_password_hash(pw, a->dummy, sizeof(a->dummy)) != 0 ||
-	    auth_load(a, now) != 0) {
+	if (auth_load(a, now) != 0) {
 		auth_free(a);
 		return NULL;
 	}
@@ -492,12 +478,11 @@ looks_secret(const char *s)
 static void
 from_session(const struct session *s, struct principal *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->kind = WHO_SESSION;
 	out->role = s->role;
 	out->counter = s->counter;
-	out->device = s->device;
 	out->user_id = s->user_id;
-	out->token_id = s->token_id;
 	snprintf(out->name, sizeof(out->name), "%s", s->name);
 	memcpy(out->session, s->hash, sizeof(out->session));
 	memcpy(out->csrf, s->csrf, sizeof(out->csrf));
@@ -506,11 +491,11 @@ from_session(const struct session *s, struct principal *out)
 static void
 from_token(const struct token *t, struct principal *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->kind = WHO_TOKEN;
 	out->role = t->role;
 	out->counter = t->counter;
 	out->device = true;
-	out->token_id = t->id;
 	snprintf(out->name, sizeof(out->name), "%s", t->label);
 }
 
@@ -589,7 +574,7 @@ auth_resolve(struct auth *a, const char *cookie, const char *authorization, int6
 	sodium_memzero(secret, sizeof(secret));
 	if ((s = session_find(a, hash)) == NULL)
 		return;
-	if (now >= s->expires_at || (!s->device && now - s->last_seen > a->idle_s)) {
+	if (now >= s->expires_at || now - s->last_seen > a->idle_s) {
 		session_drop(a, s);
 		return;
 	}
@@ -686,7 +671,7 @@ auth_counter_holder(struct auth *a, int counter, int64_t now, int64_t user_id)
 {
 	for (int i = 0; i < a->ns; i++) {
 		struct session *s = &a->s[i];
-		if (s->device || s->role != ROLE_TELLER || s->counter != counter ||
+		if (s->role != ROLE_TELLER || s->counter != counter ||
 		    s->user_id == user_id)
 			continue;
 		if (now >= s->expires_at || now - s->last_seen > a->idle_s)
@@ -697,12 +682,11 @@ auth_counter_holder(struct auth *a, int counter, int64_t now, int64_t user_id)
 }
 
 enum bq_err
-auth_session_new(struct auth *a, int64_t user_id, int64_t token_id, int counter, int64_t now,
+auth_session_new(struct auth *a, const struct account *acc, int counter, int64_t now,
     char cookie[AUTH_SECRET_HEX + 1], struct principal *out, int64_t *expires_at)
 {
 	struct session *s;
 
-	auth_refresh(a, now);
 	if (sessions_grow(a) != 0)
 		return BQ_ERR_INTERNAL;
 	s = &a->s[a->ns];
@@ -710,40 +694,12 @@ auth_session_new(struct auth *a, int64_t user_id, int64_t token_id, int counter,
 	if (auth_secret(cookie) != 0 || auth_secret(s->csrf) != 0)
 		return BQ_ERR_INTERNAL;
 	auth_hash(cookie, s->hash);
-	s->user_id = user_id;
-	s->token_id = token_id;
-	s->device = token_id != 0;
-	s->created_at = s->last_seen = now;
-	s->expires_at = now + (s->device ? DEVICE_SESSION_S : a->max_s);
-	if (s->device) {
-		bool found = false;
-		for (int i = 0; i < a->nt; i++)
-			if (a->t[i].id == token_id) {
-				s->role = a->t[i].role;
-				s->counter = a->t[i].counter;
-				snprintf(s->name, sizeof(s->name), "%s", a->t[i].label);
-				found = true;
-			}
-		if (!found)
-			return BQ_ERR_UNAUTHORIZED;
-	} else {
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(a->db, "SELECT name, role FROM users WHERE id = ?1 AND "
-		    "disabled = 0", -1, &st, NULL) != SQLITE_OK)
-			return BQ_ERR_INTERNAL;
-		sqlite3_bind_int64(st, 1, user_id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			char role[16];
-			copy_col(s->name, sizeof(s->name), st, 0);
-			copy_col(role, sizeof(role), st, 1);
-			s->role = role_parse(role);
-		}
-		sqlite3_finalize(st);
-		if (s->role == ROLE_NONE)
-			return BQ_ERR_UNAUTHORIZED;
-		s->counter = s->role == ROLE_TELLER ? counter : 0;
-	}
-	*expires_at = s->expires_at;
+	s->user_id = acc->id;
+	s->role = acc->role;
+	s->counter = acc->role == ROLE_TELLER ? counter : 0;
+	snprintf(s->name, sizeof(s->name), "%s", acc->name);
+	s->last_seen = now;
+	s->expires_at = *expires_at = now + a->max_s;
 	a->ns++;
 	from_session(s, out);
 	return BQ_OK;
@@ -766,7 +722,7 @@ auth_release_counter(struct auth *a, int counter)
 	int n = 0;
 
 	for (int i = 0; i < a->ns;) {
-		if (!a->s[i].device && a->s[i].role == ROLE_TELLER && a->s[i].counter == counter) {
+		if (a->s[i].role == ROLE_TELLER && a->s[i].counter == counter) {
 			session_drop(a, &a->s[i]);
 			n++;
 		} else {
@@ -774,6 +730,28 @@ auth_release_counter(struct auth *a, int counter)
 		}
 	}
 	return n;
+}
+
+/*
+ * The audit rows of [from, to), on our own read connection: a read of the
+ * trail never waits for a commit in flight on the daemon's.
+ */
+enum bq_err
+auth_audit_rows(struct auth *a, int64_t from, int64_t to,
+    void (*row)(void *ctx, sqlite3_stmt *st), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(a->db, "SELECT id, at, who, role, counter, action, ticket_id, result, "
+	    "address FROM audit WHERE at >= ?1 AND at < ?2 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return BQ_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		row(ctx, st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? BQ_OK : BQ_ERR_STORAGE;
 }
 
 /* ---- writes, on the daemon's connection, inside the caller's change ---------------------- */
@@ -796,25 +774,18 @@ auth_write_session(sqlite3 *db, const char *hash, const struct principal *p, int
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO sessions(hash, user_id, token_id, counter, csrf, "
-	    "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "INSERT INTO sessions(hash, user_id, counter, csrf, created_at, "
+	    "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &st, NULL) != SQLITE_OK)
 		return BQ_ERR_STORAGE;
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	if (p->user_id)
-		sqlite3_bind_int64(st, 2, p->user_id);
-	else
-		sqlite3_bind_null(st, 2);
-	if (p->token_id)
-		sqlite3_bind_int64(st, 3, p->token_id);
+	sqlite3_bind_int64(st, 2, p->user_id);
+	if (p->counter)
+		sqlite3_bind_int(st, 3, p->counter);
 	else
 		sqlite3_bind_null(st, 3);
-	if (p->counter)
-		sqlite3_bind_int(st, 4, p->counter);
-	else
-		sqlite3_bind_null(st, 4);
-	sqlite3_bind_text(st, 5, p->csrf, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	sqlite3_bind_int64(st, 7, expires_at);
+	sqlite3_bind_text(st, 4, p->csrf, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, expires_at);
 	return step_done(db, st, "write session");
 }
 

@@ -70,7 +70,7 @@ struct principal {
 	int counter;                        /* a teller's or a counter device's; 0: none */
 	bool device;                        /* a token, or a session paired from one */
 	char name[AUTH_NAME_MAX];           /* account name or token label */
-	int64_t user_id, token_id;
+	int64_t user_id;                    /* an account's; 0 for a device */
 	char session[AUTH_HASH_HEX + 1];    /* the session's id hash, for sign-out */
 	char csrf[AUTH_SECRET_HEX + 1];     /* the session's CSRF token; "" for a bearer token */
 	bool cookie;                        /* a device token sent as a cookie: CSRF applies */
@@ -109,7 +109,7 @@ void auth_hash(const char *secret, char hash[AUTH_HASH_HEX + 1]);
 int auth_password_hash(const char *password, char *out, size_t outlen);
 bool auth_password_verify(const char *hash, const char *password);
 /* A hash of a random password: what a sign-in for an unknown name is checked against. */
-const char *auth_dummy_hash(struct auth *a);
+const char *auth_dummy_hash(void);
 
 /* An account as the sign-in needs it; false when there is none. */
 struct account {
@@ -131,12 +131,12 @@ void auth_signin_ok(struct auth *a, const char *name);
 const char *auth_counter_holder(struct auth *a, int counter, int64_t now, int64_t user_id);
 
 /*
- * A new session for an account (user_id) or a paired device (token_id),
- * kept in memory at once; the caller writes it with auth_write_session in
- * the same change. *cookie is the id to send, out the principal it makes.
+ * A new session for account acc (a teller's at counter), kept in memory at
+ * once; the caller writes it with auth_write_session in the same change.
+ * *cookie is the id to send, out the principal it makes.
  */
-enum bq_err auth_session_new(struct auth *a, int64_t user_id, int64_t token_id, int counter,
-    int64_t now, char cookie[AUTH_SECRET_HEX + 1], struct principal *out, int64_t *expires_at);
+enum bq_err auth_session_new(struct auth *a, const struct account *acc, int counter, int64_t now,
+    char cookie[AUTH_SECRET_HEX + 1], struct principal *out, int64_t *expires_at);
 /* End the session whose id hash is hash; the caller deletes its row (auth_write_end). */
 void auth_session_end(struct auth *a, const char *hash);
 /* End the teller sessions held at counter n; their hashes go to the rows to delete. */
@@ -159,6 +159,11 @@ bool auth_has_pending(const struct auth *a);
 enum bq_err auth_audit(struct sqlite3 *db, int64_t at, const struct principal *p,
     const char *who, const char *action, int counter, int64_t ticket_id, const char *result,
     const char *addr);
+/* The audit rows with at in [from, to), oldest first, each handed to row. */
+struct sqlite3_stmt;
+enum bq_err auth_audit_rows(struct auth *a, int64_t from, int64_t to,
+    void (*row)(void *ctx, struct sqlite3_stmt *st), void *ctx);
+
 /* Finalize the statement auth_audit keeps; before the connection closes. */
 void auth_audit_forget(void);
 

@@ -11,9 +11,9 @@
  * Each takes -f CONFIG and --db PATH as the daemon does. A change bumps
  * auth_gen in the same transaction, which tells a running daemon to read
  * accounts, tokens and sessions again, and appends a row to the audit trail.
- * Disabling an account or changing its password ends its sessions; revoking
- * a token ends the sessions paired from it. A token is printed once, as the
- * last word of `token add`'s output, and never again.
+ * Disabling an account or changing its password ends its sessions; a
+ * revoked token (a paired device's cookie holds one) stops at once. A token
+ * is printed once, as the last word of `token add`'s output, and never again.
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -79,6 +79,17 @@ read_password(const char *prompt, char *out, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * An account name or token label: it shows in the audit trail and its CSV,
+ * so nothing a spreadsheet would run as a formula, and nothing to quote.
+ */
+static bool
+name_ok(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strlen(s) < AUTH_NAME_MAX &&
+	    strchr("=+-@", s[0]) == NULL && strcspn(s, " \t\r\n,;\"") == strlen(s);
 }
 
 static const char *
@@ -154,10 +165,9 @@ user_cmd(sqlite3 *db, const char *sub, const char *name, const char *role_s)
 		sqlite3_finalize(st);
 		return 0;
 	}
-	if (name == NULL || name[0] == '\0' || strlen(name) >= AUTH_NAME_MAX ||
-	    strcspn(name, " \t\r\n,;\"") != strlen(name)) {
-		fprintf(stderr, "branchqd: give an account name (no spaces, under %d characters)\n",
-		    AUTH_NAME_MAX);
+	if (!name_ok(name)) {
+		fprintf(stderr, "branchqd: give an account name: under %d characters, no spaces, "
+		    "commas or quotes, not starting with = + - @\n", AUTH_NAME_MAX);
 		return 2;
 	}
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0) {
@@ -241,8 +251,7 @@ token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *ar
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 			return 1;
 		if (exec_args(db, "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS "
-		    "NULL", &changes, arg, now, ARGS_END) != 0 || exec_args(db, "DELETE FROM sessions WHERE "
-		    "token_id = ?1", NULL, arg, ARGS_END) != 0) {
+		    "NULL", &changes, arg, now, ARGS_END) != 0) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return 1;
 		}
@@ -266,6 +275,11 @@ token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *ar
 		if (r == ROLE_NONE) {
 			fprintf(stderr, "branchqd: --role is one of lobby, teller, head, admin, kiosk, "
 			    "display\n");
+			return 2;
+		}
+		if (label != NULL && !name_ok(label)) {
+			fprintf(stderr, "branchqd: --name: under %d characters, no spaces, commas or "
+			    "quotes, not starting with = + - @\n", AUTH_NAME_MAX);
 			return 2;
 		}
 		if (counter_s != NULL) {

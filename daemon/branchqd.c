@@ -434,7 +434,6 @@ main(int argc, char **argv)
 	d.api.signins = d.signins;
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	d.api.port = http_port(d.http);
 	if (auth_count_users(d.api.auth) == 0)
 		log_info("no staff account yet: create the first with "
 		    "`branchqd user add NAME --role admin -f %s` (it asks for the password)",

@@ -65,6 +65,8 @@ static const struct {
 	    "while (登录失败次数过多，账户暂时锁定)", 60 },
 	[BQ_ERR_SLOWED] = { "too_many_attempts", 429, "too many failed sign-ins from this "
 	    "device: wait a minute and try again (登录失败次数过多，请稍后再试)", 60 },
+	[BQ_ERR_SIGN_IN_BUSY] = { "sign_in_busy", 503, "too many sign-ins at once: try again in a "
+	    "moment (登录人数过多，请稍后再试)", 2 },
 	[BQ_ERR_INTERNAL] = { "internal_error", 500, "internal error" },
 };
 

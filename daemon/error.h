@@ -47,6 +47,7 @@ enum bq_err {
 	BQ_ERR_MISDIRECTED,         /* 421: the Host header names none of the branch's names */
 	BQ_ERR_LOCKED,              /* 429: too many failed sign-ins for that name */
 	BQ_ERR_SLOWED,              /* 429: too many failed sign-ins from that address */
+	BQ_ERR_SIGN_IN_BUSY,        /* 503: too many sign-ins waiting for their password check */
 	BQ_ERR_INTERNAL,            /* 500 */
 	BQ_ERR_COUNT
 };

@@ -1021,8 +1021,8 @@ cell_text(const json_t *v, char buf[256])
 	return buf;
 }
 
-static void
-csv_cell(FILE *f, const char *s, bool first)
+void
+report_csv_cell(FILE *f, const char *s, bool first)
 {
 	if (!first)
 		fputc(',', f);
@@ -1060,8 +1060,8 @@ header_lines(const json_t *rep, void (*line)(void *arg, const char *k, const cha
 static void
 csv_header_line(void *arg, const char *k, const char *v)
 {
-	csv_cell(arg, k, true);
-	csv_cell(arg, v, false);
+	report_csv_cell(arg, k, true);
+	report_csv_cell(arg, v, false);
 	fputs("\r\n", arg);
 }
 
@@ -1076,7 +1076,7 @@ report_csv(const json_t *rep, size_t *len)
 	if (f == NULL)
 		return NULL;
 	fputs("\xEF\xBB\xBF", f);
-	csv_cell(f, "branchq report 营业报表", true);
+	report_csv_cell(f, "branchq report 营业报表", true);
 	fputs("\r\n", f);
 	header_lines(rep, csv_header_line, f);
 	n = tables_of(rep, t);
@@ -1085,19 +1085,19 @@ report_csv(const json_t *rep, size_t *len)
 		json_t *row;
 
 		fputs("\r\n", f);
-		csv_cell(f, t[i].name, true);
-		csv_cell(f, t[i].title, false);
+		report_csv_cell(f, t[i].name, true);
+		report_csv_cell(f, t[i].title, false);
 		fputs("\r\n", f);
 		for (int k = 0; t[i].keys[k]; k++)
-			csv_cell(f, t[i].keys[k], k == 0);
+			report_csv_cell(f, t[i].keys[k], k == 0);
 		for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++)
-			csv_cell(f, FIGURE_COLS[k], false);
+			report_csv_cell(f, FIGURE_COLS[k], false);
 		fputs("\r\n", f);
 		json_array_foreach(t[i].rows, r, row) {
 			for (int k = 0; t[i].keys[k]; k++)
-				csv_cell(f, cell_text(json_object_get(row, t[i].keys[k]), cb), k == 0);
+				report_csv_cell(f, cell_text(json_object_get(row, t[i].keys[k]), cb), k == 0);
 			for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++)
-				csv_cell(f, cell_text(json_object_get(row, FIGURE_COLS[k]), cb), false);
+				report_csv_cell(f, cell_text(json_object_get(row, FIGURE_COLS[k]), cb), false);
 			fputs("\r\n", f);
 		}
 		json_decref(t[i].rows);

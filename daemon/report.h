@@ -121,6 +121,9 @@ enum bq_err report_build(sqlite3 *db, const struct config *cfg, struct date from
  */
 char *report_csv(const json_t *report, size_t *len);
 
+/* One CSV cell (RFC 4180 quoting), after a comma unless first. */
+void report_csv_cell(FILE *f, const char *s, bool first);
+
 /* The report as one self-contained HTML page (tables, no script). As report_csv. */
 char *report_html(const json_t *report, size_t *len);
 

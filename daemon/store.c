@@ -78,7 +78,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE tickets ADD COLUMN print_error TEXT;",
 	/*
 	 * 4 -> 5: staff accounts, device and API tokens, sessions and the audit
-	 * trail (auth.c). Only hashes of tokens and session ids are kept;
+	 * trail (auth.c). Only hashes of tokens and session ids are kept (a
+ * device has no session: its token is its credential);
 	 * auth_gen counts changes made outside the daemon (the command line), so
 	 * the daemon reloads what it keeps in memory only when one happened.
 	 */
@@ -99,8 +100,7 @@ static const char *const migrations[] = {
 	"  revoked_at INTEGER);"
 	"CREATE TABLE sessions ("
 	"  hash TEXT PRIMARY KEY,"
-	"  user_id INTEGER REFERENCES users(id),"
-	"  token_id INTEGER REFERENCES tokens(id),"
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
 	"  counter INTEGER,"
 	"  csrf TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
