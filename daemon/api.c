@@ -36,6 +36,8 @@ struct route_ctx {
 	char *seg[API_MAX_SEGMENTS];
 	int nseg;
 	struct principal who;        /* who asks (auth_resolve) */
+	int64_t id;                  /* the path's {id}, a ticket's, once route() checked it */
+	int counter;                 /* the path's {n}, a configured counter's; 0 when none */
 	const char *audit_result;    /* what the audit row says, when not the reply's code */
 	char audit_who[AUTH_NAME_MAX]; /* the name a failed sign-in gave */
 };
@@ -283,17 +285,19 @@ out:
 }
 
 static void
-get_ticket(struct route_ctx *r, int64_t id)
+get_ticket(struct route_ctx *r)
 {
 	struct ticket t;
 
-	if (!fail(r, queue_ticket(r->a->queue, id, r->req->now, &t)))
+	if (!fail(r, queue_ticket(r->a->queue, r->id, r->req->now, &t)))
 		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
 static void
-post_ticket_action(struct route_ctx *r, int64_t id, const char *action)
+post_ticket_action(struct route_ctx *r)
 {
+	const char *action = r->seg[4];
+	int64_t id = r->id;
 	static const char *const green_fields[] = { "category", "lang", NULL };
 	static const char *const no_fields[] = { NULL };
 	struct ticket t;
@@ -336,8 +340,9 @@ post_ticket_action(struct route_ctx *r, int64_t id, const char *action)
 }
 
 static void
-post_reprint(struct route_ctx *r, int64_t id)
+post_reprint(struct route_ctx *r)
 {
+	int64_t id = r->id;
 	static const char *const no_fields[] = { NULL };
 	struct ticket t;
 	json_t *o;
@@ -351,8 +356,9 @@ post_reprint(struct route_ctx *r, int64_t id)
 
 /* Drawn by the preview worker: the request waits suspended, as a voice call does. */
 static void
-get_ticket_png(struct route_ctx *r, int64_t id)
+get_ticket_png(struct route_ctx *r)
 {
+	int64_t id = r->id;
 	const unsigned char *png = NULL;
 	size_t len = 0;
 	bool pending;
@@ -384,8 +390,10 @@ counter_now(struct queue *q, int i, int64_t now, json_t **out)
 }
 
 static void
-post_counter_action(struct route_ctx *r, int number, const char *action)
+post_counter_action(struct route_ctx *r)
 {
+	const char *action = r->seg[4];
+	int number = r->counter;
 	static const char *const transfer_fields[] = { "service", "expect", NULL };
 	static const char *const ticket_fields[] = { "expect", NULL };
 	static const char *const no_fields[] = { NULL };
@@ -444,10 +452,11 @@ out:
 	    has ? ticket_with_pos(r, &t, false) : json_null(), "counter", cj));
 }
 
-/* GET one counter (number), or all of them (number 0). */
+/* GET one counter (the path's), or all of them (none in the path). */
 static void
-get_counters(struct route_ctx *r, int number)
+get_counters(struct route_ctx *r)
 {
+	int number = r->counter;
 	struct queue *q = r->a->queue;
 	json_t *list, *c;
 
@@ -876,16 +885,10 @@ h_healthz(struct route_ctx *r)
 	    r->a->printer != NULL ? printer_health(r->a->printer) : json_null()));
 }
 
-static void h_services(struct route_ctx *r) { get_services(r); }
-static void h_queue(struct route_ctx *r) { get_queue(r); }
 static void h_staff_events(struct route_ctx *r) { get_events(r, SSE_STAFF); }
-static void h_display(struct route_ctx *r) { get_display(r); }
 static void h_display_events(struct route_ctx *r) { get_events(r, SSE_DISPLAY); }
-static void h_voice(struct route_ctx *r) { get_voice(r); }
 static void h_phone(struct route_ctx *r) { get_by_token(r, false); }
 static void h_phone_events(struct route_ctx *r) { get_by_token(r, true); }
-static void h_counters(struct route_ctx *r) { get_counters(r, 0); }
-static void h_ticket_new(struct route_ctx *r) { post_ticket(r); }
 static void h_range(struct route_ctx *r) { get_report(r, true); }
 
 /* Today's figures for the lobby; any day for those who may read every report. */
@@ -905,60 +908,6 @@ h_daily(struct route_ctx *r)
 	get_report(r, false);
 }
 
-static void
-h_counter(struct route_ctx *r)
-{
-	int n;
-
-	if (path_counter(r, r->seg[3], &n))
-		get_counters(r, n);
-}
-
-static void
-h_counter_action(struct route_ctx *r)
-{
-	int n;
-
-	if (path_counter(r, r->seg[3], &n))
-		post_counter_action(r, n, r->seg[4]);
-}
-
-static void
-h_ticket(struct route_ctx *r)
-{
-	int64_t id;
-
-	if (path_ticket(r, r->seg[3], &id))
-		get_ticket(r, id);
-}
-
-static void
-h_ticket_action(struct route_ctx *r)
-{
-	int64_t id;
-
-	if (path_ticket(r, r->seg[3], &id))
-		post_ticket_action(r, id, r->seg[4]);
-}
-
-static void
-h_reprint(struct route_ctx *r)
-{
-	int64_t id;
-
-	if (path_ticket(r, r->seg[3], &id))
-		post_reprint(r, id);
-}
-
-static void
-h_png(struct route_ctx *r)
-{
-	int64_t id;
-
-	if (path_ticket(r, r->seg[3], &id))
-		get_ticket_png(r, id);
-}
-
 /* A plain page, named after the route's first segment. */
 static void
 h_page(struct route_ctx *r)
@@ -969,14 +918,7 @@ h_page(struct route_ctx *r)
 	reply_page(r, name);
 }
 
-static void
-h_counter_page(struct route_ctx *r)
-{
-	int n;
-
-	if (path_counter(r, r->seg[1], &n))
-		reply_page(r, "counter.html");
-}
+static void h_counter_page(struct route_ctx *r) { reply_page(r, "counter.html"); }
 
 /* The page looks the token up itself, so an unknown one gets a page that says so. */
 static void h_phone_page(struct route_ctx *r) { reply_page(r, "phone.html"); }
@@ -1174,8 +1116,7 @@ h_release(struct route_ctx *r)
 	struct session_write w = { .now = r->req->now, .auth = r->a->auth };
 	int n, k;
 
-	if (!path_counter(r, r->seg[3], &n))
-		return;
+	n = r->counter;
 	if (r->a->auth == NULL) {
 		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
 		return;
@@ -1336,41 +1277,41 @@ api_signin_run(const void *in, uint8_t **out, size_t *len)
  * generated from it.
  */
 static const struct route routes[] = {
-	{ "GET",    "/healthz",                          CAP_PUBLIC,   h_healthz,        NULL },
-	{ "GET",    "/api/v1/services",                  CAP_PUBLIC,   h_services,       NULL },
-	{ "GET",    "/api/v1/display",                   CAP_PUBLIC,   h_display,        NULL },
-	{ "GET",    "/api/v1/display/events",            CAP_PUBLIC,   h_display_events, NULL },
-	{ "GET",    "/api/v1/voice/{number}/{file}",     CAP_PUBLIC,   h_voice,          NULL },
-	{ "GET",    "/api/v1/t/{token}",                 CAP_PUBLIC,   h_phone,          NULL },
-	{ "GET",    "/api/v1/t/{token}/events",          CAP_PUBLIC,   h_phone_events,   NULL },
-	{ "GET",    "/api/v1/session",                   CAP_SIGNED_IN, h_session,       NULL },
-	{ "POST",   "/api/v1/session",                   CAP_PUBLIC,   h_signin,         "sign-in" },
-	{ "DELETE", "/api/v1/session",                   CAP_SIGNED_IN, h_signout,       "sign-out" },
-	{ "GET",    "/api/v1/queue",                     CAP_QUEUE,    h_queue,          NULL },
-	{ "GET",    "/api/v1/events",                    CAP_QUEUE,    h_staff_events,   NULL },
-	{ "GET",    "/api/v1/counters",                  CAP_QUEUE,    h_counters,       NULL },
-	{ "GET",    "/api/v1/counters/{n}",              CAP_QUEUE,    h_counter,        NULL },
-	{ "POST",   "/api/v1/counters/{n}/release",      CAP_RELEASE,  h_release,        "release" },
-	{ "POST",   "/api/v1/counters/{n}/{action}",     CAP_COUNTER,  h_counter_action, "" },
-	{ "POST",   "/api/v1/tickets",                   CAP_ISSUE,    h_ticket_new,     "issue" },
-	{ "GET",    "/api/v1/tickets/{id}",              CAP_QUEUE,    h_ticket,         NULL },
-	{ "POST",   "/api/v1/tickets/{id}/green",        CAP_TICKETS,  h_ticket_action,  "green" },
-	{ "POST",   "/api/v1/tickets/{id}/cancel",       CAP_TICKETS,  h_ticket_action,  "cancel" },
-	{ "POST",   "/api/v1/tickets/{id}/reprint",      CAP_TICKETS,  h_reprint,        "reprint" },
-	{ "GET",    "/api/v1/tickets/{id}/ticket.png",   CAP_PREVIEW,  h_png,            NULL },
-	{ "GET",    "/api/v1/reports/daily",             CAP_FIGURES,  h_daily,          NULL },
-	{ "GET",    "/api/v1/reports/range",             CAP_REPORTS,  h_range,          NULL },
-	{ "GET",    "/api/v1/audit",                     CAP_AUDIT,    h_audit,          NULL },
-	{ "GET",    "/",                                 CAP_PUBLIC,   h_page,           NULL },
-	{ "GET",    "/display",                          CAP_PUBLIC,   h_page,           NULL },
-	{ "GET",    "/signin",                           CAP_PUBLIC,   h_page,           NULL },
-	{ "GET",    "/pair",                             CAP_PUBLIC,   h_pair,           NULL },
-	{ "GET",    "/t/{token}",                        CAP_PUBLIC,   h_phone_page,     NULL },
-	{ "GET",    "/assets/{file}",                    CAP_PUBLIC,   h_asset,          NULL },
-	{ "GET",    "/kiosk",                            CAP_ISSUE,    h_page,           NULL },
-	{ "GET",    "/lobby",                            CAP_TICKETS,  h_page,           NULL },
-	{ "GET",    "/reports",                          CAP_FIGURES,  h_page,           NULL },
-	{ "GET",    "/counter/{n}",                      CAP_COUNTER,  h_counter_page,   NULL },
+	{ "GET",    "/healthz",                            CAP_PUBLIC,    h_healthz,           NULL },
+	{ "GET",    "/api/v1/services",                    CAP_PUBLIC,    get_services,        NULL },
+	{ "GET",    "/api/v1/display",                     CAP_PUBLIC,    get_display,         NULL },
+	{ "GET",    "/api/v1/display/events",              CAP_PUBLIC,    h_display_events,    NULL },
+	{ "GET",    "/api/v1/voice/{number}/{file}",       CAP_PUBLIC,    get_voice,           NULL },
+	{ "GET",    "/api/v1/t/{token}",                   CAP_PUBLIC,    h_phone,             NULL },
+	{ "GET",    "/api/v1/t/{token}/events",            CAP_PUBLIC,    h_phone_events,      NULL },
+	{ "GET",    "/api/v1/session",                     CAP_SIGNED_IN, h_session,           NULL },
+	{ "POST",   "/api/v1/session",                     CAP_PUBLIC,    h_signin,            "sign-in" },
+	{ "DELETE", "/api/v1/session",                     CAP_SIGNED_IN, h_signout,           "sign-out" },
+	{ "GET",    "/api/v1/queue",                       CAP_QUEUE,     get_queue,           NULL },
+	{ "GET",    "/api/v1/events",                      CAP_QUEUE,     h_staff_events,      NULL },
+	{ "GET",    "/api/v1/counters",                    CAP_QUEUE,     get_counters,        NULL },
+	{ "GET",    "/api/v1/counters/{n}",                CAP_QUEUE,     get_counters,        NULL },
+	{ "POST",   "/api/v1/counters/{n}/release",        CAP_RELEASE,   h_release,           "release" },
+	{ "POST",   "/api/v1/counters/{n}/{action}",       CAP_COUNTER,   post_counter_action, "" },
+	{ "POST",   "/api/v1/tickets",                     CAP_ISSUE,     post_ticket,         "issue" },
+	{ "GET",    "/api/v1/tickets/{id}",                CAP_QUEUE,     get_ticket,          NULL },
+	{ "POST",   "/api/v1/tickets/{id}/green",          CAP_TICKETS,   post_ticket_action,  "green" },
+	{ "POST",   "/api/v1/tickets/{id}/cancel",         CAP_TICKETS,   post_ticket_action,  "cancel" },
+	{ "POST",   "/api/v1/tickets/{id}/reprint",        CAP_TICKETS,   post_reprint,        "reprint" },
+	{ "GET",    "/api/v1/tickets/{id}/ticket.png",     CAP_PREVIEW,   get_ticket_png,      NULL },
+	{ "GET",    "/api/v1/reports/daily",               CAP_FIGURES,   h_daily,             NULL },
+	{ "GET",    "/api/v1/reports/range",               CAP_REPORTS,   h_range,             NULL },
+	{ "GET",    "/api/v1/audit",                       CAP_AUDIT,     h_audit,             NULL },
+	{ "GET",    "/",                                   CAP_PUBLIC,    h_page,              NULL },
+	{ "GET",    "/display",                            CAP_PUBLIC,    h_page,              NULL },
+	{ "GET",    "/signin",                             CAP_PUBLIC,    h_page,              NULL },
+	{ "GET",    "/pair",                               CAP_PUBLIC,    h_pair,              NULL },
+	{ "GET",    "/t/{token}",                          CAP_PUBLIC,    h_phone_page,        NULL },
+	{ "GET",    "/assets/{file}",                      CAP_PUBLIC,    h_asset,             NULL },
+	{ "GET",    "/kiosk",                              CAP_ISSUE,     h_page,              NULL },
+	{ "GET",    "/lobby",                              CAP_TICKETS,   h_page,              NULL },
+	{ "GET",    "/reports",                            CAP_FIGURES,   h_page,              NULL },
+	{ "GET",    "/counter/{n}",                        CAP_COUNTER,   h_counter_page,      NULL },
 };
 
 const struct route *
@@ -1404,22 +1345,42 @@ route_fits(const char *pattern, char *const *seg, int nseg)
 	return k == nseg;
 }
 
-/* The counter a route's path names ({n}), or 0. */
-static int
-route_counter(const struct route *rt, char *const *seg)
+/* The path's segment where the route's pattern has param ("{n}"), or NULL. */
+static const char *
+route_param(const struct route *rt, char *const *seg, const char *param)
 {
-	int64_t n;
+	size_t pl = strlen(param);
 	int k = 0;
 
 	for (const char *p = rt->pattern + 1; *p != '\0'; k++) {
 		size_t len = strcspn(p, "/");
-		if (len == 3 && strncmp(p, "{n}", 3) == 0)
-			return parse_id(seg[k], MAX_COUNTER_NUMBER, &n) ? (int)n : 0;
+		if (len == pl && strncmp(p, param, pl) == 0)
+			return seg[k];
 		p += len;
 		while (*p == '/')
 			p++;
 	}
-	return 0;
+	return NULL;
+}
+
+/* The counter a route's path names ({n}), or 0: what a teller's rights are judged by. */
+static int
+route_counter(const struct route *rt, char *const *seg)
+{
+	const char *n = route_param(rt, seg, "{n}");
+	int64_t v;
+
+	return n != NULL && parse_id(n, MAX_COUNTER_NUMBER, &v) ? (int)v : 0;
+}
+
+/* The path's {n} and {id}, checked into r->counter and r->id; false (and 404) when bad. */
+static bool
+route_params(struct route_ctx *r, const struct route *rt)
+{
+	const char *n = route_param(rt, r->seg, "{n}"), *id = route_param(rt, r->seg, "{id}");
+
+	return (n == NULL || path_counter(r, n, &r->counter)) &&
+	    (id == NULL || path_ticket(r, id, &r->id));
 }
 
 /* host without its ":port" (an IPv6 literal keeps its brackets), into out; false if too long. */
@@ -1600,6 +1561,8 @@ route(struct route_ctx *r)
 		reply_error(r->rep, BQ_ERR_CSRF, NULL);
 		return;
 	}
+	if (!route_params(r, rt))
+		return;
 	queue_set_actor(r->a->queue, r->who.name);
 	if (is_change(r->req->method) && r->a->auth != NULL && auth_has_pending(r->a->auth)) {
 		struct session_write w = { .now = r->req->now, .auth = r->a->auth };
