@@ -381,6 +381,8 @@ def stream_kinds(port, token):
 def hold(args):
     """--hold: open the streams given as JSON on stdin, keep reading them until stdin says stop."""
     paths = json.loads(sys.stdin.readline())
+    if os.environ.get("BENCH_AUTH"):
+        TOKENS[args.port] = os.environ["BENCH_AUTH"]     # the parent's token for this daemon
     ok, _ = open_streams(args.port, paths)
     print(json.dumps({"opened": len(ok), "asked": len(paths)}), flush=True)
     sel = selectors.DefaultSelector()
@@ -407,7 +409,8 @@ class Holder:
     def __init__(self, port, paths, seconds=300):
         self.proc = subprocess.Popen([sys.executable, __file__, "--hold", "--port", str(port),
                                       "--hold-seconds", str(seconds)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=auth_env(port))
         self.proc.stdin.write(json.dumps(paths) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
