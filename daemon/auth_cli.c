@@ -92,6 +92,18 @@ name_ok(const char *s)
 	    strchr("=+-@", s[0]) == NULL && strcspn(s, " \t\r\n,;\"") == strlen(s);
 }
 
+/* A token's label: a few words are fine, but no control character and no formula either. */
+static bool
+label_ok(const char *s)
+{
+	if (s == NULL || s[0] == '\0' || strlen(s) >= AUTH_NAME_MAX || strchr("=+-@", s[0]) != NULL)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static const char *
 operator_name(void)
 {
@@ -277,9 +289,9 @@ token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *ar
 			    "display\n");
 			return 2;
 		}
-		if (label != NULL && !name_ok(label)) {
-			fprintf(stderr, "branchqd: --name: under %d characters, no spaces, commas or "
-			    "quotes, not starting with = + - @\n", AUTH_NAME_MAX);
+		if (label != NULL && !label_ok(label)) {
+			fprintf(stderr, "branchqd: --name: under %d characters, no control characters, "
+			    "not starting with = + - @\n", AUTH_NAME_MAX);
 			return 2;
 		}
 		if (counter_s != NULL) {

@@ -296,7 +296,7 @@ def test_revoked_token_and_disabled_user_stop_at_once(env):
     check_error(s.request("GET", "/api/v1/queue"), 401, "unauthorized", "a disabled account's session")
     check_eq(Session(d, "erin").status, 401, "a disabled account cannot sign in")
     # Pairing: the token goes into a cookie and the browser goes on to its page.
-    ktok = _device(d, "kiosk", label="hall-kiosk")
+    ktok = _device(d, "kiosk", label="hall kiosk")
     st, h, _ = d.request("GET", "/pair?token=" + ktok, auth=False)
     check_eq((st, h.get("location")), (303, "/kiosk"), "pairing sends the kiosk to its page")
     check("branchq_device=" in h["set-cookie"] and "HttpOnly" in h["set-cookie"], "device cookie")
