@@ -40,6 +40,7 @@ struct route_ctx {
 	int counter;                 /* the path's {n}, a configured counter's; 0 when none */
 	const char *audit_result;    /* what the audit row says, when not the reply's code */
 	char audit_who[AUTH_NAME_MAX]; /* the name a failed sign-in gave */
+	char owner[WORK_OWNER_MAX];  /* request_owner's text */
 };
 
 static void
@@ -246,6 +247,48 @@ wipe_string(json_t *o, const char *key)
 		explicit_bzero((char *)json_string_value(v), json_string_length(v));
 }
 
+/*
+ * A kiosk device issues at most kiosk_rate tickets a minute, after a burst
+ * of API_KIOSK_BURST (a generic cell rate: each ticket moves the kiosk's due
+ * time on by 60/kiosk_rate s). Staff and API tokens are not paced: the lobby
+ * and a bench issue as fast as they like. False, with 429 and Retry-After,
+ * when this kiosk is ahead of its pace. A clock that steps back only makes
+ * the kiosk wait for its due time, never lets it past.
+ */
+static bool
+kiosk_paced(struct route_ctx *r)
+{
+	int rate = r->a->queue->cfg->kiosk_rate;
+	int64_t now = r->req->now * 1000, step, tolerance;
+	struct api_pace *p = NULL;
+
+	if (rate <= 0 || r->who.role != ROLE_KIOSK || r->who.token_id == 0)
+		return true;
+	step = 60000 / rate;
+	tolerance = step * (API_KIOSK_BURST - 1);
+	for (int i = 0; i < API_KIOSKS && p == NULL; i++)
+		if (r->a->kiosks[i].token_id == r->who.token_id)
+			p = &r->a->kiosks[i];
+	if (p == NULL) {
+		/* The kiosk due the longest ago: forgetting it costs it nothing it had. */
+		p = &r->a->kiosks[0];
+		for (int i = 1; i < API_KIOSKS; i++)
+			if (r->a->kiosks[i].due_ms < p->due_ms)
+				p = &r->a->kiosks[i];
+		p->token_id = r->who.token_id;
+		p->due_ms = now;
+	}
+	if (p->due_ms - now > tolerance) {
+		int64_t wait = p->due_ms - tolerance - now;
+		r->rep->retry_after = (unsigned)((wait + 999) / 1000);
+		reply_error(r->rep, BQ_ERR_TOO_MANY_REQUESTS, "this kiosk issues tickets faster than "
+		    "%d a minute; wait %u s (取号过于频繁，请稍候)", rate, r->rep->retry_after);
+		return false;
+	}
+	p->due_ms = (p->due_ms > now ? p->due_ms : now) + step;
+	return true;
+}
+
 static void
 post_ticket(struct route_ctx *r)
 {
@@ -277,7 +320,7 @@ post_ticket(struct route_ctx *r)
 		reply_error(r->rep, BQ_ERR_INVALID_LANG, NULL);
 		goto out;
 	}
-	if (!fail(r, queue_issue(r->a->queue, &ir, r->req->now, &t)))
+	if (kiosk_paced(r) && !fail(r, queue_issue(r->a->queue, &ir, r->req->now, &t)))
 		reply_json(r->rep, 201, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, true)));
 out:
 	wipe_string(o, "id_number");
@@ -354,16 +397,36 @@ post_reprint(struct route_ctx *r)
 		reply_json(r->rep, 202, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
-/* Drawn by the preview worker: the request waits suspended, as a voice call does. */
+/*
+ * Who asks, as a worker counts its share (work.h): a session, a device's
+ * token, else the client's address. The text is r's, valid while r is.
+ */
+static const char *
+request_owner(struct route_ctx *r)
+{
+	if (r->who.kind == WHO_SESSION)
+		snprintf(r->owner, sizeof(r->owner), "session %.16s", r->who.session);
+	else if (r->who.kind == WHO_TOKEN)
+		snprintf(r->owner, sizeof(r->owner), "device %lld", (long long)r->who.token_id);
+	else
+		snprintf(r->owner, sizeof(r->owner), "%s", r->req->addr != NULL ? r->req->addr : "?");
+	return r->owner;
+}
+
+/*
+ * Drawn by the preview worker: the request waits suspended, as a voice call
+ * does. Each client holds at most its share of drawings not yet made.
+ */
 static void
 get_ticket_png(struct route_ctx *r)
 {
 	int64_t id = r->id;
 	const unsigned char *png = NULL;
 	size_t len = 0;
+	struct work_from from = { request_owner(r), true };
 	bool pending;
 
-	if (fail(r, printer_png(r->a->printer, id, r->req->now, &png, &len, &pending)))
+	if (fail(r, printer_png(r->a->printer, id, r->req->now, &from, &png, &len, &pending)))
 		return;
 	r->rep->status = 200;
 	if (pending) {
@@ -657,7 +720,8 @@ get_report(struct route_ctx *r, bool range)
 		}
 		res = own;
 	} else {
-		switch (work_lookup(r->a->reports, range ? "range" : "daily", &job, &out, &len)) {
+		switch (work_lookup(r->a->reports, range ? "range" : "daily", &job, NULL, &out,
+		    &len)) {
 		case WORK_READY:
 			res = (const struct report_result *)(const void *)out;
 			break;
@@ -723,6 +787,9 @@ get_voice(struct route_ctx *r)
 	const char *lang = r->req->query != NULL ? r->req->query(r->req->query_ctx, "lang") : NULL;
 	const char *number = r->seg[3], *file = r->seg[4], *dot = strchr(file, '.');
 	char digits[8];
+	struct work_from from;
+	struct counter_state cs;
+	struct ticket cur;
 	const uint8_t *wav;
 	size_t len;
 	int64_t n;
@@ -773,7 +840,21 @@ get_voice(struct route_ctx *r)
 		reply_error(r->rep, BQ_ERR_VOICE_UNAVAILABLE, NULL);
 		return;
 	}
-	switch (voice_lookup(r->a->voice, number, (int)n, en, &wav, &len)) {
+	/*
+	 * The call the counter makes now is the hall's (whoever fetches it, the
+	 * public display too) and goes first, unlimited: there are only a few.
+	 * Anything else is staff's (first too, but within its share) or an
+	 * anonymous client's (after them, within its share).
+	 */
+	if (queue_counter_state(r->a->queue, (int)n, r->req->now, &cs, &cur) == BQ_OK &&
+	    cs.ticket_id != 0 && strcmp(cur.number, number) == 0) {
+		from.owner = NULL;
+		from.urgent = true;
+	} else {
+		from.owner = request_owner(r);
+		from.urgent = r->who.kind != WHO_NONE;
+	}
+	switch (voice_lookup(r->a->voice, number, (int)n, en, &from, &wav, &len)) {
 	case VOICE_READY:
 		r->rep->status = 200;
 		r->rep->raw = wav;
@@ -786,6 +867,10 @@ get_voice(struct route_ctx *r)
 		break;
 	case VOICE_FAILED:
 		reply_error(r->rep, BQ_ERR_VOICE_UNAVAILABLE, NULL);
+		break;
+	case VOICE_LIMITED:
+		reply_error(r->rep, BQ_ERR_TOO_MANY_REQUESTS, "this client already waits for %d "
+		    "calls to be synthesised; the hall's calls go first", VOICE_SHARE);
 		break;
 	}
 }
@@ -967,6 +1052,9 @@ reply_locked(struct route_ctx *r)
 {
 	long long min = (long long)(r->a->queue->cfg->lockout_s + 59) / 60;
 
+	/* At most this long: the lock began with the fifth failure, at the latest now. */
+	r->rep->retry_after = (unsigned)r->a->queue->cfg->lockout_s;
+
 	reply_error(r->rep, BQ_ERR_LOCKED, "too many failed sign-ins: this name is locked for %lld "
 	    "minutes; ask the branch head if you forgot the password (登录失败次数过多，账户锁定 %lld "
 	    "分钟)", min, min);
@@ -1030,7 +1118,7 @@ h_signin(struct route_ctx *r)
 	snprintf(job.hash, sizeof(job.hash), "%s", known ? acc.pwhash : auth_dummy_hash());
 	snprintf(job.password, sizeof(job.password), "%s", pw);
 	snprintf(key, sizeof(key), "signin:%llu", (unsigned long long)r->req->seq);
-	switch (work_lookup(r->a->signins, key, &job, &out, &len)) {
+	switch (work_lookup(r->a->signins, key, &job, NULL, &out, &len)) {
 	case WORK_PENDING:
 		r->rep->pending = true;
 		r->rep->status = 200;

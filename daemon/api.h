@@ -23,6 +23,14 @@
 #include "work.h"
 
 #define API_BODY_MAX (16 * 1024)
+#define API_KIOSK_BURST 10              /* tickets a kiosk may issue at once before kiosk_rate applies */
+#define API_KIOSKS 64                   /* kiosks whose pace is kept; the longest idle is forgotten */
+
+/* One kiosk device's pace (GCRA): when its next ticket is due at kiosk_rate. */
+struct api_pace {
+	int64_t token_id;               /* 0: unused */
+	int64_t due_ms;
+};
 
 struct api {
 	struct queue *queue;
@@ -37,6 +45,7 @@ struct api {
 	size_t queue_len;
 	uint64_t queue_version;
 	int64_t queue_at;
+	struct api_pace kiosks[API_KIOSKS];
 };
 
 /* Free what the api keeps (not the queue, pages, printer or voice it points to). */
@@ -97,6 +106,7 @@ struct api_reply {
 	enum bq_err err;                /* BQ_OK unless an error */
 	char message[256];              /* the error's message; default when empty */
 	const char *allow;              /* Allow header for 405 */
+	unsigned retry_after;           /* an error's Retry-After, seconds; 0: the error's default */
 	bool sse;                       /* open an event stream instead */
 	enum sse_kind sse_kind;         /* staff, display or phone */
 	int64_t sse_from;               /* events after this id; -1: only new ones */

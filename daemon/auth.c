@@ -496,6 +496,7 @@ from_token(const struct token *t, struct principal *out)
 	out->role = t->role;
 	out->counter = t->counter;
 	out->device = true;
+	out->token_id = t->id;
 	snprintf(out->name, sizeof(out->name), "%s", t->label);
 }
 

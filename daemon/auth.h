@@ -71,6 +71,7 @@ struct principal {
 	bool device;                        /* a token, or a session paired from one */
 	char name[AUTH_NAME_MAX];           /* account name or token label */
 	int64_t user_id;                    /* an account's; 0 for a device */
+	int64_t token_id;                   /* a device's token; 0 for an account */
 	char session[AUTH_HASH_HEX + 1];    /* the session's id hash, for sign-out */
 	char csrf[AUTH_SECRET_HEX + 1];     /* the session's CSRF token; "" for a bearer token */
 	bool cookie;                        /* a device token sent as a cookie: CSRF applies */

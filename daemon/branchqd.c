@@ -431,6 +431,7 @@ main(int argc, char **argv)
 		fatalx("database: cannot read the staff accounts and tokens");
 	if ((d.signins = work_new("sign-in", 16, sizeof(struct signin_job), api_signin_run)) == NULL)
 		fatalx("cannot start the sign-in worker");
+	work_set_secret(d.signins);
 	d.api.signins = d.signins;
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);

@@ -91,6 +91,7 @@ static const struct option branch_options[] = {
 	BRANCH("session_idle", OPT_DURATION, 1, CONFIG_DAY_S, session_idle_s, OPTIONAL, "30m"),
 	BRANCH("session_max",  OPT_DURATION, 1, 7 * CONFIG_DAY_S, session_max_s, OPTIONAL, "12h"),
 	BRANCH("lockout",      OPT_DURATION, 1, CONFIG_DAY_S, lockout_s,      OPTIONAL, "15m"),
+	BRANCH("kiosk_rate",   OPT_INT,      0, 6000,         kiosk_rate,     OPTIONAL, "30"),
 };
 
 /* The boost keys are the category names of domain.c. */

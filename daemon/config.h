@@ -63,6 +63,7 @@ struct config {
 	int64_t session_idle_s;          /* a staff session ends this long after its last request */
 	int64_t session_max_s;           /* ... and this long after its sign-in, whatever */
 	int64_t lockout_s;               /* how long 5 failed sign-ins lock a name */
+	int kiosk_rate;                  /* tickets a minute one kiosk device may issue; 0: no limit */
 	int elderly_age;                 /* age on the business date that makes a ticket elderly */
 	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */
 	struct service_conf services[MAX_SERVICES];

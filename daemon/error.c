@@ -67,6 +67,8 @@ static const struct {
 	    "device: wait a minute and try again (登录失败次数过多，请稍后再试)", 60 },
 	[BQ_ERR_SIGN_IN_BUSY] = { "sign_in_busy", 503, "too many sign-ins at once: try again in a "
 	    "moment (登录人数过多，请稍后再试)", 2 },
+	[BQ_ERR_TOO_MANY_REQUESTS] = { "too_many_requests", 429, "this client asks faster than "
+	    "its share; others are served first: slow down (请求过于频繁，请稍后再试)", 2 },
 	[BQ_ERR_INTERNAL] = { "internal_error", 500, "internal error" },
 };
 

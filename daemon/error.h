@@ -48,6 +48,7 @@ enum bq_err {
 	BQ_ERR_LOCKED,              /* 429: too many failed sign-ins for that name */
 	BQ_ERR_SLOWED,              /* 429: too many failed sign-ins from that address */
 	BQ_ERR_SIGN_IN_BUSY,        /* 503: too many sign-ins waiting for their password check */
+	BQ_ERR_TOO_MANY_REQUESTS,   /* 429: this client asks faster than its share (a flood) */
 	BQ_ERR_INTERNAL,            /* 500 */
 	BQ_ERR_COUNT
 };

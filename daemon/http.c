@@ -37,7 +37,6 @@
 #include "log.h"
 
 /* A refused stream is logged at most this often, so a flood does not flood the log. */
-#define HTTP_REFUSAL_LOG_S 10
 
 /* One TCP connection. */
 struct http_conn {
@@ -67,7 +66,7 @@ struct http {
 	uint64_t seq;                /* requests begun */
 	struct http_list armed;      /* connections that owe a request, oldest deadline first */
 	struct http_list streams;    /* connections carrying an event stream */
-	int64_t refusal_logged_ms;
+	struct log_limit full_log, address_log, refusal_log;  /* floods log once a minute */
 	struct request *batch;       /* changes gathered in this turn of the loop, in arrival order */
 	struct request **batch_tail;
 	struct request *flight;      /* the batch whose commit runs on the store's thread */
@@ -221,7 +220,6 @@ stream_admit(struct http *h, const struct http_conn *hc)
 {
 	int per_address = h->api->queue->cfg->streams_per_address;
 	enum bq_err e = BQ_OK;
-	int64_t now;
 
 	if (h->nstreams >= h->stream_limit) {
 		e = BQ_ERR_STREAMS_FULL;
@@ -234,17 +232,14 @@ stream_admit(struct http *h, const struct http_conn *hc)
 		if (n >= per_address)
 			e = BQ_ERR_TOO_MANY_STREAMS;
 	}
-	now = mono_ms();
-	if (e != BQ_OK && now - h->refusal_logged_ms >= HTTP_REFUSAL_LOG_S * 1000) {
+	if (e == BQ_ERR_STREAMS_FULL) {
+		log_limited(&h->full_log, "http: %u event streams open, the most allowed; refusing "
+		    "more", h->nstreams);
+	} else if (e != BQ_OK) {
 		char ip[INET_ADDRSTRLEN] = "?";
 		inet_ntop(AF_INET, &hc->addr, ip, sizeof(ip));
-		h->refusal_logged_ms = now;
-		if (e == BQ_ERR_STREAMS_FULL)
-			log_warnx("http: %u event streams open, the most allowed; refusing more",
-			    h->nstreams);
-		else
-			log_warnx("http: %s holds %d event streams, the most one address may; refusing "
-			    "more", ip, per_address);
+		log_limited(&h->address_log, "http: %s holds %d event streams, the most one address "
+		    "may; refusing more", ip, per_address);
 	}
 	return e;
 }
@@ -347,9 +342,10 @@ http_send_raw(struct MHD_Connection *c, const struct api_reply *rep)
 	return ret;
 }
 
-/* The one place an error becomes an HTTP answer. */
+/* The one place an error becomes an HTTP answer; retry_after 0 is the error's own advice. */
 static enum MHD_Result
-http_send_error(struct MHD_Connection *c, enum bq_err e, const char *message, const char *allow)
+http_send_error_after(struct MHD_Connection *c, enum bq_err e, const char *message,
+    const char *allow, unsigned retry_after)
 {
 	json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", bq_err_code(e), "message",
 	    message != NULL && *message ? message : bq_err_message(e));
@@ -359,10 +355,17 @@ http_send_error(struct MHD_Connection *c, enum bq_err e, const char *message, co
 	if (body == NULL)
 		body = json_pack("{s:{s:s,s:s}}", "error", "code", bq_err_code(e), "message",
 		    bq_err_message(e));
-	ret = http_send_json(c, bq_err_status(e), body, allow, bq_err_retry_after(e), NULL);
+	ret = http_send_json(c, bq_err_status(e), body, allow, retry_after > 0 ? retry_after :
+	    bq_err_retry_after(e), NULL);
 
 	json_decref(body);
 	return ret;
+}
+
+static enum MHD_Result
+http_send_error(struct MHD_Connection *c, enum bq_err e, const char *message, const char *allow)
+{
+	return http_send_error_after(c, e, message, allow, 0);
 }
 
 static const char *
@@ -386,9 +389,14 @@ content_length_too_large(struct MHD_Connection *c)
 	return errno != 0 || *end != '\0' || v > API_BODY_MAX;
 }
 
-/* url with control characters escaped, so a request cannot forge log lines. */
+/*
+ * A change's request line, url with control characters escaped so that a
+ * request cannot forge log lines. Refusals (401, 403, 421, 429) come in
+ * floods when something hammers the daemon: they are counted, not logged
+ * one by one (the audit trail has each refused staff action).
+ */
 static void
-log_request(const char *method, const char *url, unsigned status)
+log_request(struct http *h, const char *method, const char *url, unsigned status)
 {
 	char clean[256];
 	size_t n = 0;
@@ -400,7 +408,10 @@ log_request(const char *method, const char *url, unsigned status)
 			clean[n++] = (char)*p;
 	}
 	clean[n] = '\0';
-	log_info("%s %s %u", method, clean, status);
+	if (status == 401 || status == 403 || status == 421 || status == 429)
+		log_limited(&h->refusal_log, "http: refused %s %s %u", method, clean, status);
+	else
+		log_info("%s %s %u", method, clean, status);
 }
 
 /* Send rep (and free it): an event stream, an error, a raw body or JSON. */
@@ -411,7 +422,7 @@ http_send_reply(struct http *h, struct MHD_Connection *c, const char *method, co
 	enum MHD_Result ret;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		log_request(method, url, rep->status);
+		log_request(h, method, url, rep->status);
 	if (rep->sse) {
 		enum bq_err e;
 
@@ -426,7 +437,7 @@ http_send_reply(struct http *h, struct MHD_Connection *c, const char *method, co
 			h->nstreams++;
 		}
 	} else if (rep->err != BQ_OK) {
-		ret = http_send_error(c, rep->err, rep->message, rep->allow);
+		ret = http_send_error_after(c, rep->err, rep->message, rep->allow, rep->retry_after);
 	} else if (rep->raw != NULL) {
 		ret = http_send_raw(c, rep);
 	} else {

@@ -82,3 +82,29 @@ fatalx(const char *fmt, ...)
 	LOG_BODY("fatal", 0);
 	exit(1);
 }
+
+void
+log_limited(struct log_limit *l, const char *fmt, ...)
+{
+	struct timespec ts;
+	long long now;
+	char msg[768];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;	/* never 0 */
+	if (l->since_ms != 0 && now - l->since_ms < LOG_LIMIT_S * 1000LL) {
+		l->held++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (l->held > 0)
+		log_warnx("%s (and %lu more like it since this was last logged, %lld s ago)", msg,
+		    l->held, (now - l->since_ms) / 1000);
+	else
+		log_warnx("%s (repeats within %d s are counted, not logged)", msg, LOG_LIMIT_S);
+	l->since_ms = now;
+	l->held = 0;
+}

@@ -351,6 +351,7 @@ voice_new(void)
 		free(v);
 		return NULL;
 	}
+	work_set_share(v->w, VOICE_SHARE);
 	return v;
 }
 
@@ -376,8 +377,8 @@ voice_collect(struct voice *v)
 }
 
 enum voice_state
-voice_lookup(struct voice *v, const char *number, int counter, bool en, const uint8_t **wav,
-    size_t *len)
+voice_lookup(struct voice *v, const char *number, int counter, bool en,
+    const struct work_from *from, const uint8_t **wav, size_t *len)
 {
 	char key[WORK_KEY_MAX];
 	struct voice_job j;
@@ -387,11 +388,13 @@ voice_lookup(struct voice *v, const char *number, int counter, bool en, const ui
 	if (!voice_text_zh(number, counter, j.text_zh, sizeof(j.text_zh)) ||
 	    (en && !voice_text_en(number, counter, j.text_en, sizeof(j.text_en))))
 		return VOICE_FAILED;
-	switch (work_lookup(v->w, key, &j, wav, len)) {
+	switch (work_lookup(v->w, key, &j, from, wav, len)) {
 	case WORK_READY:
 		return VOICE_READY;
 	case WORK_PENDING:
 		return VOICE_PENDING;
+	case WORK_LIMITED:
+		return VOICE_LIMITED;
 	default:
 		return VOICE_FAILED;
 	}

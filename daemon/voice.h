@@ -35,7 +35,11 @@ enum voice_state {
 	VOICE_READY,                /* *wav and *len are the clip */
 	VOICE_PENDING,              /* being made; wait for voice_fd */
 	VOICE_FAILED,               /* the synthesiser failed, or too many jobs wait */
+	VOICE_LIMITED,              /* this client holds its share of jobs not yet made */
 };
+
+/* Jobs not yet made one client (not the hall's own calls) may hold. */
+#define VOICE_SHARE 4
 
 struct voice;
 
@@ -86,9 +90,12 @@ void voice_collect(struct voice *v);
  * en, English too. READY: *wav, *len are the clip, owned by the cache and
  * valid until the next voice_lookup. PENDING: a job is queued or running.
  * FAILED: synthesis failed (the next lookup tries again) or the queue is
- * full. Runs on the loop thread only.
+ * full. from says who asks (work.h): the hall's own calls are urgent;
+ * LIMITED: from's owner holds VOICE_SHARE jobs already. Runs on the loop
+ * thread only.
  */
+struct work_from;
 enum voice_state voice_lookup(struct voice *v, const char *number, int counter, bool en,
-    const uint8_t **wav, size_t *len);
+    const struct work_from *from, const uint8_t **wav, size_t *len);
 
 #endif

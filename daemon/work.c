@@ -4,8 +4,11 @@
  * Slots: each is FREE, QUEUED (the worker will take it), RUNNING, READY or
  * FAILED. The loop moves FREE -> QUEUED and evicts READY/FAILED slots, the
  * least recently asked for first; the worker moves QUEUED -> RUNNING ->
- * READY/FAILED, oldest queued first. Both hold mu. While a slot is RUNNING
- * nothing but the worker writes it, so the worker reads its input unlocked.
+ * READY/FAILED, urgent first, then oldest queued first. Both hold mu. While
+ * a slot is RUNNING nothing but the worker writes it, so the worker reads
+ * its input unlocked. An urgent job that finds no slot takes the newest
+ * queued job that is not urgent (QUEUED -> FREE by the loop): the requests
+ * that waited for it are woken, ask again and queue it anew or are refused.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +31,8 @@ struct slot {
 	size_t len;
 	uint64_t queued;                    /* when it was queued, for the worker's order */
 	uint64_t used;                      /* last lookup, for eviction */
+	bool urgent;
+	char owner[WORK_OWNER_MAX];         /* who asked first; "" none */
 };
 
 struct work {
@@ -40,20 +45,55 @@ struct work {
 	int efd;
 	bool stop;
 	uint64_t clock;
+	int share;                          /* jobs not yet done per owner; 0: no limit */
+	bool secret;                        /* wipe inputs once run; match on keys alone */
+	struct log_limit busy_log, limited_log;   /* loop thread only */
 	int nslots;
 	struct slot *slots;
 	unsigned char *inputs;              /* nslots * in_size bytes */
 };
 
-/* The oldest QUEUED slot, or NULL. Under mu. */
+/* The oldest urgent QUEUED slot, else the oldest QUEUED one, or NULL. Under mu. */
 static struct slot *
 next_job(struct work *w)
 {
 	struct slot *s = NULL;
 
-	for (int i = 0; i < w->nslots; i++)
-		if (w->slots[i].state == SLOT_QUEUED && (s == NULL || w->slots[i].queued < s->queued))
-			s = &w->slots[i];
+	for (int i = 0; i < w->nslots; i++) {
+		struct slot *c = &w->slots[i];
+		if (c->state == SLOT_QUEUED && (s == NULL || c->urgent > s->urgent ||
+		    (c->urgent == s->urgent && c->queued < s->queued)))
+			s = c;
+	}
+	return s;
+}
+
+/* How many jobs not yet done owner holds. Under mu. */
+static int
+owner_jobs(const struct work *w, const char *owner)
+{
+	int n = 0;
+
+	for (int i = 0; i < w->nslots; i++) {
+		const struct slot *c = &w->slots[i];
+		if ((c->state == SLOT_QUEUED || c->state == SLOT_RUNNING) &&
+		    strcmp(c->owner, owner) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* The newest queued job that is not urgent, for an urgent one to take its slot; or NULL. */
+static struct slot *
+preemptable(struct work *w)
+{
+	struct slot *s = NULL;
+
+	for (int i = 0; i < w->nslots; i++) {
+		struct slot *c = &w->slots[i];
+		if (c->state == SLOT_QUEUED && !c->urgent && (s == NULL || c->queued > s->queued))
+			s = c;
+	}
 	return s;
 }
 
@@ -78,6 +118,8 @@ worker(void *arg)
 		pthread_mutex_unlock(&w->mu);
 
 		ok = w->run(s->in, &out, &len);
+		if (w->secret)
+			explicit_bzero(s->in, w->in_size);
 
 		pthread_mutex_lock(&w->mu);
 		if (!ok) {
@@ -167,17 +209,36 @@ work_collect(struct work *w)
 		;
 }
 
+void
+work_set_secret(struct work *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->secret = true;
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+work_set_share(struct work *w, int per_owner)
+{
+	pthread_mutex_lock(&w->mu);
+	w->share = per_owner;
+	pthread_mutex_unlock(&w->mu);
+}
+
 enum work_state
-work_lookup(struct work *w, const char *key, const void *in, const uint8_t **out, size_t *len)
+work_lookup(struct work *w, const char *key, const void *in, const struct work_from *from,
+    const uint8_t **out, size_t *len)
 {
 	struct slot *s = NULL, *victim = NULL;
 	enum work_state st = WORK_BUSY;
+	const char *owner = from != NULL && from->owner != NULL ? from->owner : "";
+	bool urgent = from == NULL || from->urgent;
 
 	pthread_mutex_lock(&w->mu);
 	w->clock++;
 	for (int i = 0; i < w->nslots && s == NULL; i++)
 		if (w->slots[i].state != SLOT_FREE && strcmp(w->slots[i].key, key) == 0 &&
-		    memcmp(w->slots[i].in, in, w->in_size) == 0)
+		    (w->secret || memcmp(w->slots[i].in, in, w->in_size) == 0))
 			s = &w->slots[i];
 	if (s != NULL) {
 		switch (s->state) {
@@ -197,6 +258,12 @@ work_lookup(struct work *w, const char *key, const void *in, const uint8_t **out
 		}
 		goto out;
 	}
+	if (*owner != '\0' && w->share > 0 && owner_jobs(w, owner) >= w->share) {
+		log_limited(&w->limited_log, "%s: %s holds %d jobs not yet done, its share; refusing "
+		    "more", w->name, owner, w->share);
+		st = WORK_LIMITED;
+		goto out;
+	}
 	/* A free slot, else the least recently used finished one. */
 	for (int i = 0; i < w->nslots; i++) {
 		struct slot *c = &w->slots[i];
@@ -208,8 +275,15 @@ work_lookup(struct work *w, const char *key, const void *in, const uint8_t **out
 		    (victim == NULL || c->used < victim->used))
 			victim = c;
 	}
+	if (victim == NULL && urgent && (victim = preemptable(w)) != NULL) {
+		uint64_t one = 1;
+		/* Its waiters ask again: woken as if it had ended. */
+		explicit_bzero(victim->in, w->in_size);
+		if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn("%s: eventfd", w->name);
+	}
 	if (victim == NULL) {
-		log_warnx("%s: %d jobs waiting; refusing %s", w->name, w->nslots, key);
+		log_limited(&w->busy_log, "%s: %d jobs waiting; refusing %s", w->name, w->nslots, key);
 		goto out;
 	}
 	free(victim->out);
@@ -218,6 +292,8 @@ work_lookup(struct work *w, const char *key, const void *in, const uint8_t **out
 	snprintf(victim->key, sizeof(victim->key), "%s", key);
 	memcpy(victim->in, in, w->in_size);
 	victim->used = victim->queued = w->clock;
+	victim->urgent = urgent;
+	snprintf(victim->owner, sizeof(victim->owner), "%s", owner);
 	victim->state = SLOT_QUEUED;
 	pthread_cond_signal(&w->cv);
 	st = WORK_PENDING;

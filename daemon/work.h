@@ -13,6 +13,13 @@
  * Slots are shared with the worker under one mutex. A finished result is
  * only ever evicted by the loop, so a pointer work_lookup() returned stays
  * valid until the loop's next work_lookup() or work_free().
+ *
+ * Fairness: a job asked for by an urgent client (the hall's own call,
+ * staff) runs before any other, and may take the slot of a queued job that
+ * is not urgent. A client named by its owner (an address, a session) holds
+ * at most the work's share of jobs not yet done; past it work_lookup
+ * answers WORK_LIMITED without touching anyone else's job, so one client
+ * flooding the worker cannot push out another's request.
  */
 #ifndef BRANCHQ_WORK_H
 #define BRANCHQ_WORK_H
@@ -28,6 +35,15 @@ enum work_state {
 	WORK_PENDING,               /* queued or being made; wait for work_fd */
 	WORK_FAILED,                /* run failed; the next lookup tries again */
 	WORK_BUSY,                  /* every slot holds a job not yet done: refused */
+	WORK_LIMITED,               /* this owner holds its share of jobs not yet done: refused */
+};
+
+#define WORK_OWNER_MAX 72
+
+/* Who asks for a job. NULL stands for urgent with no owner: never limited. */
+struct work_from {
+	const char *owner;          /* the client, for its share; NULL: not counted */
+	bool urgent;                /* runs before the rest, may take a queued job's slot */
 };
 
 /*
@@ -46,6 +62,16 @@ struct work;
  */
 struct work *work_new(const char *name, int slots, size_t in_size, work_run_fn *run);
 
+/* The most jobs not yet done one owner may hold (0, the default: no limit). Loop thread only. */
+void work_set_share(struct work *w, int per_owner);
+
+/*
+ * The inputs are secrets (passwords): each is wiped as soon as its job has
+ * run, whether or not anyone comes back for the result, and a lookup finds
+ * a job by its key alone (give each job a key of its own). Before any lookup.
+ */
+void work_set_secret(struct work *w);
+
 /* Stop the worker (it finishes its current job), join it and free every result. NULL is a no-op. */
 void work_free(struct work *w);
 
@@ -57,12 +83,14 @@ void work_collect(struct work *w);
 
 /*
  * The result for key (a NUL-terminated string shorter than WORK_KEY_MAX)
- * made from in (in_size bytes, copied when a job is queued). READY: *out,
- * *len are owned by the cache, valid until the next work_lookup. A FAILED
- * result is answered once, then forgotten. Runs on the loop thread only.
+ * made from in (in_size bytes, copied when a job is queued), asked for by
+ * from (NULL: urgent, no owner). READY: *out, *len are owned by the cache,
+ * valid until the next work_lookup. A FAILED result is answered once, then
+ * forgotten. A job already queued or made is answered to anyone, whatever
+ * their share. Runs on the loop thread only.
  */
 enum work_state work_lookup(struct work *w, const char *key, const void *in,
-    const uint8_t **out, size_t *len);
+    const struct work_from *from, const uint8_t **out, size_t *len);
 
 /* Forget key's finished result and wipe its input (a password, say). Loop thread only. */
 void work_forget(struct work *w, const char *key);

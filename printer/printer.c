@@ -394,6 +394,7 @@ printer_new(struct queue *q)
 		free(p);
 		return NULL;
 	}
+	work_set_share(p->previews, PRINTER_PREVIEW_SHARE);
 	if ((errno = pthread_create(&p->thread, NULL, worker_main, p)) != 0) {
 		log_warn("printer: cannot start its thread");
 		work_free(p->previews);
@@ -574,8 +575,8 @@ printer_reprint(struct printer *p, int64_t id, int64_t now, struct ticket *out)
 }
 
 enum bq_err
-printer_png(struct printer *p, int64_t id, int64_t now, const unsigned char **png, size_t *len,
-    bool *pending)
+printer_png(struct printer *p, int64_t id, int64_t now, const struct work_from *from,
+    const unsigned char **png, size_t *len, bool *pending)
 {
 	struct ticket t;
 	struct layout l;
@@ -588,7 +589,7 @@ printer_png(struct printer *p, int64_t id, int64_t now, const unsigned char **pn
 	/* The key names the ticket; the layout itself decides whether a drawing is still right. */
 	printer_layout(p, &t, now, &l);
 	snprintf(key, sizeof(key), "ticket %lld", (long long)id);
-	switch (work_lookup(p->previews, key, &l, png, len)) {
+	switch (work_lookup(p->previews, key, &l, from, png, len)) {
 	case WORK_READY:
 		return BQ_OK;
 	case WORK_PENDING:
@@ -596,6 +597,8 @@ printer_png(struct printer *p, int64_t id, int64_t now, const unsigned char **pn
 		return BQ_OK;
 	case WORK_BUSY:
 		return BQ_ERR_PREVIEW_BUSY;
+	case WORK_LIMITED:
+		return BQ_ERR_TOO_MANY_REQUESTS;
 	default:
 		return BQ_ERR_INTERNAL;
 	}

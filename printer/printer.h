@@ -30,6 +30,7 @@
 #define PRINTER_RETRY_FIRST_S 2      /* first retry after a failure */
 #define PRINTER_RETRY_MAX_S 60       /* backoff doubles up to this */
 #define PRINTER_PREVIEWS 16          /* PNG previews cached, and at most waiting to be drawn */
+#define PRINTER_PREVIEW_SHARE 4      /* drawings not yet made one client may hold */
 #define PRINTER_BATCH 16             /* backlog tickets rendered per turn of the loop */
 
 struct printer;
@@ -73,11 +74,13 @@ enum bq_err printer_reprint(struct printer *p, int64_t id, int64_t now, struct t
  * and *pending false: *png, *len are the drawing, owned by the cache and
  * valid until the next printer_png. BQ_OK and *pending: being drawn; ask
  * again when printer_preview_fd is readable. BQ_ERR_PREVIEW_BUSY when
- * PRINTER_PREVIEWS other drawings wait; BQ_ERR_INTERNAL when drawing
- * failed. Loop thread only.
+ * PRINTER_PREVIEWS other drawings wait; BQ_ERR_TOO_MANY_REQUESTS when
+ * from's owner holds PRINTER_PREVIEW_SHARE drawings not yet made;
+ * BQ_ERR_INTERNAL when drawing failed. Loop thread only.
  */
-enum bq_err printer_png(struct printer *p, int64_t id, int64_t now, const unsigned char **png,
-    size_t *len, bool *pending);
+struct work_from;
+enum bq_err printer_png(struct printer *p, int64_t id, int64_t now, const struct work_from *from,
+    const unsigned char **png, size_t *len, bool *pending);
 
 /* Readable when a preview has been drawn; then printer_preview_collect and ask again. */
 int printer_preview_fd(const struct printer *p);

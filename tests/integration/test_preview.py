@@ -13,18 +13,27 @@ import escpos
 from harness import check, check_eq
 
 PREVIEWS = 12        # under the daemon's bound of 16 waiting previews
+SHARE = 4            # previews one client may have waiting (PRINTER_PREVIEW_SHARE)
 
 
 def test_loop_answers_while_previews_are_drawn(env):
     d = env.daemon()     # a fresh daemon: the first drawing also loads the font
     tickets = [d.issue("A") for _ in range(PREVIEWS)]
+    # Three lobby clients, each asking for as many at once as one client may.
+    tokens = []
+    for i in range(PREVIEWS // SHARE):
+        out = d.cli("token", "add", "--role", "lobby", "--name", "lobby %d" % i)
+        check(out.returncode == 0, "token add: %s" % out.stderr)
+        tokens.append(out.stdout.split()[-1])
     done = {}
     start = threading.Event()
 
     def preview(t):
         start.wait()
         a = time.monotonic()
-        st, hdrs, png = d.fetch("GET", "/api/v1/tickets/%d/ticket.png" % t["id"])
+        who = {"Authorization": "Bearer " + tokens[t["id"] % len(tokens)]}
+        st, hdrs, png = d.fetch("GET", "/api/v1/tickets/%d/ticket.png" % t["id"], headers=who,
+                                auth=False)
         done[t["id"]] = (st, hdrs.get("content-type"), png, a, time.monotonic())
     threads = [threading.Thread(target=preview, args=(t,)) for t in tickets]
     for th in threads:
