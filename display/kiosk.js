@@ -80,6 +80,8 @@
       if (r.status === 201) showTicket(r.body.ticket);
       else if (r.body?.error?.code === 'invalid_id_number')
         $('msg').textContent = '身份证号无效，请检查 The ID number is not valid; please check it';
+      else if (r.body?.error?.code === 'too_many_requests')
+        $('msg').textContent = '取号过于频繁，请稍候再试 Too many tickets at once; please wait a moment';
       else $('msg').textContent = '取号失败，请咨询大堂经理 Could not issue a ticket; please ask the staff';
     } catch {
       $('msg').textContent = '网络错误，请重试 Network error, please try again';
