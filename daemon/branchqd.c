@@ -36,6 +36,7 @@
 #include "api.h"
 #include "auth.h"
 #include "auth_cli.h"
+#include "clock.h"
 #include "pages.h"
 #include "bday.h"
 #include "bus.h"
@@ -181,7 +182,7 @@ write_reload(struct sqlite3 *db, void *ctx)
 	struct principal sys = { .role = ROLE_NONE };
 
 	(void)ctx;
-	return auth_audit(db, (int64_t)time(NULL), &sys, "branchqd", "config-reload", 0, 0, "ok",
+	return auth_audit(db, clock_now(), &sys, "branchqd", "config-reload", 0, 0, "ok",
 	    "local");
 }
 
@@ -236,6 +237,20 @@ lock_database(struct daemon *d)
 		return -1;
 	}
 	return 0;
+}
+
+/* At a day reset (or a start after one): close what earlier days left waiting. */
+static void
+expire_days(struct daemon *d)
+{
+	int n;
+
+	if (queue_expire(&d->queue, clock_now(), &n) != BQ_OK)
+		log_warnx("day reset: cannot close the tickets earlier days left waiting; trying "
+		    "again in %d s", SSE_KEEPALIVE_S);
+	else if (n > 0)
+		log_info("day reset: %d ticket%s left waiting on earlier business days closed as "
+		    "expired", n, n == 1 ? "" : "s");
 }
 
 static int
@@ -310,6 +325,7 @@ main_loop(struct daemon *d)
 		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents | pfd[7].revents) & POLLIN)
 			http_wake_pending(d->http);
 		if (mono_ms() >= next_keepalive) {
+			expire_days(d);
 			sse_keepalive(d->sse);
 			next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
 		}
@@ -359,6 +375,7 @@ main(int argc, char **argv)
 	static struct daemon d;
 	char err[512];
 	sigset_t mask;
+	int64_t last_at;
 	int rc;
 
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
@@ -408,9 +425,13 @@ main(int argc, char **argv)
 	d.queue.bus = &d.bus;
 	if (queue_sync_counters(&d.queue) != BQ_OK)
 		fatalx("database: cannot record the counters");
+	if (store_last_event_time(d.store, &last_at) != BQ_OK)
+		fatalx("database: cannot read the time of its last event");
+	clock_start(last_at);
 	/* The day's hall is read now, not by whichever request comes first. */
-	if (queue_version(&d.queue, (int64_t)time(NULL), &(uint64_t){ 0 }) != BQ_OK)
+	if (queue_version(&d.queue, clock_now(), &(uint64_t){ 0 }) != BQ_OK)
 		fatalx("database: cannot read the day's hall");
+	expire_days(&d);
 	d.api.queue = &d.queue;
 	d.api.pages = &d.pages;
 	load_pages(&d);
@@ -427,7 +448,7 @@ main(int argc, char **argv)
 	if ((d.reports = report_work_new()) == NULL)
 		log_warnx("report: cannot start the worker; reports are built on the loop");
 	d.api.reports = d.reports;
-	if ((d.api.auth = auth_new(d.cfg.database, &d.cfg, (int64_t)time(NULL))) == NULL)
+	if ((d.api.auth = auth_new(d.cfg.database, &d.cfg, clock_now())) == NULL)
 		fatalx("database: cannot read the staff accounts and tokens");
 	if ((d.signins = work_new("sign-in", 16, sizeof(struct signin_job), api_signin_run)) == NULL)
 		fatalx("cannot start the sign-in worker");

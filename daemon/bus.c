@@ -20,6 +20,7 @@ static const struct {
 	{ EV_COUNTER_PAUSED, "counter.paused" },
 	{ EV_COUNTER_RESUMED, "counter.resumed" },
 	{ EV_TICKET_PRINT, "ticket.print" },
+	{ EV_TICKET_EXPIRED, "ticket.expired" },
 };
 
 const char *

@@ -27,9 +27,10 @@ enum bus_type {
 	EV_COUNTER_PAUSED     = 1u << 9,
 	EV_COUNTER_RESUMED    = 1u << 10,
 	EV_TICKET_PRINT       = 1u << 11,   /* the paper ticket's print state changed */
+	EV_TICKET_EXPIRED     = 1u << 12,   /* left waiting when its business day ended */
 };
 
-#define EV_ALL 0xfffu
+#define EV_ALL 0x1fffu
 #define BUS_MAX_SUBSCRIBERS 8
 
 /* The wire name of an event type, "ticket.called". */

@@ -11,7 +11,7 @@ static const char *const category_names[CAT_COUNT] = {
 };
 
 static const char *const status_names[TS_COUNT] = {
-	"waiting", "called", "serving", "served", "no_show", "cancelled", "transferred",
+	"waiting", "called", "serving", "served", "no_show", "cancelled", "transferred", "expired",
 };
 
 static const char *const lang_names[] = { "zh", "en" };

@@ -33,6 +33,7 @@ enum ticket_status {
 	TS_NO_SHOW,
 	TS_CANCELLED,
 	TS_TRANSFERRED,  /* this leg ended; the ticket waits again in another service */
+	TS_EXPIRED,      /* still waiting when its business day ended: closed at the reset */
 	TS_COUNT
 };
 

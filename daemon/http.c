@@ -34,6 +34,7 @@
 
 #include "bday.h"
 #include "http.h"
+#include "clock.h"
 #include "log.h"
 
 /* A refused stream is logged at most this often, so a flood does not flood the log. */
@@ -557,7 +558,7 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 		*con_cls = r;
 		h->active++;
 		r->late = h->stopping;
-		r->now = (int64_t)time(NULL);
+		r->now = clock_now();
 		r->seq = ++h->seq;
 		r->hc = conn_of(c);
 		if (r->hc != NULL && r->hc->has_addr)

@@ -7,6 +7,7 @@
  * of a change that did not happen.
  */
 #include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -507,6 +508,75 @@ queue_hall(struct queue *q, int64_t now)
 		hall_invalidate(q->hall);
 		log_warnx("hall: cannot read day %s from the database", bday);
 	}
+	return e;
+}
+
+enum bq_err
+queue_expire(struct queue *q, int64_t now, int *n)
+{
+	struct bus_event *ev = NULL;
+	struct ticket *left = NULL;
+	char today[11];
+	int nleft = 0, nev = 0;
+	enum bq_err e;
+
+	*n = 0;
+	queue_today(q, now, today);
+	if (strcmp(q->expired_through, today) == 0)
+		return BQ_OK;
+	assert(!q->batching);
+	/* The hall holds today before rows of the days before change under it. */
+	if ((e = queue_hall(q, now)) != BQ_OK)
+		return e;
+	flight_finish(q);
+	if ((e = store_waiting_before(q->store, today, &left, &nleft)) != BQ_OK)
+		return e;
+	if (nleft > 0 && (ev = calloc((size_t)nleft, sizeof(*ev))) == NULL) {
+		free(left);
+		return BQ_ERR_INTERNAL;
+	}
+	if (nleft > 0 && (e = store_begin(q->store)) == BQ_OK) {
+		for (int i = 0; i < nleft && e == BQ_OK; i++) {
+			struct ticket *t = &left[i];
+			json_t *data;
+			char *text;
+
+			t->status = TS_EXPIRED;
+			t->ended_at = now;
+			if ((e = store_ticket_update(q->store, t)) != BQ_OK)
+				break;
+			data = json_pack("{s:s,s:o,s:o,s:n}", "type", bus_type_name(EV_TICKET_EXPIRED),
+			    "at", render_time(now), "ticket", render_ticket(q->cfg, t, NULL, false),
+			    "counter");
+			text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+			json_decref(data);
+			if (text == NULL) {
+				e = BQ_ERR_INTERNAL;
+				break;
+			}
+			ev[nev] = (struct bus_event){ .type = EV_TICKET_EXPIRED, .ticket_id = t->id,
+			    .has_ticket = true, .ticket = *t, .data = text };
+			nev++;
+			e = store_event_append(q->store, now, bus_type_name(EV_TICKET_EXPIRED), t->id, 0,
+			    text, &ev[nev - 1].id);
+		}
+		if (e == BQ_OK)
+			e = store_commit(q->store);
+		else
+			store_rollback(q->store);
+	}
+	if (e == BQ_OK) {
+		for (int i = 0; i < nev; i++)
+			if (events_push(q, &ev[i]) == 0)
+				ev[i].data = NULL;           /* the text went with the event */
+		events_drain(q);
+		snprintf(q->expired_through, sizeof(q->expired_through), "%s", today);
+		*n = nev;
+	}
+	for (int i = 0; i < nev; i++)
+		free((char *)ev[i].data);
+	free(ev);
+	free(left);
 	return e;
 }
 

@@ -63,6 +63,7 @@ struct queue {
 	                                a batch's wait here until its commit lands */
 	int npq, cappq;
 	bool draining;               /* publish_drain is telling subscribers */
+	char expired_through[11];    /* the business day queue_expire last closed the days before */
 };
 
 /*
@@ -245,6 +246,16 @@ enum bq_err queue_counter_state(struct queue *q, int number, int64_t now,
  * its next use. Called at start and after reload.
  */
 enum bq_err queue_sync_counters(struct queue *q);
+
+/*
+ * Close what earlier business days left waiting: each such ticket becomes
+ * `expired` (ended now) with a ticket.expired event, all in one
+ * transaction, so nothing stays waiting for ever and the day's report
+ * counts them as left waiting at its close. Cheap when already done for
+ * today's business day: the loop calls it on its periodic tick and at
+ * start. *n is how many were closed. Never inside a batch.
+ */
+enum bq_err queue_expire(struct queue *q, int64_t now, int *n);
 
 /* Free the hall (not the store). The queue may be used again: the hall is then read anew. */
 void queue_close(struct queue *q);

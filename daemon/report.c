@@ -160,6 +160,9 @@ leg_at_close(struct report_leg *l, int64_t close)
 {
 	if (l->called_at > close)
 		l->called_at = 0;
+	/* Closed at the reset for having waited all day: still waiting when the day closed. */
+	if (l->status == TS_EXPIRED)
+		l->ended_at = close + 1;
 	if (l->ended_at > close) {
 		l->ended_at = 0;
 		l->transferred_to = 0;

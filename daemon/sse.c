@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "log.h"
 #include "render.h"
 #include "sse.h"
@@ -328,7 +329,7 @@ group_get(struct sse *s, const struct ticket *t)
 	struct sse_group *g;
 	struct ticket_pos pos;
 	json_t *at;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 
 	for (g = s->groups; g != NULL; g = g->next)
 		if (g->origin == t->origin_id)
@@ -501,7 +502,7 @@ sse_on_event(void *arg, const struct bus_event *ev)
 	struct queue *q = s->q;
 	json_t *data = ev->data != NULL ? json_loads(ev->data, 0, NULL) : NULL;
 	json_t *tk = json_object_get(data, "ticket"), *at = json_object_get(data, "at");
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	/* The leg as the change wrote it: no read of the store for it. */
 	const struct ticket *t = ev->has_ticket ? &ev->ticket : NULL;
 	struct slot *sl;
@@ -529,7 +530,8 @@ sse_on_event(void *arg, const struct bus_event *ev)
 	if (sl->staff == NULL)
 		sl->staff = frame_event(ev->id, ev->data != NULL ? ev->data : "{}");
 
-	if (ev->type == EV_TICKET_PRINT) {
+	/* Neither a ticket's paper nor an earlier day's leftovers change what the hall shows. */
+	if (ev->type == EV_TICKET_PRINT || ev->type == EV_TICKET_EXPIRED) {
 		sl->dstate = DISPLAY_NONE;
 	} else {
 		sl->display = display_frame(s, ev, t, at, now);

@@ -152,6 +152,7 @@ enum stmt {
 	ST_TICKET_GET,
 	ST_TICKET_BY_TOKEN,
 	ST_WAITING,
+	ST_WAITING_BEFORE,
 	ST_RECENT_SERVICE,
 	ST_COUNTER_ENSURE,
 	ST_COUNTER_GET,
@@ -197,6 +198,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "ORDER BY id DESC LIMIT 1",
 	[ST_WAITING] = "SELECT " TICKET_COLS " FROM tickets WHERE bday = ?1 AND status = 'waiting' "
 	    "ORDER BY id",
+	/* What earlier business days left waiting: closed at the day reset (queue_expire). */
+	[ST_WAITING_BEFORE] = "SELECT " TICKET_COLS " FROM tickets WHERE bday < ?1 "
+	    "AND status = 'waiting' ORDER BY id",
 	/* Newest first, ties by id, so memory (hall.c) keeps exactly the same rows. */
 	[ST_RECENT_SERVICE] = "SELECT id, ended_at, ended_at - called_at FROM tickets "
 	    "WHERE service = ?1 AND status = 'served' AND called_at IS NOT NULL "
@@ -946,6 +950,15 @@ store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
 }
 
 enum bq_err
+store_waiting_before(struct store *s, const char *bday, struct ticket **out, int *n)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_WAITING_BEFORE);
+
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	return tickets_all(s, st, "read tickets left waiting", out, n);
+}
+
+enum bq_err
 store_print_pending(struct store *s, const char *bday, enum print_state ps, bool waiting_only,
     int limit, struct ticket **out, int *n)
 {
@@ -1055,6 +1068,23 @@ enum bq_err
 store_last_event_id(struct store *s, int64_t *id)
 {
 	return stmt_int64(s, stmt_get(s, ST_LAST_EVENT), "last event", id);
+}
+
+enum bq_err
+store_last_event_time(struct store *s, int64_t *at)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*at = 0;
+	/* Ids and times rose together (the daemon's clock never goes back): the last id is the latest. */
+	if (sqlite3_prepare_v2(s->db, "SELECT at FROM events ORDER BY id DESC LIMIT 1", -1, &st,
+	    NULL) != SQLITE_OK)
+		return BQ_ERR_STORAGE;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*at = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? BQ_OK : BQ_ERR_STORAGE;
 }
 
 enum bq_err

@@ -123,6 +123,9 @@ enum bq_err store_ticket_by_token(struct store *s, const char *token, struct tic
  */
 enum bq_err store_waiting(struct store *s, const char *bday, struct ticket **out, int *n);
 
+/* The tickets of business days before bday still waiting, oldest first; *out as store_waiting's. */
+enum bq_err store_waiting_before(struct store *s, const char *bday, struct ticket **out, int *n);
+
 /* One served leg's service time: what the estimated wait is averaged from. */
 struct service_time {
 	int64_t id;                      /* the leg */
@@ -156,6 +159,9 @@ enum bq_err store_event_append(struct store *s, int64_t at, const char *type,
 
 /* Set *id to the newest event's id, 0 when the log is empty. */
 enum bq_err store_last_event_id(struct store *s, int64_t *id);
+
+/* Set *at to the newest event's time (unix s), 0 when the log is empty: the clock's floor. */
+enum bq_err store_last_event_time(struct store *s, int64_t *at);
 
 /*
  * Call fn for up to limit events with id > after, in id order. fn's data

@@ -362,6 +362,7 @@ class Daemon:
         self.lines = []
         self.lock = threading.Lock()
         self.reader = None
+        self.extra_env = {}          # more environment for the daemon (a fake clock, say)
         self.write_config(config_text)
 
     # -- process ----------------------------------------------------------
@@ -393,8 +394,10 @@ class Daemon:
         """Start the process and return it, without waiting for ready."""
         with self.lock:
             self.lines.append("---- %s start: %s" % (self.name, " ".join(self.argv())))
+        env = self.env.child_env()
+        env.update(self.extra_env)
         proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, cwd=self.dir, env=self.env.child_env(),
+                                stderr=subprocess.STDOUT, cwd=self.dir, env=env,
                                 preexec_fn=preexec_fn)
         self.env.procs.append(proc)
         return proc

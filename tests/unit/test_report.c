@@ -258,6 +258,28 @@ test_clock_set_back(void **state)
 	json_decref(j);
 }
 
+/* Closed as expired at the reset (ended at close, or after): counted as left waiting at close. */
+static void
+test_expired_counted_as_waiting_at_close(void **state)
+{
+	struct config cfg;
+	struct report_leg legs[2];
+	struct report_day d;
+	json_t *j;
+
+	(void)state;
+	test_config(&cfg);
+	legs[0] = leg(1, 0, TS_EXPIRED, 10, -1, 60, 0);          /* closed at the very close */
+	legs[1] = leg(2, 0, TS_EXPIRED, 50, -1, 61, 0);          /* closed a minute later */
+	d = day_of(legs, 2, T0 + 60 * MIN);
+	j = run(&cfg, &d);
+	assert_int_equal(tot(j, "issued"), 2);
+	assert_int_equal(tot(j, "waiting_at_close"), 2);
+	assert_int_equal(tot(j, "cancelled"), 0);
+	assert_int_equal(tot(j, "overtime_waiting"), 1);         /* 50 min at close: over 20 */
+	json_decref(j);
+}
+
 static void
 test_empty_day(void **state)
 {
@@ -290,6 +312,7 @@ main(void)
 		cmocka_unit_test(test_as_of_close),
 		cmocka_unit_test(test_idle_sweep),
 		cmocka_unit_test(test_clock_set_back),
+		cmocka_unit_test(test_expired_counted_as_waiting_at_close),
 		cmocka_unit_test(test_empty_day),
 	};
 
