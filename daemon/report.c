@@ -1503,9 +1503,9 @@ report_html(const json_t *rep, size_t *len)
 		html_text(f, t[i].title);
 		fputs("</h2>\n<table>\n<tr>", f);
 		for (int k = 0; t[i].keys[k]; k++)
-			fprintf(f, "<th>%s</th>", t[i].keys[k]);
+			fprintf(f, "<th scope=\"col\">%s</th>", t[i].keys[k]);
 		for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++)
-			fprintf(f, "<th>%s</th>", FIGURE_COLS[k]);
+			fprintf(f, "<th scope=\"col\">%s</th>", FIGURE_COLS[k]);
 		fputs("</tr>\n", f);
 		json_array_foreach(t[i].rows, r, row) {
 			fputs("<tr>", f);
