@@ -13,6 +13,9 @@
  *  - Counters are judged by legs: each leg counts at the counter that called
  *    it. Idle while customers waited comes from a sweep over the day's legs
  *    and pause events (report_idle_s).
+ *  - Tellers are judged by what the event log says they did: a finished leg
+ *    (served, no-show) counts for whoever finished it, a pause for whoever
+ *    paused, until the next resume or close. No "by": the "not recorded" row.
  *
  * The core takes arrays and the day's bounds and reads no clock and no file;
  * report_build at the bottom is the loader from SQLite.
@@ -41,6 +44,14 @@ struct group {
 struct counter_fig {
 	int calls, served;
 	int64_t service_sum_s, pause_s, idle_s;
+};
+
+/* One row of by_teller: an account or device as the events name it, or nobody recorded. */
+struct teller_fig {
+	char name[REPORT_TELLER_MAX];
+	bool recorded;                   /* false: the events had no "by" */
+	int served, no_show;
+	int64_t service_sum_s, pause_s;
 };
 
 struct longest {
@@ -74,6 +85,8 @@ struct report {
 	double branch_target;            /* the strictest service target */
 	struct group g[G_COUNT];
 	struct counter_fig counters[MAX_COUNTERS];
+	struct teller_fig *tellers;      /* in order of first appearance until report_json sorts */
+	int ntellers, captellers;
 	struct longest top[REPORT_LONGEST];
 	int ntop;
 	struct day_total *days;
@@ -114,6 +127,7 @@ report_free(struct report *r)
 	for (int i = 0; i < r->ndays; i++)
 		free(r->days[i].g.waits);
 	free(r->days);
+	free(r->tellers);
 	free(r);
 }
 
@@ -217,6 +231,83 @@ top_add(struct report *r, const struct longest *c)
 	r->top[i] = *c;
 }
 
+/*
+ * The row of teller `by` (NULL: not recorded), added when new; NULL and
+ * r->oom when out of memory. A name longer than the row's is cut, as the
+ * queue cuts who it records.
+ */
+static struct teller_fig *
+teller_of(struct report *r, const char *by)
+{
+	struct teller_fig *t;
+
+	for (int i = r->ntellers - 1; i >= 0; i--) {
+		t = &r->tellers[i];
+		if (by == NULL ? !t->recorded : t->recorded && strncmp(t->name, by,
+		    sizeof(t->name) - 1) == 0)
+			return t;
+	}
+	if (r->ntellers == r->captellers) {
+		int ncap = r->captellers ? r->captellers * 2 : 16;
+		struct teller_fig *nt = realloc(r->tellers, (size_t)ncap * sizeof(*nt));
+		if (nt == NULL) {
+			r->oom = true;
+			return NULL;
+		}
+		r->tellers = nt;
+		r->captellers = ncap;
+	}
+	t = &r->tellers[r->ntellers++];
+	memset(t, 0, sizeof(*t));
+	t->recorded = by != NULL;
+	snprintf(t->name, sizeof(t->name), "%s", by != NULL ? by : "");
+	return t;
+}
+
+/*
+ * Each counter's pauses within [start, close), for whoever paused it: a
+ * pause runs from its counter.paused (or the day's start, when paused
+ * already) to the next counter.resumed at that counter, whoever resumed it,
+ * or to close. A second pause while paused changes nothing, as in the sweep,
+ * so the tellers' pause_s add up to the counters'.
+ */
+static void
+teller_pauses(struct report *r, const struct report_day *day)
+{
+	const struct config *cfg = r->cfg;
+	const char *by[MAX_COUNTERS];
+	int64_t since[MAX_COUNTERS];
+	bool open[MAX_COUNTERS];
+	struct teller_fig *t;
+
+	for (int ci = 0; ci < cfg->ncounters; ci++) {
+		open[ci] = day->paused_at_start != NULL && day->paused_at_start[ci];
+		by[ci] = day->paused_by_at_start != NULL ? day->paused_by_at_start[ci] : NULL;
+		since[ci] = day->start;
+	}
+	for (int i = 0; i < day->npauses; i++) {
+		const struct report_pause *p = &day->pauses[i];
+		int ci = config_counter_index(cfg, p->counter);
+		int64_t at;
+
+		if (ci < 0)
+			continue;
+		at = p->at < day->start ? day->start : p->at > day->close ? day->close : p->at;
+		if (p->paused && !open[ci]) {
+			open[ci] = true;
+			since[ci] = at;
+			by[ci] = p->by;
+		} else if (!p->paused && open[ci]) {
+			open[ci] = false;
+			if (at > since[ci] && (t = teller_of(r, by[ci])) != NULL)
+				t->pause_s += at - since[ci];
+		}
+	}
+	for (int ci = 0; ci < cfg->ncounters; ci++)
+		if (open[ci] && day->close > since[ci] && (t = teller_of(r, by[ci])) != NULL)
+			t->pause_s += day->close - since[ci];
+}
+
 /* Count ticket (its last leg l, first leg o, legs in the chain) in groups gs[0..n). */
 static void
 count_ticket(struct report *r, struct group **gs, int n, const struct report_leg *l,
@@ -315,6 +406,16 @@ report_add_day(struct report *r, const struct report_day *day)
 				r->counters[ci].service_sum_s += o->ended_at - o->called_at;
 			}
 		}
+		/* A teller's work: every leg finished, for whoever finished it. */
+		if (o->status == TS_SERVED || o->status == TS_NO_SHOW) {
+			struct teller_fig *t = teller_of(r, o->by);
+			if (t != NULL && o->status == TS_NO_SHOW) {
+				t->no_show++;
+			} else if (t != NULL) {
+				t->served++;
+				t->service_sum_s += o->ended_at - o->called_at;
+			}
+		}
 		if (o->id != o->origin_id)
 			continue;
 		while (l->status == TS_TRANSFERRED && l->transferred_to != 0 && chain <= n) {
@@ -351,6 +452,7 @@ report_add_day(struct report *r, const struct report_day *day)
 			r->counters[ci].pause_s += pause[ci];
 		}
 	}
+	teller_pauses(r, day);
 	free(legs);
 	return r->oom ? -1 : 0;
 }
@@ -579,6 +681,17 @@ service_names(json_t *o, const struct config *cfg, int s)
 	return o;
 }
 
+/* by_teller's order: by name (bytes, so the same everywhere), the row not recorded last. */
+static int
+cmp_teller(const void *a, const void *b)
+{
+	const struct teller_fig *x = a, *y = b;
+
+	if (x->recorded != y->recorded)
+		return x->recorded ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
 static const char *
 outcome_name(const struct longest *l)
 {
@@ -656,6 +769,19 @@ report_json(struct report *r, struct date from, struct date to, int64_t now)
 		    "pause_s", (json_int_t)f->pause_s, "idle_waiting_s", (json_int_t)f->idle_s));
 	}
 	json_object_set_new(o, "by_counter", a);
+
+	a = json_array();
+	if (r->ntellers > 1)
+		qsort(r->tellers, (size_t)r->ntellers, sizeof(*r->tellers), cmp_teller);
+	for (int i = 0; i < r->ntellers; i++) {
+		const struct teller_fig *t = &r->tellers[i];
+		json_array_append_new(a, json_pack("{s:o,s:b,s:i,s:o,s:i,s:I}",
+		    "teller", t->recorded ? json_string(t->name) : json_null(), "recorded", t->recorded,
+		    "served", t->served, "service_avg_s", t->served ?
+		    json_real(tenths(t->service_sum_s, t->served)) : json_null(),
+		    "no_show", t->no_show, "pause_s", (json_int_t)t->pause_s));
+	}
+	json_object_set_new(o, "by_teller", a);
 
 	a = json_array();
 	for (int i = 0; i < r->ntop; i++) {
@@ -780,17 +906,169 @@ load_legs(sqlite3 *db, const char *from, const char *to, const struct config *cf
 }
 
 /*
+ * An event's "by" (who did it), NULL when it has none. The daemon writes
+ * every event's data with json_dumps and the log is append-only, so it is
+ * not checked with json_valid first: that would parse every event twice.
+ */
+#define EVENT_BY "json_extract(data, '$.by')"
+
+/*
+ * The names that events give as "by", each kept once: the legs and pauses
+ * point into it, and it is freed after the report is built.
+ */
+struct names {
+	char **v;
+	int n, cap;
+};
+
+/* Column col of st as one of N's names: *out NULL when not a text. -1 when out of memory. */
+static int
+names_col(struct names *N, sqlite3_stmt *st, int col, const char **out)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	char *c;
+
+	*out = NULL;
+	if (sqlite3_column_type(st, col) != SQLITE_TEXT || s == NULL)
+		return 0;
+	for (int i = N->n - 1; i >= 0; i--)
+		if (strcmp(N->v[i], s) == 0) {
+			*out = N->v[i];
+			return 0;
+		}
+	if (N->n == N->cap) {
+		int ncap = N->cap ? N->cap * 2 : 16;
+		char **nv = realloc(N->v, (size_t)ncap * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		N->v = nv;
+		N->cap = ncap;
+	}
+	if ((c = strdup(s)) == NULL)
+		return -1;
+	*out = N->v[N->n++] = c;
+	return 0;
+}
+
+static void
+names_free(struct names *N)
+{
+	for (int i = 0; i < N->n; i++)
+		free(N->v[i]);
+	free(N->v);
+}
+
+/* A leg's end as the event log records it: which leg, how it ended, and by whom. */
+struct finish {
+	int64_t ticket_id;
+	int no_show;                     /* ticket.no_show: 1, ticket.served: 0 */
+	const char *by;
+};
+
+static int
+cmp_finish(const void *a, const void *b)
+{
+	const struct finish *x = a, *y = b;
+
+	if (x->ticket_id != y->ticket_id)
+		return x->ticket_id < y->ticket_id ? -1 : 1;
+	return x->no_show - y->no_show;
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * Who finished each served or no-show leg of L: the "by" of its
+ * ticket.served or ticket.no_show event in [from, to], read counter by
+ * counter (each counter a leg was called at) through events_counter_state.
+ * A leg with no such event, or an event with no "by", keeps by = NULL.
+ */
+static int
+load_finishers(sqlite3 *db, struct loaded *L, int64_t from, int64_t to, struct names *N)
+{
+	static const char sql[] = "SELECT ticket_id, type = 'ticket.no_show', " EVENT_BY
+	    " FROM events WHERE type IN ('ticket.served', 'ticket.no_show') AND counter = ?1 "
+	    "AND at >= ?2 AND at <= ?3";
+	sqlite3_stmt *st = NULL;
+	struct finish *v = NULL;
+	int *counters = NULL, nc = 0, n = 0, cap = 0, ok = -1;
+
+	if (L->n == 0)
+		return 0;
+	if ((counters = malloc((size_t)L->n * sizeof(*counters))) == NULL)
+		return -1;
+	for (int i = 0; i < L->n; i++)
+		if (L->legs[i].counter > 0)
+			counters[nc++] = L->legs[i].counter;
+	if (nc > 1)
+		qsort(counters, (size_t)nc, sizeof(*counters), cmp_int);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	for (int k = 0; k < nc; k++) {
+		int rc;
+
+		if (k > 0 && counters[k] == counters[k - 1])
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int(st, 1, counters[k]);
+		sqlite3_bind_int64(st, 2, from);
+		sqlite3_bind_int64(st, 3, to);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				int ncap = cap ? cap * 2 : 1024;
+				struct finish *nv = realloc(v, (size_t)ncap * sizeof(*nv));
+				if (nv == NULL)
+					goto out;
+				v = nv;
+				cap = ncap;
+			}
+			v[n].ticket_id = sqlite3_column_int64(st, 0);
+			v[n].no_show = sqlite3_column_int(st, 1) != 0;
+			if (names_col(N, st, 2, &v[n].by) != 0)
+				goto out;
+			n++;
+		}
+		if (rc != SQLITE_DONE)
+			goto out;
+	}
+	if (n > 1)
+		qsort(v, (size_t)n, sizeof(*v), cmp_finish);
+	for (int i = 0; i < L->n && n > 0; i++) {
+		struct report_leg *l = &L->legs[i];
+		struct finish key = { .ticket_id = l->id, .no_show = l->status == TS_NO_SHOW };
+		const struct finish *f;
+
+		if (l->status != TS_SERVED && l->status != TS_NO_SHOW)
+			continue;
+		f = bsearch(&key, v, (size_t)n, sizeof(*v), cmp_finish);
+		if (f != NULL)
+			l->by = f->by;
+	}
+	ok = 0;
+out:
+	sqlite3_finalize(st);
+	free(counters);
+	free(v);
+	return ok;
+}
+
+/*
  * Counter pauses: the state of every configured counter at `from` (its
- * newest pause or resume before), then the events in [from, to], in order.
+ * newest pause or resume before) and, when paused, who paused it (in
+ * state_by), then the events in [from, to], in order, with who did each.
  */
 static int
 load_pauses(sqlite3 *db, const struct config *cfg, int64_t from, int64_t to, bool *state,
-    struct report_pause **out, int *nout)
+    const char **state_by, struct names *N, struct report_pause **out, int *nout)
 {
-	static const char last_sql[] = "SELECT at, id FROM events WHERE type = ?1 AND counter = ?2 "
-	    "AND at < ?3 ORDER BY at DESC, id DESC LIMIT 1";
-	static const char range_sql[] = "SELECT at, counter, type = 'counter.paused' FROM events "
-	    "WHERE type IN ('counter.paused', 'counter.resumed') AND counter = ?1 "
+	static const char last_sql[] = "SELECT at, id, " EVENT_BY " FROM events WHERE type = ?1 "
+	    "AND counter = ?2 AND at < ?3 ORDER BY at DESC, id DESC LIMIT 1";
+	static const char range_sql[] = "SELECT at, counter, type = 'counter.paused', " EVENT_BY
+	    " FROM events WHERE type IN ('counter.paused', 'counter.resumed') AND counter = ?1 "
 	    "AND at >= ?2 AND at <= ?3 ORDER BY at, id";
 	sqlite3_stmt *last = NULL, *range = NULL;
 	struct report_pause *v = NULL;
@@ -802,6 +1080,7 @@ load_pauses(sqlite3 *db, const struct config *cfg, int64_t from, int64_t to, boo
 	for (int ci = 0; ci < cfg->ncounters; ci++) {
 		int64_t at[2] = { -1, -1 }, id[2] = { 0, 0 };
 		static const char *const types[2] = { "counter.paused", "counter.resumed" };
+		const char *by = NULL;
 
 		for (int k = 0; k < 2; k++) {
 			sqlite3_reset(last);
@@ -811,9 +1090,12 @@ load_pauses(sqlite3 *db, const struct config *cfg, int64_t from, int64_t to, boo
 			if (sqlite3_step(last) == SQLITE_ROW) {
 				at[k] = sqlite3_column_int64(last, 0);
 				id[k] = sqlite3_column_int64(last, 1);
+				if (k == 0 && names_col(N, last, 2, &by) != 0)
+					goto out;
 			}
 		}
 		state[ci] = at[0] > at[1] || (at[0] == at[1] && id[0] > id[1]);
+		state_by[ci] = state[ci] ? by : NULL;
 		sqlite3_reset(range);
 		sqlite3_bind_int(range, 1, cfg->counters[ci].number);
 		sqlite3_bind_int64(range, 2, from);
@@ -831,6 +1113,8 @@ load_pauses(sqlite3 *db, const struct config *cfg, int64_t from, int64_t to, boo
 			v[n].at = sqlite3_column_int64(range, 0);
 			v[n].counter = sqlite3_column_int(range, 1);
 			v[n].paused = sqlite3_column_int(range, 2) != 0;
+			if (names_col(N, range, 3, &v[n].by) != 0)
+				goto out;
 			n++;
 		}
 		if (rc != SQLITE_DONE)
@@ -857,7 +1141,9 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 	struct loaded L = { 0 };
 	struct report_pause *pauses = NULL, *daypauses = NULL;
 	struct report *r = NULL;
+	struct names N = { 0 };
 	bool state[MAX_COUNTERS] = { false };
+	const char *state_by[MAX_COUNTERS] = { NULL };
 	char sfrom[11], sto[11];
 	int npauses = 0, ndays = 1, li = 0;
 	int64_t range_start, range_end;
@@ -885,7 +1171,9 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 	range_start = bday_start(from, cfg->day_reset_min);
 	range_end = date_cmp(to, today) == 0 ? now : bday_start(date_next(to), cfg->day_reset_min);
 	if (load_legs(db, sfrom, sto, cfg, &L) != 0 ||
-	    load_pauses(db, cfg, range_start, range_end, state, &pauses, &npauses) != 0) {
+	    load_finishers(db, &L, range_start, range_end, &N) != 0 ||
+	    load_pauses(db, cfg, range_start, range_end, state, state_by, &N, &pauses,
+	    &npauses) != 0) {
 		log_warnx("report: reading the database: %s", sqlite3_errmsg(db));
 		e = BQ_ERR_STORAGE;
 		goto out;
@@ -895,7 +1183,8 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 	if ((r = report_new(cfg)) == NULL)
 		goto out;
 	for (d = from; ; d = date_next(d)) {
-		struct report_day day = { .date = d, .paused_at_start = state };
+		struct report_day day = { .date = d, .paused_at_start = state,
+		    .paused_by_at_start = state_by };
 		char sd[11];
 		struct tm tm;
 		time_t t0;
@@ -921,11 +1210,16 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 				daypauses[day.npauses++] = pauses[k];
 		if (report_add_day(r, &day) != 0)
 			goto out;
-		/* Carry each counter's state into the next day. */
+		/* Carry each counter's state, and who paused it, into the next day. */
 		for (int k = 0; k < day.npauses; k++) {
 			int ci = config_counter_index(cfg, day.pauses[k].counter);
-			if (ci >= 0)
-				state[ci] = day.pauses[k].paused;
+			if (ci < 0)
+				continue;
+			if (day.pauses[k].paused && !state[ci])
+				state_by[ci] = day.pauses[k].by;
+			else if (!day.pauses[k].paused)
+				state_by[ci] = NULL;
+			state[ci] = day.pauses[k].paused;
 		}
 		if (date_cmp(d, to) == 0)
 			break;
@@ -938,6 +1232,7 @@ out:
 	free(daypauses);
 	free(L.legs);
 	free(L.bday);
+	names_free(&N);
 	return e;
 }
 
@@ -958,7 +1253,8 @@ struct table {
 	json_t *rows;                    /* a new reference */
 };
 
-#define NTABLES 8
+#define NTABLES 9
+#define TELLER_NOT_RECORDED "未记录 not recorded"
 
 /* The report's tables, in the order the CSV and HTML show them. Caller decrefs rows. */
 static int
@@ -973,13 +1269,22 @@ tables_of(const json_t *rep, struct table *t)
 	static const char *const k_day[] = { "date", NULL };
 	static const char *const k_counter[] = { "counter", "calls", "served", "service_avg_s",
 	    "pause_s", "idle_waiting_s", NULL };
+	static const char *const k_teller[] = { "teller", "recorded", "served", "service_avg_s",
+	    "no_show", "pause_s", NULL };
 	static const char *const k_longest[] = { "date", "number", "service", "category",
 	    "issued_at", "called_at", "wait_s", "overtime", "outcome", "counter", NULL };
 	json_t *totals = json_deep_copy(json_object_get(rep, "totals"));
 	json_t *gvn = json_object_get(rep, "green_vs_normal");
 	json_t *green = json_deep_copy(json_object_get(gvn, "green"));
 	json_t *normal = json_deep_copy(json_object_get(gvn, "normal"));
+	json_t *tellers = json_deep_copy(json_object_get(rep, "by_teller")), *row;
+	size_t i;
 	int n = 0;
+
+	/* A cell says in words that nobody was recorded; "recorded" tells it from a name. */
+	json_array_foreach(tellers, i, row)
+		if (json_is_null(json_object_get(row, "teller")))
+			json_object_set_new(row, "teller", json_string(TELLER_NOT_RECORDED));
 
 	json_object_set_new(totals, "scope", json_string("totals"));
 	json_object_set_new(green, "group", json_string("green"));
@@ -995,6 +1300,8 @@ tables_of(const json_t *rep, struct table *t)
 	    "in the hour)", k_hour, true, json_incref(json_object_get(rep, "by_hour")) };
 	t[n++] = (struct table){ "by_counter", "按窗口 By counter", k_counter, false,
 	    json_incref(json_object_get(rep, "by_counter")) };
+	t[n++] = (struct table){ "by_teller", "按柜员 By teller", k_teller, false,
+	    tellers != NULL ? tellers : json_array() };
 	t[n++] = (struct table){ "longest_waits", "最长等候 Longest waits", k_longest, false,
 	    json_incref(json_object_get(rep, "longest_waits")) };
 	if (json_object_get(rep, "by_day") != NULL)
@@ -1024,11 +1331,37 @@ cell_text(const json_t *v, char buf[256])
 	return buf;
 }
 
+/*
+ * Would a spreadsheet run s as a formula? It starts with = + - @, a tab or
+ * a CR, and is not a plain number ("-5", "-0.5", "-1e-05": digits first).
+ */
+static bool
+csv_formula(const char *s)
+{
+	if (s[0] == '\0' || strchr("=+-@\t\r", s[0]) == NULL)
+		return false;
+	if ((s[0] == '-' || s[0] == '+') && s[1] >= '0' && s[1] <= '9')
+		return s[1 + strspn(s + 1, "0123456789.e+-")] != '\0';
+	return true;
+}
+
 void
 report_csv_cell(FILE *f, const char *s, bool first)
 {
 	if (!first)
 		fputc(',', f);
+	if (csv_formula(s)) {
+		/* OWASP's advice: a leading apostrophe makes it text, shown as it is. */
+		fputc('"', f);
+		fputc('\'', f);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', f);
+			fputc(*s, f);
+		}
+		fputc('"', f);
+		return;
+	}
 	if (strpbrk(s, ",\"\r\n") == NULL) {
 		fputs(s, f);
 		return;
@@ -1177,9 +1510,9 @@ report_html(const json_t *rep, size_t *len)
 		html_text(f, t[i].title);
 		fputs("</h2>\n<table>\n<tr>", f);
 		for (int k = 0; t[i].keys[k]; k++)
-			fprintf(f, "<th>%s</th>", t[i].keys[k]);
+			fprintf(f, "<th scope=\"col\">%s</th>", t[i].keys[k]);
 		for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++)
-			fprintf(f, "<th>%s</th>", FIGURE_COLS[k]);
+			fprintf(f, "<th scope=\"col\">%s</th>", FIGURE_COLS[k]);
 		fputs("</tr>\n", f);
 		json_array_foreach(t[i].rows, r, row) {
 			fputs("<tr>", f);

@@ -2,7 +2,7 @@
  * report.h: the branch head's daily report, and the same over a range of
  * days: ticket counts, waits (average, median, 90th percentile, maximum),
  * overtime (超时等候) and its share against the target, by service, by
- * category, by hour and by counter, and the longest waits. docs/reports.md
+ * category, by hour, by counter and by teller, and the longest waits. docs/reports.md
  * defines every figure; this header and report.c compute exactly those.
  *
  * Two layers. The core (report_new … report_json) is pure: it is handed the
@@ -32,6 +32,7 @@
 #define REPORT_LONGEST 10            /* longest waits listed */
 #define REPORT_BIN_S 300             /* the wait distribution's bins: 5 minutes… */
 #define REPORT_BINS 13               /* …0-5, 5-10, … 55-60 min and 60 min or more */
+#define REPORT_TELLER_MAX 64         /* a teller's name as the events record it, with its NUL */
 
 /* One leg of a ticket as the report needs it (see struct ticket). */
 struct report_leg {
@@ -47,6 +48,8 @@ struct report_leg {
 	int64_t ended_at;                /* 0 = open */
 	int counter;                     /* counter that called it; 0 = none */
 	int64_t transferred_to;          /* next leg's id; 0 = none */
+	const char *by;                  /* who finished it (served, no-show), from its event's
+	                                    "by"; NULL: not recorded. Not owned; read in add_day */
 };
 
 /* A counter paused (paused = true) or resumed at `at`. */
@@ -54,6 +57,7 @@ struct report_pause {
 	int64_t at;
 	int counter;                     /* counter number */
 	bool paused;
+	const char *by;                  /* who did it ("by"); NULL: not recorded. Not owned */
 };
 
 /* One business day's input. */
@@ -67,6 +71,8 @@ struct report_day {
 	const struct report_pause *pauses;   /* pause/resume events in [start, close), in order */
 	int npauses;
 	const bool *paused_at_start;     /* per config counter index: paused when the day began */
+	const char *const *paused_by_at_start;   /* per counter index: who paused it then
+	                                            (NULL array or entry: not recorded) */
 };
 
 struct report;
@@ -121,7 +127,11 @@ enum bq_err report_build(sqlite3 *db, const struct config *cfg, struct date from
  */
 char *report_csv(const json_t *report, size_t *len);
 
-/* One CSV cell (RFC 4180 quoting), after a comma unless first. */
+/*
+ * One CSV cell (RFC 4180 quoting), after a comma unless first. A text a
+ * spreadsheet would run as a formula (it starts with = + - @, a tab or a CR
+ * and is not a number) is written as text, after an apostrophe.
+ */
 void report_csv_cell(FILE *f, const char *s, bool first);
 
 /* The report as one self-contained HTML page (tables, no script). As report_csv. */

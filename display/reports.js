@@ -2,6 +2,11 @@
 // (?date=YYYY-MM-DD, or today so far without one), and draws the headline,
 // three SVG charts and the tables. Every figure is the API's; the page
 // computes nothing but positions. Definitions: docs/reports.md.
+//
+// Those who may read the audit trail (head, admin: the role from GET
+// /api/v1/session) also get two tabs, the report and the day's audit rows
+// (GET /api/v1/audit, read when its tab is first opened; #audit in the
+// address opens it). Everyone else sees the report alone, as before.
 'use strict';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -19,8 +24,9 @@ const LABELS = {
   pause_s: '暂停 Paused', idle_waiting_s: '有人等候时空闲 Idle while waiting',
   number: '号码 Number', issued_at: '取号时间 Issued', called_at: '叫号时间 Called',
   wait_s: '等候 Wait', outcome: '结果 Outcome', date: '日期 Date',
-  overtime_threshold_s: '超时阈值 Threshold',
+  overtime_threshold_s: '超时阈值 Threshold', teller: '柜员 Teller',
 };
+const NOT_RECORDED = '未记录 not recorded';
 const CATEGORY = { normal: '普通 normal', elderly: '老年 elderly', disabled: '残障 disabled',
   pregnant: '孕妇 pregnant', military: '军人 military', foreign: '外籍 foreign' };
 const OUTCOME = { served: '办结 served', no_show: '过号 no-show', waiting: '仍在等候 waiting',
@@ -176,25 +182,28 @@ function chartOvertime(rep) {
 
 // ---------------------------------------------------------------- tables
 
+// A table titled by its caption; the first key column heads each row.
 function table(title, rows, keys, withFigures, id) {
   const wrap = el('div', { class: 'table-wrap' });
   const tbl = el('table', { id });
   const cols = withFigures ? keys.concat(FIGS) : keys;
-  const head = el('tr');
-  for (const k of cols) head.append(el('th', { class: 'text' }, LABELS[k] || k));
-  tbl.append(head);
+  const thead = el('thead'), head = el('tr'), body = el('tbody');
+  tbl.append(el('caption', {}, title));
+  for (const k of cols) head.append(el('th', { class: 'text', scope: 'col' }, LABELS[k] || k));
+  thead.append(head);
   for (const r of rows) {
     const tr = el('tr');
-    for (const k of cols) {
-      const td = el('td', {}, cell(k, r[k]));
+    cols.forEach((k, i) => {
+      const td = i === 0 && keys.length ? el('th', { scope: 'row' }, cell(k, r[k])) : el('td', {}, cell(k, r[k]));
       if (k === 'target_met') td.className = r[k] ? 'met' : 'missed';
       if (typeof r[k] === 'string' && k !== 'issued_at' && k !== 'called_at') td.classList.add('text');
       tr.append(td);
-    }
-    tbl.append(tr);
+    });
+    body.append(tr);
   }
+  tbl.append(thead, body);
   wrap.append(tbl);
-  return [el('h2', {}, title), wrap];
+  return [wrap];
 }
 
 function tables(rep) {
@@ -212,6 +221,9 @@ function tables(rep) {
       rep.by_hour, ['hour', 'calls'], true, 'table-hour'),
     table('按窗口 By counter', rep.by_counter,
       ['counter', 'calls', 'served', 'service_avg_s', 'pause_s', 'idle_waiting_s'], false, 'table-counter'),
+    table('按柜员（办结与过号归办理人，暂停归暂停人）By teller (a finish counts for who finished, a pause for who paused)',
+      rep.by_teller.map((t) => ({ ...t, teller: t.recorded ? t.teller : NOT_RECORDED })),
+      ['teller', 'served', 'service_avg_s', 'no_show', 'pause_s'], false, 'table-teller'),
     table('最长等候 Longest waits', rep.longest_waits,
       ['number', 'service', 'category', 'issued_at', 'called_at', 'wait_s', 'overtime', 'outcome', 'counter'],
       false, 'table-longest'),
@@ -228,8 +240,98 @@ function render(rep) {
   chartWaits(rep);
   chartOvertime(rep);
   tables(rep);
-  $('report').hidden = false;
+  reportReady = true;
+  $('report').hidden = shown !== 'tab-report';
   document.body.dataset.ready = '1';
+}
+
+// ---------------------------------------------------------------- tabs and the audit trail
+
+const TABS = { 'tab-report': 'report', 'tab-audit': 'audit' };
+const ROLE = { lobby: '大堂经理 lobby', teller: '柜员 teller', head: '网点负责人 head', admin: '管理员 admin',
+  kiosk: '取号机 kiosk', display: '显示屏 display' };
+const ACTION = { 'sign-in': '登录 sign-in', 'sign-out': '退出 sign-out', issue: '取号 issue',
+  green: '绿色通道 green', cancel: '取消 cancel', reprint: '补打 reprint', call: '叫号 call',
+  recall: '重呼 recall', start: '开始办理 start', 'no-show': '过号 no-show', finish: '办结 finish',
+  transfer: '转移 transfer', pause: '暂停 pause', resume: '恢复 resume', release: '释放窗口 release',
+  'config-reload': '重读配置 config reload' };
+const RESULT = { ok: '成功 ok', failed: '失败 failed', locked: '已锁定 locked' };
+let shown = 'tab-report', reportReady = false, auditRead = false;
+
+// Show the tab's panel and no other; the report's only once it has been read.
+function select(id, focus) {
+  shown = id;
+  for (const [tab, panel] of Object.entries(TABS)) {
+    const on = tab === id;
+    $(tab).setAttribute('aria-selected', String(on));
+    $(tab).tabIndex = on ? 0 : -1;
+    $(panel).hidden = !on || (panel === 'report' && !reportReady);
+  }
+  if (focus) $(id).focus();
+  history.replaceState(null, '', location.pathname + location.search + (id === 'tab-audit' ? '#audit' : ''));
+  if (id === 'tab-audit' && !auditRead) {
+    auditRead = true;
+    loadAudit();
+  }
+}
+
+function auditStatus(text) {
+  $('audit-status').textContent = text;
+  $('audit-status').hidden = !text;
+}
+
+async function loadAudit() {
+  const date = new URLSearchParams(location.search).get('date');
+  const q = date ? `date=${encodeURIComponent(date)}` : '';
+  $('audit-csv').href = `/api/v1/audit?${q}${q ? '&' : ''}format=csv`;
+  auditStatus('读取中… Loading…');
+  try {
+    const r = await BQ.api('GET', `/api/v1/audit${q ? '?' + q : ''}`);
+    if (r.status === 401) return;          // on the way to the sign-in page
+    const body = r.body || {};
+    if (r.status !== 200) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
+    $('audit-csv').setAttribute('download', `branchq-audit-${body.date}.csv`);
+    $('audit-when').textContent = `${body.date} · ${body.rows.length} 条 rows · `;
+    const tbody = $('table-audit').tBodies[0];
+    tbody.replaceChildren();
+    for (const a of body.rows) {
+      const tr = el('tr');
+      const cells = [clock(a.at), a.who, ROLE[a.role] || a.role, a.counter ?? '–',
+        ACTION[a.action] || a.action, a.ticket ?? '–', RESULT[a.result] || a.result, a.address];
+      cells.forEach((v, i) => tr.append(el('td', i === 3 || i === 5 ? {} : { class: 'text' }, String(v))));
+      if (a.result !== 'ok') tr.className = 'not-ok';
+      tbody.append(tr);
+    }
+    $('table-audit').hidden = body.rows.length === 0;
+    auditStatus(body.rows.length ? '' : '这一天没有审计记录。Nothing was recorded on this day.');
+    document.body.dataset.audit = 'ready';
+  } catch (e) {
+    auditStatus(`无法读取审计记录 The audit trail could not be read: ${e.message}`);
+    document.body.dataset.audit = 'error';
+  }
+}
+
+// Tabs for those who may read the audit trail; arrows, Home and End move between them.
+async function tabs() {
+  const r = await BQ.api('GET', '/api/v1/session');
+  const role = r.status === 200 && r.body ? r.body.role : null;
+  if (role !== 'head' && role !== 'admin') return;
+  for (const [tab, panel] of Object.entries(TABS)) {
+    $(panel).setAttribute('role', 'tabpanel');
+    $(panel).setAttribute('aria-labelledby', tab);
+    $(tab).addEventListener('click', () => select(tab, false));
+  }
+  $('tabs').addEventListener('keydown', (e) => {
+    const ids = Object.keys(TABS), i = ids.indexOf(shown);
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: ids.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    select(ids[(to + ids.length) % ids.length], true);
+  });
+  $('tabs').hidden = false;
+  const fromHash = () => select(location.hash === '#audit' ? 'tab-audit' : 'tab-report', false);
+  window.addEventListener('hashchange', fromHash);
+  if (location.hash === '#audit') fromHash();
 }
 
 async function load() {
@@ -257,4 +359,5 @@ $('date').addEventListener('change', () => {
 });
 $('today').addEventListener('click', () => { location.search = ''; });
 $('print').addEventListener('click', () => window.print());
+tabs().catch(() => { /* no tabs: the report alone */ });
 load();

@@ -164,3 +164,92 @@ test('a phone link of an earlier business day says the ticket is over', async ()
   assert.match(await page.locator('#status').innerText(), /earlier day/);
   await page.close();
 });
+
+// A teller signed in at counter 2 (through the API, as the counter page would be), with the
+// session's cookie and CSRF token for the changes it makes.
+async function tellerSession(name, counter) {
+  const r = await d.api('POST', '/api/v1/session', { name, password: 'teller-secret-1', counter },
+    { Authorization: null, Origin: d.url });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const headers = { Authorization: null, Origin: d.url, Cookie: r.headers['set-cookie'][0].split(';')[0],
+    'X-CSRF-Token': r.body.csrf };
+  return async (action) => {
+    const a = await d.api('POST', `/api/v1/counters/${counter}/${action}`, undefined, headers);
+    assert.equal(a.status, 200, `${action}: ${JSON.stringify(a.body)}`);
+    return a.body;
+  };
+}
+
+test('the by-teller table names who finished each ticket', async () => {
+  const act = await tellerSession('e2e-teller', 2);
+  await act('call');
+  await act('finish');
+  const page = await headPage('/reports', { viewport: { width: 1280, height: 1600 } });
+  await page.waitForSelector('body[data-ready="1"]');
+  const api = (await d.api('GET', '/api/v1/reports/daily')).body;
+  const mine = api.by_teller.find((t) => t.teller === 'e2e-teller');
+  assert.equal(mine.served, 1, 'the teller finished one');
+  const table = page.locator('#table-teller');
+  assert.match(await table.locator('caption').textContent(), /By teller/);
+  assert.equal(await table.locator('thead th[scope="col"]').count(), 5);
+  const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) =>
+    [tr.querySelector('th[scope="row"]').textContent, tr.querySelectorAll('td')[0].textContent,
+      tr.querySelectorAll('td')[2].textContent]));
+  assert.deepEqual(rows, api.by_teller.map((t) => [t.teller, String(t.served), String(t.no_show)]),
+    'a row per teller, the API\'s counts');
+  assert.ok(rows.some(([who, served]) => who === 'e2e-teller' && served === '1'), 'e2e-teller served 1');
+  await table.scrollIntoViewIfNeeded();
+  await shot(page, 'reports-by-teller');
+  await page.close();
+});
+
+test('a head has an audit tab with the day\'s sign-ins; the lobby has none', async () => {
+  const page = await headPage('/reports', { viewport: { width: 1280, height: 900 } });
+  await page.waitForSelector('body[data-ready="1"]');
+  const tab = page.getByRole('tab', { name: /Audit/ });
+  await tab.waitFor();
+  assert.equal(await tab.getAttribute('aria-selected'), 'false');
+  assert.equal(await page.locator('#audit').isVisible(), false, 'the report first');
+  await tab.click();
+  await page.waitForSelector('body[data-audit="ready"]');
+  assert.equal(await tab.getAttribute('aria-selected'), 'true');
+  assert.equal(await page.locator('#report').isVisible(), false, 'one panel at a time');
+  assert.equal(await page.getByRole('tabpanel').getAttribute('id'), 'audit');
+  assert.equal(new URL(page.url()).hash, '#audit');
+  const rows = await page.locator('#table-audit tbody tr').evaluateAll((trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  assert.ok(rows.some((r) => r[1] === 'e2e-head' && r[2] === '网点负责人 head' && r[4] === '登录 sign-in' &&
+    r[6] === '成功 ok' && r[7] === '127.0.0.1'), `a sign-in row: ${JSON.stringify(rows.slice(-3))}`);
+  const api = (await d.api('GET', '/api/v1/audit')).body;
+  assert.equal(rows.length, api.rows.length, 'every row of the day');
+  const href = await page.locator('#audit-csv').getAttribute('href');
+  assert.equal(href, '/api/v1/audit?format=csv');
+  const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+  assert.match(csv, /,e2e-head,head,,sign-in,,ok,127\.0\.0\.1\r\n/, 'the CSV link gives the rows');
+  await shot(page, 'reports-audit');
+  // The arrow keys move between the tabs, and the audit stays open on a reload (#audit).
+  await tab.press('ArrowLeft');
+  const report = page.getByRole('tab', { name: /Report/ });
+  assert.equal(await report.getAttribute('aria-selected'), 'true');
+  assert.equal(await report.evaluate((e) => e === document.activeElement), true, 'focus follows');
+  assert.equal(await page.locator('#report').isVisible(), true);
+  assert.equal(new URL(page.url()).hash, '');
+  await report.press('ArrowRight');
+  assert.equal(new URL(page.url()).hash, '#audit');
+  await page.reload();
+  await page.waitForSelector('body[data-audit="ready"]');
+  assert.equal(await page.locator('#audit').isVisible(), true);
+  assert.equal(await page.locator('#report').isVisible(), false);
+  await page.close();
+
+  const ctx = await b.newContext();
+  const lobby = await ctx.newPage();
+  await signIn(lobby, d, 'e2e-lobby', { next: '/reports#audit' });
+  await lobby.waitForSelector('body[data-ready="1"]');
+  await lobby.locator('#table-teller').waitFor();
+  assert.equal(await lobby.getByRole('tab').count(), 0, 'no tabs for the lobby');
+  assert.equal(await lobby.locator('#audit').isVisible(), false, 'no audit for the lobby');
+  assert.equal(await lobby.locator('#report').isVisible(), true, 'the report, as before');
+  assert.equal(await lobby.evaluate(() => document.body.dataset.audit), undefined, 'the audit was never asked for');
+  await ctx.close();
+});

@@ -207,9 +207,9 @@ test_idle_sweep(void **state)
 	legs[0] = leg(1, 0, TS_SERVED, 0, 10, 20, 1);            /* A waits 0-10, c1 busy 10-20 */
 	legs[1] = leg(2, 1, TS_SERVED, 5, 30, 35, 2);            /* B waits 5-30, c2 busy 30-35 */
 	legs[2] = leg(3, 0, TS_CANCELLED, 40, -1, 45, 0);        /* A waits 40-45 */
-	pauses[0] = (struct report_pause){ T0 + 12 * MIN, 1, true };
-	pauses[1] = (struct report_pause){ T0 + 15 * MIN, 1, false };
-	pauses[2] = (struct report_pause){ T0 + 25 * MIN, 2, false };   /* c2 resumes at 25 */
+	pauses[0] = (struct report_pause){ T0 + 12 * MIN, 1, true, NULL };
+	pauses[1] = (struct report_pause){ T0 + 15 * MIN, 1, false, NULL };
+	pauses[2] = (struct report_pause){ T0 + 25 * MIN, 2, false, NULL };   /* c2 resumes at 25 */
 	d = day_of(legs, 3, T0 + 60 * MIN);
 	d.pauses = pauses;
 	d.npauses = 3;
@@ -302,6 +302,90 @@ test_empty_day(void **state)
 	json_decref(j);
 }
 
+/* The teller row of name (NULL: not recorded) in j's by_teller; fails when absent. */
+static const json_t *
+teller_row(const json_t *j, const char *name)
+{
+	const json_t *row;
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "by_teller"), i, row) {
+		const char *t = json_string_value(json_object_get(row, "teller"));
+		if (name == NULL ? t == NULL : t != NULL && strcmp(t, name) == 0)
+			return row;
+	}
+	fail_msg("no by_teller row for %s", name ? name : "(not recorded)");
+	return NULL;
+}
+
+static json_int_t
+teller_int(const json_t *j, const char *name, const char *key)
+{
+	return json_integer_value(json_object_get(teller_row(j, name), key));
+}
+
+/*
+ * By teller: a finished leg counts for whoever finished it; a pause for
+ * whoever paused, to the next resume (by anyone) or close, from the day's
+ * start when paused already; a second pause changes nothing; no "by" is
+ * the row not recorded, listed last.
+ */
+static void
+test_by_teller(void **state)
+{
+	struct config cfg;
+	struct report_leg legs[4];
+	struct report_pause pauses[4];
+	bool paused_at_start[MAX_COUNTERS] = { false, true };
+	const char *paused_by[MAX_COUNTERS] = { NULL, "tom" };
+	struct report_day d;
+	const json_t *rows;
+	json_t *j;
+
+	(void)state;
+	test_config(&cfg);
+	legs[0] = leg(1, 0, TS_SERVED, 0, 10, 20, 1);
+	legs[0].by = "tina";
+	legs[1] = leg(2, 0, TS_SERVED, 0, 20, 25, 1);
+	legs[1].by = "tina";
+	legs[2] = leg(3, 1, TS_NO_SHOW, 0, 30, 32, 2);
+	legs[2].by = "tom";
+	legs[3] = leg(4, 1, TS_SERVED, 0, 40, 50, 2);                 /* no "by" */
+	pauses[0] = (struct report_pause){ T0 + 5 * MIN, 2, false, "fay" };   /* tom's, 0-5 */
+	pauses[1] = (struct report_pause){ T0 + 30 * MIN, 1, true, "tina" };
+	pauses[2] = (struct report_pause){ T0 + 31 * MIN, 1, true, "fay" };   /* still tina's */
+	pauses[3] = (struct report_pause){ T0 + 34 * MIN, 2, true, NULL };    /* to close */
+	d = day_of(legs, 4, T0 + 60 * MIN);
+	d.pauses = pauses;
+	d.npauses = 4;
+	d.paused_at_start = paused_at_start;
+	d.paused_by_at_start = paused_by;
+	j = run(&cfg, &d);
+	rows = json_object_get(j, "by_teller");
+	assert_int_equal(json_array_size(rows), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "teller")),
+	    "tina");
+	assert_true(json_is_null(json_object_get(json_array_get(rows, 2), "teller")));
+	assert_true(json_is_false(json_object_get(json_array_get(rows, 2), "recorded")));
+	assert_int_equal(teller_int(j, "tina", "served"), 2);
+	assert_true(json_real_value(json_object_get(teller_row(j, "tina"), "service_avg_s")) == 450.0);
+	assert_int_equal(teller_int(j, "tina", "pause_s"), 30 * MIN);     /* 30 to close */
+	assert_int_equal(teller_int(j, "tom", "served"), 0);
+	assert_true(json_is_null(json_object_get(teller_row(j, "tom"), "service_avg_s")));
+	assert_int_equal(teller_int(j, "tom", "no_show"), 1);
+	assert_int_equal(teller_int(j, "tom", "pause_s"), 5 * MIN);
+	assert_int_equal(teller_int(j, NULL, "served"), 1);
+	assert_int_equal(teller_int(j, NULL, "pause_s"), 26 * MIN);
+	json_decref(j);
+
+	/* Read as of close at 31 min: the leg served at 50 is not yet, the pauses stop there. */
+	d.close = T0 + 31 * MIN;
+	j = run(&cfg, &d);
+	assert_int_equal(teller_int(j, "tina", "pause_s"), 1 * MIN);
+	assert_int_equal(json_array_size(json_object_get(j, "by_teller")), 2);   /* no one unrecorded */
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -314,6 +398,7 @@ main(void)
 		cmocka_unit_test(test_clock_set_back),
 		cmocka_unit_test(test_expired_counted_as_waiting_at_close),
 		cmocka_unit_test(test_empty_day),
+		cmocka_unit_test(test_by_teller),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
