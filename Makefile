@@ -3,6 +3,8 @@
 #   make run     install what is missing, build, start branchqd on the demo config
 #   make check   install what is missing, build with sanitizers, run every test
 #   make bench   measure speed and memory
+#   make install install under PREFIX (/usr/local) and DESTDIR; make uninstall
+#   make deb     build the Debian package in build/deb (make check-deb: try it here)
 #
 # Two builds live side by side: build/release (optimised, for run and bench)
 # and build/san (AddressSanitizer + UBSan, for every test).
