@@ -234,8 +234,8 @@ install: $(INSTALL_BIN)
 # Removes what install put there, and its directories once they are empty.
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-rmdir $(DESTDIR)$(PAGESDIR) $(DESTDIR)$(DATADIR)/branchq $(DESTDIR)$(DOCDIR)/examples \
-		$(DESTDIR)$(DOCDIR) 2>/dev/null
+	@for d in $(DESTDIR)$(PAGESDIR) $(DESTDIR)$(DATADIR)/branchq $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(DOCDIR); do [ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
 
 # The Debian package (debian/), built in a copy of the tree under build/deb
 # so dpkg-buildpackage's output (it writes to ..) stays in build/deb.
@@ -250,7 +250,9 @@ deb: deps
 	cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc
 	lintian --fail-on error build/deb/branchq_*.deb
 
-# Build, install, start-free check and purge of the package on this machine
-# (as root): docs/operator.md. Not in make check: it installs system-wide.
+# Install the package on this machine (as root), check what it made and that
+# the installed daemon serves, purge it and check nothing is left
+# (docs/operator.md). Not in make check: it installs system-wide.
 check-deb: deb
+	$(call install_debs,systemd python3)
 	tests/deb/check
