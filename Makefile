@@ -3,12 +3,16 @@
 #   make run     install what is missing, build, start branchqd on the demo config
 #   make check   install what is missing, build with sanitizers, run every test
 #   make bench   measure speed and memory
+#   make install install under PREFIX (/usr/local) and DESTDIR; make uninstall
+#   make deb     build the Debian package in build/deb (make check-deb: try it here)
 #
 # Two builds live side by side: build/release (optimised, for run and bench)
 # and build/san (AddressSanitizer + UBSan, for every test).
 
 CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo fontconfig libsodium
+# sd_notify: readiness, reload and the watchdog under systemd (branchqd.c).
+PKGS    += libsystemd
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -g -Idaemon -Iprinter
 # libcups2-dev ships no cups.pc: cups-config gives its flags.
@@ -17,6 +21,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell cups-config 
 	-lm -pthread
 
 RELEASE_CFLAGS := $(CFLAGS_COMMON) -O2
+# The Debian package's hardening flags (dpkg-buildflags, passed by debian/rules).
+RELEASE_CFLAGS += $(EXTRA_CFLAGS)
 SAN_FLAGS      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
 
@@ -24,9 +30,12 @@ SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
 # The voice (espeak-ng) and the CJK font are needed at run time too.
 DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev libsodium-dev \
 	libinih-dev libqrencode-dev libcups2-dev libcairo2-dev fonts-noto-cjk espeak-ng
+DEBS_BUILD += libsystemd-dev
 # A private cupsd and the printer emulator, QR decoding, sound checks, the browser.
 DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck \
 	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium faketime
+# systemd-analyze checks the unit (tests/integration/test_systemd.py).
+DEBS_TEST  += systemd
 # The load generator for make bench (python3 runs the rest of it).
 DEBS_BENCH := wrk python3
 
@@ -40,7 +49,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 
 CONFIG ?= config/branchq.conf
 
-.PHONY: all run check bench fuzz deps deps-test clean
+.PHONY: all run check bench fuzz deps deps-test clean install uninstall deb check-deb
 .DEFAULT_GOAL := all
 
 all: build/release/branchqd
@@ -187,3 +196,63 @@ bench: deps
 
 clean:
 	rm -rf build
+
+# --------------------------------------------------------------------------
+# Installing (docs/operator.md). PREFIX and DESTDIR as usual; the daemon
+# installed is INSTALL_BIN (the release build unless told). The example
+# config goes to the docs, with its database in the unit's state directory
+# and its pages where they are installed; the unit runs SBINDIR/branchqd.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+DOCDIR      ?= $(DATADIR)/doc/branchq
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+PAGESDIR    := $(DATADIR)/branchq/display
+STATEDIR    := /var/lib/branchq
+INSTALL_BIN ?= build/release/branchqd
+PAGE_FILES  := $(filter-out display/README.md,$(wildcard display/*))
+INSTALLED   := $(SBINDIR)/branchqd $(MANDIR)/man8/branchqd.8 $(MANDIR)/man5/branchq.conf.5 \
+	$(DOCDIR)/examples/branchq.conf $(UNITDIR)/branchqd.service \
+	$(addprefix $(PAGESDIR)/,$(notdir $(PAGE_FILES)))
+
+install: $(INSTALL_BIN)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAGESDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/branchqd
+	install -m 0644 $(PAGE_FILES) $(DESTDIR)$(PAGESDIR)/
+	install -m 0644 daemon/branchqd.8 $(DESTDIR)$(MANDIR)/man8/branchqd.8
+	install -m 0644 daemon/branchq.conf.5 $(DESTDIR)$(MANDIR)/man5/branchq.conf.5
+	sed -e 's#^database *=.*#database = $(STATEDIR)/branchq.db   ; the unit'"'"'s state directory; change needs a restart#' \
+		-e 's#^pages *=.*#pages = $(PAGESDIR)   ; the installed pages#' \
+		config/branchq.conf >$(DESTDIR)$(DOCDIR)/examples/branchq.conf
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/branchq.conf
+	sed -e 's#/usr/local/sbin/branchqd#$(SBINDIR)/branchqd#g' \
+		config/branchqd.service >$(DESTDIR)$(UNITDIR)/branchqd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/branchqd.service
+
+# Removes what install put there, and its directories once they are empty.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@for d in $(DESTDIR)$(PAGESDIR) $(DESTDIR)$(DATADIR)/branchq $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(DOCDIR); do [ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
+
+# The Debian package (debian/), built in a copy of the tree under build/deb
+# so dpkg-buildpackage's output (it writes to ..) stays in build/deb.
+DEBS_PKG := debhelper dpkg-dev lintian fakeroot
+DEB_TREE := build/deb/branchq
+
+deb: deps
+	$(call install_debs,$(DEBS_PKG))
+	rm -rf build/deb && mkdir -p $(DEB_TREE)
+	tar -cf - --exclude=./build --exclude=./var --exclude=./.git \
+		--exclude=node_modules . | tar -xf - -C $(DEB_TREE)
+	cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error build/deb/branchq_*.deb
+
+# Install the package on this machine (as root), check what it made and that
+# the installed daemon serves, purge it and check nothing is left
+# (docs/operator.md). Not in make check: it installs system-wide.
+check-deb: deb
+	$(call install_debs,systemd python3)
+	tests/deb/check

@@ -13,10 +13,18 @@
  *  - when the voice, the preview or the reports' worker finished a job,
  *    retries the requests that waited;
  *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
+ *  - under a systemd watchdog, pings it at half its interval: the ping comes
+ *    from the loop itself, so a loop that is stuck stops the pings and
+ *    systemd restarts the daemon;
  *  - takes in the print worker's news (its eventfd) and starts print retries
  *    that are due (printer_run): printing itself runs on that worker;
  *  - while shutting down, waits for requests in flight to finish (at most
  *    SHUTDOWN_GRACE_S), then closes the server and the database.
+ *
+ * Under systemd (Type=notify) the daemon says READY=1 once it listens with
+ * the database open, RELOADING=1 then READY=1 around a SIGHUP reload, and
+ * STOPPING=1 when it begins to shut down. Without NOTIFY_SOCKET each
+ * sd_notify is a no-op.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +38,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +87,7 @@ struct daemon {
 	struct http *http;
 	int sigfd;
 	int lockfd;
+	int64_t watchdog_ms;         /* systemd's watchdog ping interval; 0: no watchdog */
 };
 
 static void
@@ -132,17 +142,21 @@ load_pages(struct daemon *d)
 		log_info("pages: %d files from %s", d->pages.n, d->cfg.pages);
 }
 
-/* SIGHUP: build the new config aside and swap it in only when it is whole. */
+/*
+ * SIGHUP: build the new config aside and swap it in only when it is whole.
+ * 0 when the new config runs, -1 when the running one was kept.
+ */
 static void audit_reload(struct daemon *d);
 
-static void
+static int
 reload(struct daemon *d)
 {
 	struct config *next = malloc(sizeof(*next));
+	int rc = -1;
 
 	if (next == NULL) {
 		log_warnx("reload: out of memory; keeping the running configuration");
-		return;
+		return -1;
 	}
 	if (load_config(d->opt.config, &d->opt, next) != 0) {
 		log_warnx("reload: %s has errors; keeping the running configuration", d->opt.config);
@@ -172,8 +186,10 @@ reload(struct daemon *d)
 		if (queue_sync_counters(&d->queue) != BQ_OK)
 			log_warnx("reload: could not record the new counters");
 		log_info("configuration reloaded from %s", d->opt.config);
+		rc = 0;
 	}
 	free(next);
+	return rc;
 }
 
 static enum bq_err
@@ -253,10 +269,37 @@ expire_days(struct daemon *d)
 		    "expired", n, n == 1 ? "" : "s");
 }
 
+/*
+ * Tell systemd the daemon serves (READY=1), with a status line that
+ * `systemctl status` shows: note, then where it listens.
+ */
+static void
+notify_ready(const struct daemon *d, const char *note)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=%s; listening on http://%.*s:%d", note,
+	    (int)(strrchr(d->cfg.listen, ':') - d->cfg.listen), d->cfg.listen, http_port(d->http));
+}
+
+/* systemd's watchdog (WatchdogSec= sets WATCHDOG_USEC): ping at half its interval. */
+static void
+watchdog_init(struct daemon *d)
+{
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return;
+	d->watchdog_ms = (int64_t)(usec / 2000);
+	if (d->watchdog_ms == 0)
+		d->watchdog_ms = 1;
+	log_info("systemd watchdog: %llu ms; the loop pings it every %lld ms",
+	    (unsigned long long)(usec / 1000), (long long)d->watchdog_ms);
+}
+
 static int
 main_loop(struct daemon *d)
 {
 	int64_t next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
+	int64_t next_watchdog = d->watchdog_ms > 0 ? mono_ms() + d->watchdog_ms : INT64_MAX;
 	int64_t deadline = 0;
 	bool stopping = false, failed = false;
 
@@ -275,6 +318,8 @@ main_loop(struct daemon *d)
 
 		if (t >= 0 && t < timeout)
 			timeout = t;
+		if (next_watchdog - now < timeout)
+			timeout = next_watchdog - now;
 		if ((t = printer_timeout_ms(d->printer)) >= 0 && t < timeout)
 			timeout = t;
 		if (stopping && timeout > 100)
@@ -290,6 +335,7 @@ main_loop(struct daemon *d)
 			log_warn("poll");
 			failed = true;
 			if (!stopping) {
+				sd_notify(0, "STOPPING=1");
 				stopping = true;
 				deadline = mono_ms() + SHUTDOWN_GRACE_S * 1000;
 				http_quiesce(d->http);
@@ -300,9 +346,12 @@ main_loop(struct daemon *d)
 			struct signalfd_siginfo si;
 			while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					reload(d);
+					sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+					notify_ready(d, reload(d) == 0 ? "configuration reloaded" :
+					    "reload refused (see the log); the running configuration stays");
 				} else if (!stopping) {
 					log_info("signal %d: shutting down", (int)si.ssi_signo);
+					sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
 					stopping = true;
 					deadline = mono_ms() + SHUTDOWN_GRACE_S * 1000;
 					http_quiesce(d->http);
@@ -328,6 +377,10 @@ main_loop(struct daemon *d)
 			expire_days(d);
 			sse_keepalive(d->sse);
 			next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
+		}
+		if (mono_ms() >= next_watchdog) {
+			sd_notify(0, "WATCHDOG=1");
+			next_watchdog = mono_ms() + d->watchdog_ms;
 		}
 		/*
 		 * Last in the turn: a stream resumed above (keep-alive, shutdown) is
@@ -461,9 +514,11 @@ main(int argc, char **argv)
 		    "`branchqd user add NAME --role admin -f %s` (it asks for the password)",
 		    d.opt.config);
 
+	watchdog_init(&d);
 	log_info("branchqd ready: %s (%s), listening on http://%.*s:%d, database %s",
 	    d.cfg.name_en, d.cfg.timezone, (int)(strrchr(d.cfg.listen, ':') - d.cfg.listen),
 	    d.cfg.listen, http_port(d.http), d.cfg.database);
+	notify_ready(&d, "serving");
 
 	rc = main_loop(&d);
 	http_stop(d.http);

@@ -8,7 +8,11 @@
 
 #include <stdbool.h>
 
-/* Log to stderr when foreground, else to syslog (daemon facility). */
+/*
+ * Log to stderr when foreground, else to syslog (daemon facility). On
+ * stderr a line starts with its time, or with its "<N>" syslog priority
+ * when stderr is systemd's journal (JOURNAL_STREAM), which stamps lines itself.
+ */
 void log_init(bool foreground);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
