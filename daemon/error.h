@@ -32,6 +32,7 @@ enum bq_err {
 	BQ_ERR_UNSUPPORTED_MEDIA,   /* 415 */
 	BQ_ERR_STORAGE_FULL,        /* 507: the disk is full; nothing was changed */
 	BQ_ERR_STORAGE,             /* 500: the database failed; nothing was changed */
+	BQ_ERR_STORAGE_UNWRITABLE,  /* 503: the database cannot be written (read-only, failing disk) */
 	BQ_ERR_SHUTTING_DOWN,       /* 503 */
 	BQ_ERR_VOICE_UNAVAILABLE,   /* 503: the call could not be synthesised now */
 	BQ_ERR_PREVIEW_BUSY,        /* 503: too many ticket previews waiting to be drawn */

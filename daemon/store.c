@@ -458,8 +458,11 @@ store_schema_version(void)
 
 /*
  * Map a SQLite result to branchq's vocabulary, logging the database's words.
- * Only SQLITE_FULL (no space on the device) says storage_full: any other
- * failure, a write refused by a file-size limit included, is storage_error.
+ * SQLITE_FULL (no space on the device) says storage_full; a database that
+ * cannot be written (a read-only file system or file, a write or sync the
+ * disk refused) says storage_unwritable: both may clear without a restart.
+ * Any other failure, a write refused by a file-size limit included, is
+ * storage_error.
  */
 static enum bq_err
 store_fail(struct store *s, const char *what)
@@ -469,7 +472,12 @@ store_fail(struct store *s, const char *what)
 
 	log_warnx("database: %s: %s (%d%s%s)", what, sqlite3_errmsg(s->db), rc,
 	    sys ? ", " : "", sys ? strerror(sys) : "");
-	return (rc & 0xff) == SQLITE_FULL ? BQ_ERR_STORAGE_FULL : BQ_ERR_STORAGE;
+	if ((rc & 0xff) == SQLITE_FULL)
+		return BQ_ERR_STORAGE_FULL;
+	if ((rc & 0xff) == SQLITE_READONLY || rc == SQLITE_IOERR_WRITE ||
+	    rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_TRUNCATE || sys == EROFS)
+		return BQ_ERR_STORAGE_UNWRITABLE;
+	return BQ_ERR_STORAGE;
 }
 
 /* Reset a statement and clear its bindings, ready for the next use. */

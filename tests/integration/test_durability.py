@@ -130,6 +130,10 @@ def test_real_full_disk_answers_storage_full(env):
     if mounted.returncode != 0:
         raise Skip("cannot mount a tmpfs here: %s" % mounted.stdout.decode().strip())
     try:
+        # Room the test can give back, as an operator deleting old files would.
+        filler = os.path.join(mnt, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * 256 * 1024)
         d = env.daemon(db=os.path.join(mnt, "q.db"))
         acked = []
         failure = None
@@ -150,6 +154,11 @@ def test_real_full_disk_answers_storage_full(env):
         if st != 200:
             check_error((st, h, body), 507, "storage_full", "call on a full disk")
             check_eq(d.waiting_numbers("A"), acked, "a failed call loses nobody")
+        # Space again: the next change works at once, no restart.
+        os.unlink(filler)
+        t = d.issue("A")
+        check_eq(t["number"], "A%03d" % (len(acked) + 1), "the next number once there is room")
+        check_eq(d.waiting_numbers("A")[-1], t["number"], "and it is in the queue")
         d.stop()
     finally:
         for x in env.daemons:
@@ -217,3 +226,31 @@ def test_second_daemon_on_same_port_refuses(env):
     for _ in range(6):
         d.issue("A")
     check_eq(d.waiting_numbers("A"), ["A%03d" % i for i in range(1, 8)], "every ticket in one database")
+
+
+def test_unwritable_database_answers_503_and_recovers_without_restart(env):
+    """The database's log made immutable under the running daemon (as root, chattr +i: even
+    root cannot write it, as on a file system remounted read-only): changes are refused with
+    503 storage_unwritable and lose nothing; once it is writable again they work, no restart."""
+    d = env.daemon()
+    first = d.issue("A")
+    wal = d.db + "-wal"
+    made = subprocess.run(["chattr", "+i", wal], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    check(made.returncode == 0, "chattr +i on the database's WAL (ext4 and root needed): %s" %
+          made.stdout.decode().strip())
+    try:
+        for _ in range(3):
+            check_error(d.post("/api/v1/tickets", {"service": "A"}), 503, "storage_unwritable",
+                        "issue while the database cannot be written")
+        check_error(d.post("/api/v1/counters/1/call"), 503, "storage_unwritable",
+                    "call while the database cannot be written")
+        check(d.running(), "daemon still running")
+        check_eq(d.waiting_numbers("A"), [first["number"]], "nothing half-written, nobody lost")
+    finally:
+        subprocess.run(["chattr", "-i", wal])
+    again = d.issue("A")
+    check_eq(again["number"], "A002", "the next ticket once writable again, without a restart")
+    check_eq(d.call(1)["id"], first["id"], "calls work again")
+    d.stop()
+    d.start()
+    check_eq(d.waiting_numbers("A"), ["A002"], "what was acknowledged is what the file holds")
