@@ -111,6 +111,12 @@ static const struct option printer_options[] = {
 	BRANCH("timeout", OPT_DURATION, 2, 300, printer.timeout_s, OPTIONAL, "20s"),
 };
 
+/* Both required: a [tls] section is HTTPS, and HTTPS needs the pair. */
+static const struct option tls_options[] = {
+	BRANCH("cert", OPT_STRING, 0, 0, tls.cert, REQUIRED, NULL),
+	BRANCH("key",  OPT_STRING, 0, 0, tls.key,  REQUIRED, NULL),
+};
+
 static const struct option service_options[] = {
 	SERVICE("name_zh",      OPT_STRING,   0, 0,            name_zh,        REQUIRED, NULL),
 	SERVICE("name_en",      OPT_STRING,   0, 0,            name_en,        REQUIRED, NULL),
@@ -130,6 +136,7 @@ static const struct option counter_options[] = {
 _Static_assert(NOPTS(branch_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(green_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(printer_options) <= OPTS_MAX, "too many options for parse.seen");
+_Static_assert(NOPTS(tls_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(service_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(counter_options) <= OPTS_MAX, "too many options for parse.seen");
 
@@ -139,6 +146,7 @@ enum section {
 	SEC_BRANCH,
 	SEC_GREEN,
 	SEC_PRINTER,
+	SEC_TLS,
 	SEC_SERVICE,
 	SEC_COUNTER,
 };
@@ -164,6 +172,8 @@ struct parse {
 	int branch_line;         /* 0 until [branch] is seen */
 	int green_line;
 	int printer_line;
+	int tls_line;
+	int tls_lines[NOPTS(tls_options)]; /* line of each [tls] key */
 	int services_line[MAX_COUNTERS]; /* line of each counter's services key */
 };
 
@@ -743,6 +753,20 @@ config_section_open(struct parse *p, const char *name, size_t len)
 		p->nopts = branch ? NOPTS(branch_options) : printer ? NOPTS(printer_options) :
 		    NOPTS(green_options);
 		p->base = c;
+	} else if (strcmp(word, "tls") == 0) {
+		if (arg[0] != '\0') {
+			config_error(p, p->line, "[%s] takes no name: write [tls]", config_quote(text, q));
+			return;
+		}
+		if (p->tls_line != 0) {
+			config_error(p, p->line, "[tls] appears twice (first at line %d)", p->tls_line);
+			return;
+		}
+		p->tls_line = p->line;
+		p->sec = SEC_TLS;
+		p->opts = tls_options;
+		p->nopts = NOPTS(tls_options);
+		p->base = c;
 	} else if (strcmp(word, "service") == 0) {
 		struct service_conf *sv;
 		int i;
@@ -929,6 +953,8 @@ config_handle(void *user, const char *section, const char *name, const char *val
 	p->seen |= UINT32_C(1) << i;
 	if (p->opts[i].kind == OPT_SERVICES)
 		p->services_line[p->sec_index] = p->line;
+	if (p->sec == SEC_TLS)
+		p->tls_lines[i] = p->line;
 	if (config_set(&p->opts[i], value, p->base, why, sizeof(why)) != 0)
 		config_error(p, p->line, "%s: %s", name, why);
 	return 1;
@@ -980,12 +1006,41 @@ config_resolve(struct parse *p)
 	if (c->public_url[0] == '\0') {
 		const char *colon = strrchr(c->listen, ':');
 
+		const char *scheme = config_tls_on(c) ? "https" : "http";
+
 		/* "*" is no address a phone can reach; set public_url for that case. */
 		if (strncmp(c->listen, "*:", 2) == 0)
-			snprintf(c->public_url, sizeof(c->public_url), "http://127.0.0.1%s", colon);
+			snprintf(c->public_url, sizeof(c->public_url), "%s://127.0.0.1%s", scheme, colon);
 		else
-			snprintf(c->public_url, sizeof(c->public_url), "http://%s", c->listen);
+			snprintf(c->public_url, sizeof(c->public_url), "%s://%s", scheme, c->listen);
 	}
+}
+
+/*
+ * [tls]: read both files and have libmicrohttpd load the pair. Each file's
+ * problem is reported at its key's line; a pair that cannot serve, at the
+ * key's. A missing key was reported by config_section_close.
+ */
+static void
+config_tls_check(struct parse *p)
+{
+	struct tls_conf *t = &p->cfg->tls;
+	char why[512], *cert = NULL, *key = NULL;
+
+	if (t->cert[0] == '\0' || t->key[0] == '\0') {
+		/* Half a pair serves nothing: neither key counts, so no https:// is assumed. */
+		t->cert[0] = t->key[0] = '\0';
+		return;
+	}
+	if (tls_pem_read(t->cert, false, &cert, &t->cert_id, why, sizeof(why)) != 0)
+		config_error(p, p->tls_lines[0], "cert: %s", why);
+	if (tls_pem_read(t->key, true, &key, &t->key_id, why, sizeof(why)) != 0)
+		config_error(p, p->tls_lines[1], "key: %s", why);
+	if (cert != NULL && key != NULL && tls_check(cert, key, why, sizeof(why)) != 0)
+		config_error(p, p->tls_lines[1], "key: libmicrohttpd cannot serve HTTPS with "
+		    "certificate %s and key %s: %s", t->cert, t->key, why);
+	tls_pem_free(cert);
+	tls_pem_free(key);
 }
 
 /*
@@ -1050,8 +1105,19 @@ config_load(const char *path, struct config *out, FILE *errors)
 	else if (rc < 0)
 		config_error(&p, 0, "cannot parse: %s", rc == -2 ? "out of memory" : "read failed");
 
+	config_tls_check(&p);
 	config_resolve(&p);
 	return p.nerrors;
+}
+
+bool
+config_tls_same(const struct config *a, const struct config *b)
+{
+	const struct tls_conf *x = &a->tls, *y = &b->tls;
+
+	return strcmp(x->cert, y->cert) == 0 && strcmp(x->key, y->key) == 0 &&
+	    memcmp(&x->cert_id, &y->cert_id, sizeof(x->cert_id)) == 0 &&
+	    memcmp(&x->key_id, &y->key_id, sizeof(x->key_id)) == 0;
 }
 
 int
