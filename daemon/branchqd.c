@@ -154,6 +154,10 @@ reload(struct daemon *d)
 		if (strcmp(next->database, d->cfg.database) != 0)
 			log_warnx("reload: database changed to %s; restart branchqd to apply it",
 			    next->database);
+		/* libmicrohttpd takes its certificate at start only. */
+		if (!config_tls_same(next, &d->cfg))
+			log_warnx("reload: [tls] or its files changed; restart branchqd to serve them");
+		next->tls = d->cfg.tls;
 		for (int i = 0; i < d->cfg.nservices; i++)
 			if (config_service_index(next, d->cfg.services[i].id) < 0)
 				log_warnx("reload: service %s removed: its waiting tickets can no longer "
@@ -439,8 +443,9 @@ main(int argc, char **argv)
 		    "`branchqd user add NAME --role admin -f %s` (it asks for the password)",
 		    d.opt.config);
 
-	log_info("branchqd ready: %s (%s), listening on http://%.*s:%d, database %s",
-	    d.cfg.name_en, d.cfg.timezone, (int)(strrchr(d.cfg.listen, ':') - d.cfg.listen),
+	log_info("branchqd ready: %s (%s), listening on %s://%.*s:%d, database %s",
+	    d.cfg.name_en, d.cfg.timezone, config_tls_on(&d.cfg) ? "https" : "http",
+	    (int)(strrchr(d.cfg.listen, ':') - d.cfg.listen),
 	    d.cfg.listen, http_port(d.http), d.cfg.database);
 
 	rc = main_loop(&d);
