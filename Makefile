@@ -24,8 +24,9 @@ SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
 # The voice (espeak-ng) and the CJK font are needed at run time too.
 DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev libsodium-dev \
 	libinih-dev libqrencode-dev libcups2-dev libcairo2-dev fonts-noto-cjk espeak-ng
-# A private cupsd and the printer emulator, QR decoding, sound checks, the browser.
-DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck \
+# A private cupsd and the printer emulator, QR decoding, sound checks, the browser;
+# openssl makes the TLS tests' certificates.
+DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck openssl \
 	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium
 # The load generator for make bench (python3 runs the rest of it).
 DEBS_BENCH := wrk python3
