@@ -102,6 +102,7 @@ load_config(const char *path, const struct options *opt, struct config *cfg)
 	FILE *errs = open_memstream(&text, &len);
 	int n = config_load(path, cfg, errs);
 
+	n += config_tls_files(cfg, errs);
 	if (errs != NULL)
 		fclose(errs);
 	if (n > 0 && text != NULL) {
@@ -374,6 +375,8 @@ main(int argc, char **argv)
 	log_init(true);
 	if (d.opt.check_only) {
 		int n = config_load(d.opt.config, &d.cfg, stderr);
+
+		n += config_tls_files(&d.cfg, stderr);
 		if (n > 0) {
 			fprintf(stderr, "%s: %d error%s\n", d.opt.config, n, n == 1 ? "" : "s");
 			return 1;

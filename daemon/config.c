@@ -173,7 +173,6 @@ struct parse {
 	int green_line;
 	int printer_line;
 	int tls_line;
-	int tls_lines[NOPTS(tls_options)]; /* line of each [tls] key */
 	int services_line[MAX_COUNTERS]; /* line of each counter's services key */
 };
 
@@ -954,7 +953,7 @@ config_handle(void *user, const char *section, const char *name, const char *val
 	if (p->opts[i].kind == OPT_SERVICES)
 		p->services_line[p->sec_index] = p->line;
 	if (p->sec == SEC_TLS)
-		p->tls_lines[i] = p->line;
+		*(i == 0 ? &p->cfg->tls.cert_line : &p->cfg->tls.key_line) = p->line;
 	if (config_set(&p->opts[i], value, p->base, why, sizeof(why)) != 0)
 		config_error(p, p->line, "%s: %s", name, why);
 	return 1;
@@ -1003,9 +1002,11 @@ config_resolve(struct parse *p)
 			config_error(p, c->services[k].line, "service %s is served by no counter",
 			    c->services[k].id);
 
+	/* Half a pair serves nothing (config_section_close said so): no https:// is assumed. */
+	if (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0')
+		c->tls.cert[0] = c->tls.key[0] = '\0';
 	if (c->public_url[0] == '\0') {
 		const char *colon = strrchr(c->listen, ':');
-
 		const char *scheme = config_tls_on(c) ? "https" : "http";
 
 		/* "*" is no address a phone can reach; set public_url for that case. */
@@ -1016,32 +1017,7 @@ config_resolve(struct parse *p)
 	}
 }
 
-/*
- * [tls]: read both files and have libmicrohttpd load the pair. Each file's
- * problem is reported at its key's line; a pair that cannot serve, at the
- * key's. A missing key was reported by config_section_close.
- */
-static void
-config_tls_check(struct parse *p)
-{
-	struct tls_conf *t = &p->cfg->tls;
-	char why[512], *cert = NULL, *key = NULL;
 
-	if (t->cert[0] == '\0' || t->key[0] == '\0') {
-		/* Half a pair serves nothing: neither key counts, so no https:// is assumed. */
-		t->cert[0] = t->key[0] = '\0';
-		return;
-	}
-	if (tls_pem_read(t->cert, false, &cert, &t->cert_id, why, sizeof(why)) != 0)
-		config_error(p, p->tls_lines[0], "cert: %s", why);
-	if (tls_pem_read(t->key, true, &key, &t->key_id, why, sizeof(why)) != 0)
-		config_error(p, p->tls_lines[1], "key: %s", why);
-	if (cert != NULL && key != NULL && tls_check(cert, key, why, sizeof(why)) != 0)
-		config_error(p, p->tls_lines[1], "key: libmicrohttpd cannot serve HTTPS with "
-		    "certificate %s and key %s: %s", t->cert, t->key, why);
-	tls_pem_free(cert);
-	tls_pem_free(key);
-}
 
 /*
  * inih's options are process-wide variables in Debian's build: set every one
@@ -1105,8 +1081,32 @@ config_load(const char *path, struct config *out, FILE *errors)
 	else if (rc < 0)
 		config_error(&p, 0, "cannot parse: %s", rc == -2 ? "out of memory" : "read failed");
 
-	config_tls_check(&p);
 	config_resolve(&p);
+	return p.nerrors;
+}
+
+/*
+ * Each file's problem is reported at its key's line; a pair that cannot
+ * serve, at the key's.
+ */
+int
+config_tls_files(struct config *c, FILE *errors)
+{
+	struct parse p = { .path = c->path, .errors = errors, .cfg = c };
+	struct tls_conf *t = &c->tls;
+	char why[512], *cert = NULL, *key = NULL;
+
+	if (!config_tls_on(c))
+		return 0;
+	if (tls_pem_read(t->cert, false, &cert, &t->cert_id, why, sizeof(why)) != 0)
+		config_error(&p, t->cert_line, "cert: %s", why);
+	if (tls_pem_read(t->key, true, &key, &t->key_id, why, sizeof(why)) != 0)
+		config_error(&p, t->key_line, "key: %s", why);
+	if (cert != NULL && key != NULL && tls_check(cert, key, why, sizeof(why)) != 0)
+		config_error(&p, t->key_line, "key: libmicrohttpd cannot serve HTTPS with "
+		    "certificate %s and key %s: %s", t->cert, t->key, why);
+	tls_pem_free(cert);
+	tls_pem_free(key);
 	return p.nerrors;
 }
 

@@ -57,6 +57,7 @@ struct tls_conf {
 	char cert[PATH_MAX];             /* PEM: the certificate, then any intermediates */
 	char key[PATH_MAX];              /* PEM: its unencrypted private key, not world-readable */
 	struct tls_file_id cert_id, key_id;  /* the files that were checked */
+	int cert_line, key_line;         /* of the keys, for messages */
 };
 
 struct config {
@@ -101,11 +102,21 @@ bool config_tls_same(const struct config *a, const struct config *b);
  * file as a whole, such as a missing section), all of them in one run, and
  * counted. Returns the number of problems; *out is meaningful only when 0.
  * Does not touch the process's time zone. Sets inih's process-wide options,
- * so call it from one thread at a time. With [tls] it reads both files and
- * has libmicrohttpd load them (tls_check), so a key that does not match its
- * certificate is an error here.
+ * so call it from one thread at a time. The [tls] files are not read here
+ * (config_tls_files).
  */
 int config_load(const char *path, struct config *out, FILE *errors);
+
+/*
+ * Read the [tls] files of c, loaded by config_load, and have libmicrohttpd
+ * load the pair (tls_check), so that a missing file, a key open to every
+ * user or a key that is not the certificate's is a config error at its
+ * key's line, written to errors as config_load does. Records which files
+ * were read (config_tls_same). Returns the number of problems; 0 without
+ * [tls]. The daemon calls it after config_load; the command-line tools do
+ * not, as they serve no HTTPS and may run where the key cannot be read.
+ */
+int config_tls_files(struct config *c, FILE *errors);
 
 /* Index of the service with prefix id ("A"), or -1. */
 int config_service_index(const struct config *c, const char *id);

@@ -246,18 +246,25 @@ def test_tls_bad_files_are_a_clear_start_up_error(env):
     rc, check_out = env.run(["-n", "-f", d.conf])
     check(rc == 1 and "do not match" in check_out, "branchqd -n says so too: %s" % check_out)
 
-    # Every problem in one run: a missing certificate and a key open to everyone.
+    # Every problem in one run: a missing certificate, a key open to everyone, and a
+    # mistake elsewhere in the file.
     loose = os.path.join(env.dir, "loose.key")
     with open(key, "rb") as f, open(loose, "wb") as g:
         g.write(f.read())
     os.chmod(loose, 0o644)
     missing = os.path.join(env.dir, "missing.crt")
+    # The command-line tools serve no HTTPS: they work where the key cannot be read.
     d.write_config(_tls_config(missing, loose))
-    out = _start_fails(env, d)
-    check("cert: cannot open %s: No such file or directory" % missing in out,
-          "a missing certificate: %s" % out)
-    check("key: %s is open to every user (mode 0644)" % loose in out and "chmod 600" in out,
-          "a world-readable key: %s" % out)
+    r = d.cli("user", "list")
+    check(r.returncode == 0, "user list with [tls] files it cannot read: %s" % r.stderr[-300:])
+    d.write_config(_tls_config(missing, loose, recals="2"))
+    for out in (_start_fails(env, d), env.run(["-n", "-f", d.conf])[1]):
+        check("cert: cannot open %s: No such file or directory" % missing in out,
+              "a missing certificate: %s" % out)
+        check("key: %s is open to every user (mode 0644)" % loose in out and "chmod 600" in out,
+              "a world-readable key: %s" % out)
+        check("unknown key recals" in out, "the other mistake in the same run: %s" % out)
+    check("3 errors" in env.run(["-n", "-f", d.conf])[1], "branchqd -n counts all three")
 
     # Half a pair.
     d.write_config(base + "\n[tls]\ncert = %s\n" % cert)
