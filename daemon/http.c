@@ -724,8 +724,8 @@ parse_listen(const char *listen, struct sockaddr_in *sa, char *err, size_t errle
 
 /*
  * The config's [tls] files, read for libmicrohttpd: 0, or -1 with the
- * reason in err. config_load checked them already; this reads them again
- * because the config holds no copy of a key.
+ * reason in err. config_tls_files checked them already; this reads them
+ * again because the config holds no copy of a key.
  */
 static int
 http_tls_read(const struct tls_conf *t, char **cert, char **key, char *err, size_t errlen)
