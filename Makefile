@@ -31,8 +31,9 @@ SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
 DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev libsodium-dev \
 	libinih-dev libqrencode-dev libcups2-dev libcairo2-dev fonts-noto-cjk espeak-ng
 DEBS_BUILD += libsystemd-dev
-# A private cupsd and the printer emulator, QR decoding, sound checks, the browser.
-DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck \
+# A private cupsd and the printer emulator, QR decoding, sound checks, the browser;
+# openssl makes the TLS tests' certificates, faketime moves the daemon's wall clock.
+DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck openssl \
 	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium faketime
 # systemd-analyze checks the unit (tests/integration/test_systemd.py).
 DEBS_TEST  += systemd

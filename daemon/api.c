@@ -1038,13 +1038,16 @@ write_session(struct sqlite3 *db, void *ctx)
 	    w->expires_at) : e;
 }
 
-/* The session cookie, set (value) or cleared (NULL). */
+/* The session cookie, set (value) or cleared (NULL); under TLS Secure and __Host- (auth.h). */
 static void
 set_cookie(struct route_ctx *r, const char *name, const char *value, int64_t max_age)
 {
+	bool tls = config_tls_on(r->a->queue->cfg);
+
 	snprintf(r->rep->set_cookie, sizeof(r->rep->set_cookie),
-	    "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld", name, value ? value : "",
-	    value ? (long long)max_age : 0LL);
+	    "%s%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
+	    tls ? AUTH_TLS_COOKIE_PREFIX : "", name, value ? value : "",
+	    value ? (long long)max_age : 0LL, tls ? "; Secure" : "");
 }
 
 static void
@@ -1529,6 +1532,9 @@ csrf_ok(const struct route_ctx *r)
 		return false;
 	if (origin == NULL || (o = strstr(origin, "://")) == NULL || r->req->host == NULL ||
 	    strcasecmp(o + 3, r->req->host) != 0)
+		return false;
+	/* Under TLS our own pages are https://: an http:// page of the same name is not ours. */
+	if (config_tls_on(r->a->queue->cfg) && strncasecmp(origin, "https://", 8) != 0)
 		return false;
 	if (r->who.kind == WHO_NONE)
 		return true;                 /* signing in: there is no session yet */

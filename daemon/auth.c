@@ -126,6 +126,7 @@ struct auth {
 	int64_t gen;                        /* auth_gen as last read */
 	int64_t data_version;
 	int64_t idle_s, max_s, lock_s;
+	bool tls;                           /* HTTPS: the cookies' names are __Host- */
 	struct session *s;
 	int ns, caps;
 	struct token *t;
@@ -370,6 +371,7 @@ auth_set_config(struct auth *a, const struct config *cfg)
 	a->idle_s = cfg->session_idle_s;
 	a->max_s = cfg->session_max_s;
 	a->lock_s = cfg->lockout_s;
+	a->tls = config_tls_on(cfg);
 }
 
 struct auth *
@@ -554,10 +556,12 @@ auth_resolve(struct auth *a, const char *cookie, const char *authorization, int6
 			from_token(t, out);
 		return;
 	}
-	if (!cookie_value(cookie, AUTH_COOKIE, secret, sizeof(secret)) || !looks_secret(secret)) {
+	if (!cookie_value(cookie, a->tls ? AUTH_TLS_COOKIE_PREFIX AUTH_COOKIE : AUTH_COOKIE, secret,
+	    sizeof(secret)) || !looks_secret(secret)) {
 		/* A paired device: its token in a cookie, with a CSRF token made from it. */
 		struct token *t;
-		if (cookie_value(cookie, AUTH_DEVICE_COOKIE, secret, sizeof(secret)) &&
+		if (cookie_value(cookie, a->tls ? AUTH_TLS_COOKIE_PREFIX AUTH_DEVICE_COOKIE :
+		    AUTH_DEVICE_COOKIE, secret, sizeof(secret)) &&
 		    (t = token_find(a, secret)) != NULL) {
 			char salted[AUTH_SECRET_HEX + 16], h[AUTH_HASH_HEX + 1];
 			from_token(t, out);

@@ -56,6 +56,13 @@ enum cap {
 #define AUTH_HASH_HEX 64            /* BLAKE2b-256 of a secret, as hex */
 #define AUTH_COOKIE "branchq_session"
 #define AUTH_DEVICE_COOKIE "branchq_device"     /* a paired device's token (/pair) */
+/*
+ * Under TLS both cookies are Secure and carry this prefix, which a browser
+ * accepts only from an HTTPS answer, with Path=/ and no Domain: no plain
+ * HTTP answer, nor another host, can plant or overwrite one. Only the name
+ * of the daemon's mode is read.
+ */
+#define AUTH_TLS_COOKIE_PREFIX "__Host-"
 
 const char *role_name(enum role r);
 /* The role named s, or ROLE_NONE. */

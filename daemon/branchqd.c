@@ -113,6 +113,7 @@ load_config(const char *path, const struct options *opt, struct config *cfg)
 	FILE *errs = open_memstream(&text, &len);
 	int n = config_load(path, cfg, errs);
 
+	n += config_tls_files(cfg, errs);
 	if (errs != NULL)
 		fclose(errs);
 	if (n > 0 && text != NULL) {
@@ -169,6 +170,10 @@ reload(struct daemon *d)
 		if (strcmp(next->database, d->cfg.database) != 0)
 			log_warnx("reload: database changed to %s; restart branchqd to apply it",
 			    next->database);
+		/* libmicrohttpd takes its certificate at start only. */
+		if (!config_tls_same(next, &d->cfg))
+			log_warnx("reload: [tls] or its files changed; restart branchqd to serve them");
+		next->tls = d->cfg.tls;
 		for (int i = 0; i < d->cfg.nservices; i++)
 			if (config_service_index(next, d->cfg.services[i].id) < 0)
 				log_warnx("reload: service %s removed: its waiting tickets can no longer "
@@ -276,7 +281,8 @@ expire_days(struct daemon *d)
 static void
 notify_ready(const struct daemon *d, const char *note)
 {
-	sd_notifyf(0, "READY=1\nSTATUS=%s; listening on http://%.*s:%d", note,
+	sd_notifyf(0, "READY=1\nSTATUS=%s; listening on %s://%.*s:%d", note,
+	    config_tls_on(&d->cfg) ? "https" : "http",
 	    (int)(strrchr(d->cfg.listen, ':') - d->cfg.listen), d->cfg.listen, http_port(d->http));
 }
 
@@ -440,6 +446,8 @@ main(int argc, char **argv)
 	log_init(true);
 	if (d.opt.check_only) {
 		int n = config_load(d.opt.config, &d.cfg, stderr);
+
+		n += config_tls_files(&d.cfg, stderr);
 		if (n > 0) {
 			fprintf(stderr, "%s: %d error%s\n", d.opt.config, n, n == 1 ? "" : "s");
 			return 1;
@@ -515,8 +523,9 @@ main(int argc, char **argv)
 		    d.opt.config);
 
 	watchdog_init(&d);
-	log_info("branchqd ready: %s (%s), listening on http://%.*s:%d, database %s",
-	    d.cfg.name_en, d.cfg.timezone, (int)(strrchr(d.cfg.listen, ':') - d.cfg.listen),
+	log_info("branchqd ready: %s (%s), listening on %s://%.*s:%d, database %s",
+	    d.cfg.name_en, d.cfg.timezone, config_tls_on(&d.cfg) ? "https" : "http",
+	    (int)(strrchr(d.cfg.listen, ':') - d.cfg.listen),
 	    d.cfg.listen, http_port(d.http), d.cfg.database);
 	notify_ready(&d, "serving");
 

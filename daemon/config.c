@@ -112,6 +112,12 @@ static const struct option printer_options[] = {
 	BRANCH("timeout", OPT_DURATION, 2, 300, printer.timeout_s, OPTIONAL, "20s"),
 };
 
+/* Both required: a [tls] section is HTTPS, and HTTPS needs the pair. */
+static const struct option tls_options[] = {
+	BRANCH("cert", OPT_STRING, 0, 0, tls.cert, REQUIRED, NULL),
+	BRANCH("key",  OPT_STRING, 0, 0, tls.key,  REQUIRED, NULL),
+};
+
 static const struct option service_options[] = {
 	SERVICE("name_zh",      OPT_STRING,   0, 0,            name_zh,        REQUIRED, NULL),
 	SERVICE("name_en",      OPT_STRING,   0, 0,            name_en,        REQUIRED, NULL),
@@ -131,6 +137,7 @@ static const struct option counter_options[] = {
 _Static_assert(NOPTS(branch_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(green_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(printer_options) <= OPTS_MAX, "too many options for parse.seen");
+_Static_assert(NOPTS(tls_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(service_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(counter_options) <= OPTS_MAX, "too many options for parse.seen");
 
@@ -140,6 +147,7 @@ enum section {
 	SEC_BRANCH,
 	SEC_GREEN,
 	SEC_PRINTER,
+	SEC_TLS,
 	SEC_SERVICE,
 	SEC_COUNTER,
 };
@@ -165,6 +173,7 @@ struct parse {
 	int branch_line;         /* 0 until [branch] is seen */
 	int green_line;
 	int printer_line;
+	int tls_line;
 	int services_line[MAX_COUNTERS]; /* line of each counter's services key */
 };
 
@@ -744,6 +753,20 @@ config_section_open(struct parse *p, const char *name, size_t len)
 		p->nopts = branch ? NOPTS(branch_options) : printer ? NOPTS(printer_options) :
 		    NOPTS(green_options);
 		p->base = c;
+	} else if (strcmp(word, "tls") == 0) {
+		if (arg[0] != '\0') {
+			config_error(p, p->line, "[%s] takes no name: write [tls]", config_quote(text, q));
+			return;
+		}
+		if (p->tls_line != 0) {
+			config_error(p, p->line, "[tls] appears twice (first at line %d)", p->tls_line);
+			return;
+		}
+		p->tls_line = p->line;
+		p->sec = SEC_TLS;
+		p->opts = tls_options;
+		p->nopts = NOPTS(tls_options);
+		p->base = c;
 	} else if (strcmp(word, "service") == 0) {
 		struct service_conf *sv;
 		int i;
@@ -930,6 +953,8 @@ config_handle(void *user, const char *section, const char *name, const char *val
 	p->seen |= UINT32_C(1) << i;
 	if (p->opts[i].kind == OPT_SERVICES)
 		p->services_line[p->sec_index] = p->line;
+	if (p->sec == SEC_TLS)
+		*(i == 0 ? &p->cfg->tls.cert_line : &p->cfg->tls.key_line) = p->line;
 	if (config_set(&p->opts[i], value, p->base, why, sizeof(why)) != 0)
 		config_error(p, p->line, "%s: %s", name, why);
 	return 1;
@@ -978,16 +1003,22 @@ config_resolve(struct parse *p)
 			config_error(p, c->services[k].line, "service %s is served by no counter",
 			    c->services[k].id);
 
+	/* Half a pair serves nothing (config_section_close said so): no https:// is assumed. */
+	if (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0')
+		c->tls.cert[0] = c->tls.key[0] = '\0';
 	if (c->public_url[0] == '\0') {
 		const char *colon = strrchr(c->listen, ':');
+		const char *scheme = config_tls_on(c) ? "https" : "http";
 
 		/* "*" is no address a phone can reach; set public_url for that case. */
 		if (strncmp(c->listen, "*:", 2) == 0)
-			snprintf(c->public_url, sizeof(c->public_url), "http://127.0.0.1%s", colon);
+			snprintf(c->public_url, sizeof(c->public_url), "%s://127.0.0.1%s", scheme, colon);
 		else
-			snprintf(c->public_url, sizeof(c->public_url), "http://%s", c->listen);
+			snprintf(c->public_url, sizeof(c->public_url), "%s://%s", scheme, c->listen);
 	}
 }
+
+
 
 /*
  * inih's options are process-wide variables in Debian's build: set every one
@@ -1053,6 +1084,41 @@ config_load(const char *path, struct config *out, FILE *errors)
 
 	config_resolve(&p);
 	return p.nerrors;
+}
+
+/*
+ * Each file's problem is reported at its key's line; a pair that cannot
+ * serve, at the key's.
+ */
+int
+config_tls_files(struct config *c, FILE *errors)
+{
+	struct parse p = { .path = c->path, .errors = errors, .cfg = c };
+	struct tls_conf *t = &c->tls;
+	char why[512], *cert = NULL, *key = NULL;
+
+	if (!config_tls_on(c))
+		return 0;
+	if (tls_pem_read(t->cert, false, &cert, &t->cert_id, why, sizeof(why)) != 0)
+		config_error(&p, t->cert_line, "cert: %s", why);
+	if (tls_pem_read(t->key, true, &key, &t->key_id, why, sizeof(why)) != 0)
+		config_error(&p, t->key_line, "key: %s", why);
+	if (cert != NULL && key != NULL && tls_check(cert, key, why, sizeof(why)) != 0)
+		config_error(&p, t->key_line, "key: libmicrohttpd cannot serve HTTPS with "
+		    "certificate %s and key %s: %s", t->cert, t->key, why);
+	tls_pem_free(cert);
+	tls_pem_free(key);
+	return p.nerrors;
+}
+
+bool
+config_tls_same(const struct config *a, const struct config *b)
+{
+	const struct tls_conf *x = &a->tls, *y = &b->tls;
+
+	return strcmp(x->cert, y->cert) == 0 && strcmp(x->key, y->key) == 0 &&
+	    memcmp(&x->cert_id, &y->cert_id, sizeof(x->cert_id)) == 0 &&
+	    memcmp(&x->key_id, &y->key_id, sizeof(x->key_id)) == 0;
 }
 
 int

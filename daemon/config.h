@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "domain.h"
+#include "tls.h"
 
 #define CONFIG_NAME_MAX 128
 #define CONFIG_URL_MAX 256
@@ -47,6 +48,18 @@ struct printer_conf {
 	int64_t timeout_s;               /* a job not printed by then has failed */
 };
 
+/*
+ * [tls]: HTTPS, served by libmicrohttpd with GnuTLS. Both paths or neither;
+ * both "" is plain HTTP. The files are read at start; a reload keeps the
+ * running ones and says when a restart is needed (docs/security.md).
+ */
+struct tls_conf {
+	char cert[PATH_MAX];             /* PEM: the certificate, then any intermediates */
+	char key[PATH_MAX];              /* PEM: its unencrypted private key, not world-readable */
+	struct tls_file_id cert_id, key_id;  /* the files that were checked */
+	int cert_line, key_line;         /* of the keys, for messages */
+};
+
 struct config {
 	char path[PATH_MAX];
 	char name_zh[CONFIG_NAME_MAX];
@@ -71,7 +84,18 @@ struct config {
 	struct counter_conf counters[MAX_COUNTERS];
 	int ncounters;
 	struct printer_conf printer;
+	struct tls_conf tls;
 };
+
+/* Whether the daemon serves HTTPS: cookies Secure and __Host-, HSTS, https:// origins. */
+static inline bool
+config_tls_on(const struct config *c)
+{
+	return c->tls.cert[0] != '\0';
+}
+
+/* Whether a and b name the same [tls] files, unchanged on disk since each was checked. */
+bool config_tls_same(const struct config *a, const struct config *b);
 
 /*
  * Read and validate the file at path into *out. Every problem is written to
@@ -79,9 +103,21 @@ struct config {
  * file as a whole, such as a missing section), all of them in one run, and
  * counted. Returns the number of problems; *out is meaningful only when 0.
  * Does not touch the process's time zone. Sets inih's process-wide options,
- * so call it from one thread at a time.
+ * so call it from one thread at a time. The [tls] files are not read here
+ * (config_tls_files).
  */
 int config_load(const char *path, struct config *out, FILE *errors);
+
+/*
+ * Read the [tls] files of c, loaded by config_load, and have libmicrohttpd
+ * load the pair (tls_check), so that a missing file, a key open to every
+ * user or a key that is not the certificate's is a config error at its
+ * key's line, written to errors as config_load does. Records which files
+ * were read (config_tls_same). Returns the number of problems; 0 without
+ * [tls]. The daemon calls it after config_load; the command-line tools do
+ * not, as they serve no HTTPS and may run where the key cannot be read.
+ */
+int config_tls_files(struct config *c, FILE *errors);
 
 /* Index of the service with prefix id ("A"), or -1. */
 int config_service_index(const struct config *c, const char *id);

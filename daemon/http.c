@@ -17,6 +17,10 @@
  * the stream caps are counted. libmicrohttpd has no call that closes a
  * connection, so an overdue one is shut down (shutdown(2)): libmicrohttpd
  * then reads end of file and closes it the ordinary way.
+ *
+ * With [tls] in the config, libmicrohttpd serves HTTPS itself (GnuTLS):
+ * http_start reads the certificate and key once, hands them over and wipes
+ * its copy of the key; every answer then carries Strict-Transport-Security.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +40,7 @@
 #include "http.h"
 #include "clock.h"
 #include "log.h"
+#include "tls.h"
 
 /* A refused stream is logged at most this often, so a flood does not flood the log. */
 
@@ -72,6 +77,9 @@ struct http {
 	struct request **batch_tail;
 	struct request *flight;      /* the batch whose commit runs on the store's thread */
 	bool batch_waiting;          /* changes were gathered after the turn's batch ran */
+	bool tls;                    /* HTTPS: answers carry HSTS */
+	unsigned tls_failures;       /* failed TLS handshakes not yet logged */
+	int64_t tls_logged_ms;
 };
 
 /* An oversized body whose length was not announced is read and dropped up to this much, then cut. */
@@ -251,7 +259,7 @@ stream_admit(struct http *h, const struct http_conn *hc)
  * page's address holds its token).
  */
 static void
-http_secure(struct MHD_Response *resp)
+http_secure(struct MHD_Response *resp, bool tls)
 {
 	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'self'; "
 	    "script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -260,6 +268,18 @@ http_secure(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security", TLS_HSTS);
+}
+
+/* Whether c came over TLS: only an HTTPS daemon gives a connection a GnuTLS session. */
+static bool
+http_conn_tls(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *i = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	return i != NULL && i->tls_session != NULL;
 }
 
 /* A reply's cookie and redirect, when it has them. */
@@ -306,7 +326,7 @@ http_send_json(struct MHD_Connection *c, unsigned status, json_t *body, const ch
 	if (text != NULL)
 		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	http_secure(resp);
+	http_secure(resp, http_conn_tls(c));
 	http_reply_headers(resp, rep);
 	if (allow != NULL)
 		MHD_add_response_header(resp, "Allow", allow);
@@ -334,7 +354,7 @@ http_send_raw(struct MHD_Connection *c, const struct api_reply *rep)
 	/* API data kept as bytes (the hall's JSON) is never stored, as every JSON answer. */
 	MHD_add_response_header(resp, "Cache-Control",
 	    strncmp(rep->content_type, "application/json", 16) == 0 ? "no-store" : "no-cache");
-	http_secure(resp);
+	http_secure(resp, http_conn_tls(c));
 	http_reply_headers(resp, rep);
 	if (rep->disposition != NULL)
 		MHD_add_response_header(resp, "Content-Disposition", rep->disposition);
@@ -639,19 +659,42 @@ http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	h->active--;
 }
 
+/*
+ * libmicrohttpd's messages. Under TLS a client that cannot or will not
+ * complete a handshake (plain HTTP to the HTTPS port, an old phone, a port
+ * scan) is counted and logged at most every HTTP_REFUSAL_LOG_S, so that
+ * anyone on the network cannot fill the journal.
+ */
 static void
 http_log(void *cls, const char *fmt, va_list ap)
 {
+	struct http *h = cls;
 	char line[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	/* A display or phone that went away mid-stream is daily life, not a warning. */
-	if (strstr(line, "no longer available") != NULL)
+	if (h != NULL && h->tls && strstr(line, "andshake") != NULL) {
+		int64_t now = mono_ms();
+
+		h->tls_failures++;
+		if (now - h->tls_logged_ms >= HTTP_REFUSAL_LOG_S * 1000) {
+			log_info("http: %u TLS handshake%s failed since the last such line (plain HTTP "
+			    "to the HTTPS port, or a client without TLS 1.2); the last: %s",
+			    h->tls_failures, h->tls_failures == 1 ? "" : "s", line);
+			h->tls_failures = 0;
+			h->tls_logged_ms = now;
+		}
+		return;
+	}
+	/*
+	 * A display or phone that went away mid-stream is daily life, not a
+	 * warning; over TLS, GnuTLS words it "forcibly closed by remote peer".
+	 */
+	if (strstr(line, "no longer available") != NULL ||
+	    (h != NULL && h->tls && strstr(line, "forcibly closed by remote peer") != NULL))
 		log_info("http: a client left: %s", line);
 	else
 		log_warnx("http: %s", line);
@@ -691,13 +734,41 @@ parse_listen(const char *listen, struct sockaddr_in *sa, char *err, size_t errle
 	return 0;
 }
 
+/*
+ * The config's [tls] files, read for libmicrohttpd: 0, or -1 with the
+ * reason in err. config_tls_files checked them already; this reads them
+ * again because the config holds no copy of a key.
+ */
+static int
+http_tls_read(const struct tls_conf *t, char **cert, char **key, char *err, size_t errlen)
+{
+	char why[512];
+
+	*cert = *key = NULL;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errlen, "[tls] is set, but this libmicrohttpd is built without TLS");
+		return -1;
+	}
+	if (tls_pem_read(t->cert, false, cert, NULL, why, sizeof(why)) != 0 ||
+	    tls_pem_read(t->key, true, key, NULL, why, sizeof(why)) != 0) {
+		tls_pem_free(*cert);
+		*cert = NULL;
+		snprintf(err, errlen, "tls: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 struct http *
 http_start(const char *listen, struct api *api, struct sse *sse, char *err, size_t errlen)
 {
 	struct http *h = calloc(1, sizeof(*h));
+	const struct config *cfg = api->queue->cfg;
 	struct sockaddr_in sa;
 	struct rlimit rl;
 	rlim_t fds = HTTP_CONNECTIONS_MAX + HTTP_FD_RESERVE;
+	char *cert = NULL, *key = NULL;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	if (h == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -721,17 +792,42 @@ http_start(const char *listen, struct api *api, struct sse *sse, char *err, size
 	h->api = api;
 	h->sse = sse;
 	h->batch_tail = &h->batch;
-	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	h->tls = config_tls_on(cfg);
+	if (h->tls) {
+		if (http_tls_read(&cfg->tls, &cert, &key, err, errlen) != 0) {
+			free(h);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	/* Without TLS the array is its end alone: the plain daemon's options, nothing more. */
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	h->d = MHD_start_daemon(flags,
 	    0, NULL, NULL, http_on_request, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, h,
 	    MHD_OPTION_CONNECTION_LIMIT, h->conn_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+	    MHD_OPTION_ARRAY, h->tls ? tls_opts : tls_opts + 3,
 	    MHD_OPTION_END);
+	/* GnuTLS holds its own copy of the key from here on: ours goes. */
+	tls_pem_free(key);
+	tls_pem_free(cert);
 	if (h->d == NULL) {
-		snprintf(err, errlen, "cannot listen on %s (in use, or not an address here)", listen);
+		if (h->tls)
+			snprintf(err, errlen, "cannot serve HTTPS on %s (in use, not an address here, "
+			    "or the [tls] files changed since the config was read: see the message "
+			    "above)", listen);
+		else
+			snprintf(err, errlen, "cannot listen on %s (in use, or not an address here)",
+			    listen);
 		free(h);
 		return NULL;
 	}
@@ -739,6 +835,9 @@ http_start(const char *listen, struct api *api, struct sse *sse, char *err, size
 	    "request must arrive whole within %d s", h->conn_limit, h->stream_limit,
 	    api->queue->cfg->streams_per_address,
 	    api->queue->cfg->streams_per_address == 0 ? ": no cap" : "", HTTP_REQUEST_DEADLINE_S);
+	if (h->tls)
+		log_info("http: HTTPS with certificate %s (TLS 1.2 and 1.3, by libmicrohttpd's GnuTLS)",
+		    cfg->tls.cert);
 	return h;
 }
 

@@ -36,8 +36,10 @@ struct http;
  * Listen on listen ("ADDR:PORT"; ADDR is an IPv4 address, "localhost" or
  * "*"; PORT 0 picks a free one) and answer with api and sse. The connection
  * limit is the process's descriptor limit (RLIMIT_NOFILE, raise it first)
- * less HTTP_FD_RESERVE, at most HTTP_CONNECTIONS_MAX. Returns NULL and a
- * reason in err on failure.
+ * less HTTP_FD_RESERVE, at most HTTP_CONNECTIONS_MAX. With [tls] in the
+ * api's config it serves HTTPS: it reads the certificate and key files
+ * again and wipes its copy of the key once libmicrohttpd has it. Returns
+ * NULL and a reason in err on failure.
  */
 struct http *http_start(const char *listen, struct api *api, struct sse *sse,
     char *err, size_t errlen);

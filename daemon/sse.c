@@ -876,6 +876,8 @@ sse_open(struct sse *s, struct MHD_Connection *c, enum sse_kind kind, int64_t fr
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	if (config_tls_on(s->q->cfg))
+		MHD_add_response_header(resp, "Strict-Transport-Security", TLS_HSTS);
 	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;

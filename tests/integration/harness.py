@@ -7,7 +7,8 @@ starts there. A Daemon writes its config into that directory, runs
 waits for the "ready ... listening on http://127.0.0.1:PORT" log line and
 then speaks plain HTTP/1.1 on loopback (http.client, or a raw socket where
 the test needs to control the bytes on the wire, as for chunked bodies and
-Server-Sent Events).
+Server-Sent Events). A daemon with [tls] says https:// there; a test that
+sets d.ssl (an ssl.SSLContext) makes d.fetch and d.request speak HTTPS.
 
 The daemon's output (stderr; stdout only matters for -n) is drained by a
 thread into memory and into DIR/daemon.log, so a full pipe never stalls the
@@ -37,7 +38,7 @@ STOP_TIMEOUT_S = 15
 HTTP_TIMEOUT_S = 10
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error", "LeakSanitizer",
                      "ERROR: UndefinedBehaviorSanitizer")
-READY_RE = re.compile(r"ready.*listening on http://127\.0\.0\.1:(\d+)")
+READY_RE = re.compile(r"ready.*listening on https?://127\.0\.0\.1:(\d+)")
 
 # Asia/Shanghai has had no daylight saving time since 1991: UTC+8 all year.
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
@@ -363,6 +364,7 @@ class Daemon:
         self.lock = threading.Lock()
         self.reader = None
         self.extra_env = {}          # more environment for the daemon (a fake clock, say)
+        self.ssl = None              # an ssl.SSLContext: fetch speaks HTTPS (a config with [tls])
         self.write_config(config_text)
 
     # -- process ----------------------------------------------------------
@@ -531,7 +533,11 @@ class Daemon:
             hdrs.setdefault("Content-Type", "application/json")
         elif isinstance(body, str):
             body = body.encode("utf-8")
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT_S)
+        if self.ssl is not None:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT_S,
+                                               context=self.ssl)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT_S)
         try:
             conn.request(method, path, body=body, headers=hdrs)
             r = conn.getresponse()
