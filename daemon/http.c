@@ -78,8 +78,7 @@ struct http {
 	struct request *flight;      /* the batch whose commit runs on the store's thread */
 	bool batch_waiting;          /* changes were gathered after the turn's batch ran */
 	bool tls;                    /* HTTPS: answers carry HSTS */
-	unsigned tls_failures;       /* failed TLS handshakes not yet logged */
-	int64_t tls_logged_ms;
+	struct log_limit handshake_log;  /* failed TLS handshakes: a scan logs once a minute */
 };
 
 /* An oversized body whose length was not announced is read and dropped up to this much, then cut. */
@@ -662,7 +661,7 @@ http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /*
  * libmicrohttpd's messages. Under TLS a client that cannot or will not
  * complete a handshake (plain HTTP to the HTTPS port, an old phone, a port
- * scan) is counted and logged at most every HTTP_REFUSAL_LOG_S, so that
+ * scan) is counted and logged once a minute (log_limited), so that
  * anyone on the network cannot fill the journal.
  */
 static void
@@ -677,16 +676,8 @@ http_log(void *cls, const char *fmt, va_list ap)
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
 	if (h != NULL && h->tls && strstr(line, "andshake") != NULL) {
-		int64_t now = mono_ms();
-
-		h->tls_failures++;
-		if (now - h->tls_logged_ms >= HTTP_REFUSAL_LOG_S * 1000) {
-			log_info("http: %u TLS handshake%s failed since the last such line (plain HTTP "
-			    "to the HTTPS port, or a client without TLS 1.2); the last: %s",
-			    h->tls_failures, h->tls_failures == 1 ? "" : "s", line);
-			h->tls_failures = 0;
-			h->tls_logged_ms = now;
-		}
+		log_limited(&h->handshake_log, "http: a TLS handshake failed (plain HTTP to the HTTPS "
+		    "port, or a client without TLS 1.2): %s", line);
 		return;
 	}
 	/*
