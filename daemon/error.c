@@ -38,7 +38,7 @@ static const struct {
 	[BQ_ERR_STORAGE_FULL] = { "storage_full", 507, "the disk is full; nothing was changed" },
 	[BQ_ERR_STORAGE] = { "storage_error", 500, "the database failed; nothing was changed" },
 	[BQ_ERR_STORAGE_UNWRITABLE] = { "storage_unwritable", 503, "the database cannot be written "
-	    "now (a read-only or failing disk); nothing was changed", 10 },
+	    "now (a read-only or failing disk, a file-size limit); nothing was changed", 10 },
 	[BQ_ERR_SHUTTING_DOWN] = { "shutting_down", 503, "the server is shutting down", 5 },
 	[BQ_ERR_VOICE_UNAVAILABLE] = { "voice_unavailable", 503, "the call could not be "
 	    "synthesised (espeak-ng failed or is busy); try again", 2 },

@@ -460,9 +460,8 @@ store_schema_version(void)
  * Map a SQLite result to branchq's vocabulary, logging the database's words.
  * SQLITE_FULL (no space on the device) says storage_full; a database that
  * cannot be written (a read-only file system or file, a write or sync the
- * disk refused) says storage_unwritable: both may clear without a restart.
- * Any other failure, a write refused by a file-size limit included, is
- * storage_error.
+ * disk or a file-size limit refused) says storage_unwritable: both may
+ * clear without a restart. Any other failure is storage_error.
  */
 static enum bq_err
 store_fail(struct store *s, const char *what)

@@ -94,7 +94,7 @@ def test_disk_full_refuses_cleanly(env):
                       "(files: %r)" % (limit, sizes))
     # SQLite reports a write refused by the file-size limit as an I/O error (a
     # real full disk is SQLITE_FULL, 507: test_real_full_disk_answers_storage_full).
-    check_error(failure, 500, "storage_error", "issue past the file-size limit")
+    check_error(failure, 503, "storage_unwritable", "issue past the file-size limit")
     check(len(acked) > 3, "some tickets were issued before the disk filled (%d)" % len(acked))
 
     # Still running and serving; everything acknowledged is there, nothing more.
@@ -109,7 +109,7 @@ def test_disk_full_refuses_cleanly(env):
         check_eq(d.ticket(tid)["status"], "waiting", "acknowledged ticket %d" % tid)
     # A second attempt fails the same clean way and changes nothing either.
     again = d.post("/api/v1/tickets", {"service": "A"})
-    check_error(again, 500, "storage_error", "second issue past the file-size limit")
+    check_error(again, 503, "storage_unwritable", "second issue past the file-size limit")
     check_eq(d.queue()["services"][0]["waiting"], len(acked), "still nothing half-written")
     d.stop()
     # Without the limit the same database works and numbering continues.
