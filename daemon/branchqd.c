@@ -149,9 +149,63 @@ load_pages(struct daemon *d)
  */
 static void audit_reload(struct daemon *d);
 
+/* Does some counter of cfg serve service index s? */
+static bool
+served_by_some_counter(const struct config *cfg, int s)
+{
+	for (int i = 0; i < cfg->ncounters; i++)
+		for (int j = 0; j < cfg->counters[i].nservices; j++)
+			if (cfg->counters[i].services[j] == s)
+				return true;
+	return false;
+}
+
+/*
+ * Would next strand anyone: a service with customers waiting today that
+ * next removes, or that no counter of next serves? Then why names the
+ * service and its tickets, and the reload is refused: nobody could call them.
+ */
+static bool
+reload_strands(struct daemon *d, const struct config *next, char *why, size_t len)
+{
+	struct queue_view v;
+	bool stranded = false;
+
+	memset(&v, 0, sizeof(v));
+	if (queue_view_load(&d->queue, clock_now(), &v) != BQ_OK) {
+		queue_view_free(&v);
+		return false;                   /* nothing known to strand; the hall is read anew */
+	}
+	for (int s = 0; s < d->cfg.nservices && !stranded; s++) {
+		const char *id = d->cfg.services[s].id;
+		int ns = config_service_index(next, id), k = 0;
+		size_t n;
+
+		if (v.count[s] == 0 || (ns >= 0 && served_by_some_counter(next, ns)))
+			continue;
+		stranded = true;
+		n = (size_t)snprintf(why, len, "service %s %s, and %d waiting for it could never be "
+		    "called:", id, ns < 0 ? "is removed" : "has no counter", v.count[s]);
+		for (int i = 0; i < v.nwaiting && n < len; i++) {
+			if (strcmp(v.waiting[i].service, id) != 0)
+				continue;
+			if (k++ == 10) {
+				snprintf(why + n, len - n, " and %d more", v.count[s] - 10);
+				break;
+			}
+			n += (size_t)snprintf(why + n, len - n, " %s", v.waiting[i].number);
+		}
+	}
+	queue_view_free(&v);
+	return stranded;
+}
+
 static int
 reload(struct daemon *d)
 {
+	char why[512];
+	struct printer_conf old_printer;
+
 	struct config *next = malloc(sizeof(*next));
 	int rc = -1;
 
@@ -164,6 +218,10 @@ reload(struct daemon *d)
 	} else if (bday_set_timezone(next->timezone) != 0) {
 		log_warnx("reload: unknown time zone %s; keeping the running configuration",
 		    next->timezone);
+	} else if (reload_strands(d, next, why, sizeof(why))) {
+		log_warnx("reload refused: %s; serve or cancel them first, or give the service a "
+		    "counter; keeping the running configuration", why);
+		bday_set_timezone(d->cfg.timezone);
 	} else {
 		if (strcmp(next->listen, d->cfg.listen) != 0)
 			log_warnx("reload: listen changed to %s; restart branchqd to apply it", next->listen);
@@ -176,15 +234,17 @@ reload(struct daemon *d)
 		next->tls = d->cfg.tls;
 		for (int i = 0; i < d->cfg.nservices; i++)
 			if (config_service_index(next, d->cfg.services[i].id) < 0)
-				log_warnx("reload: service %s removed: its waiting tickets can no longer "
-				    "be called", d->cfg.services[i].id);
+				log_info("reload: service %s removed (nobody was waiting for it)",
+				    d->cfg.services[i].id);
 		for (int i = 0; i < d->cfg.ncounters; i++)
 			if (config_counter_index(next, d->cfg.counters[i].number) < 0)
 				log_warnx("reload: counter %d removed: a ticket it called stays called",
 				    d->cfg.counters[i].number);
 		snprintf(next->listen, sizeof(next->listen), "%s", d->cfg.listen);
 		snprintf(next->database, sizeof(next->database), "%s", d->cfg.database);
+		old_printer = d->cfg.printer;
 		d->cfg = *next;
+		printer_reloaded(d->printer, &old_printer, clock_now());
 		auth_set_config(d->api.auth, &d->cfg);
 		load_pages(d);
 		audit_reload(d);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "bday.h"
+#include "clock.h"
 #include "cupsjob.h"
 #include "escpos.h"
 #include "layout.h"
@@ -43,6 +44,8 @@
 #include "printer.h"
 #include "render.h"
 #include "work.h"
+
+static int printer_fail_unsent(struct printer *p, int64_t now, const char *why);
 
 struct job {
 	int64_t ticket_id;
@@ -408,6 +411,9 @@ printer_new(struct queue *q)
 		if (n > 0)
 			log_info("printer: sending %d tickets left unprinted at the last stop", n);
 		p->retry_at_ms = mono_ms();
+	} else {
+		printer_fail_unsent(p, clock_now(), "no printer in the configuration since the last "
+		    "start");
 	}
 	return p;
 }
@@ -602,6 +608,49 @@ printer_png(struct printer *p, int64_t id, int64_t now, const struct work_from *
 	default:
 		return BQ_ERR_INTERNAL;
 	}
+}
+
+/*
+ * No printer is configured: today's tickets still queued or printing from
+ * before (a reload or a restart without [printer] queue) will never print;
+ * each fails with that reason instead of staying queued for ever. A job
+ * already with CUPS (in flight) ends as it ends. Returns how many failed.
+ */
+static int
+printer_fail_unsent(struct printer *p, int64_t now, const char *why)
+{
+	static const enum print_state states[] = { PS_QUEUED, PS_PRINTING };
+	char bday[11];
+	int failed = 0;
+
+	date_format(bday_of(now, p->q->cfg->day_reset_min), bday);
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		struct ticket *t = NULL, cur;
+		int n = 0;
+
+		if (store_print_pending(p->q->store, bday, states[k], false, 0, &t, &n) != BQ_OK) {
+			log_warnx("printer: none configured, but its unprinted tickets could not be read");
+			return failed;
+		}
+		for (int i = 0; i < n; i++)
+			if (!printer_in_flight(p, t[i].origin_id) &&
+			    queue_set_print(p->q, t[i].id, PS_FAILED, why, now, &cur) == BQ_OK)
+				failed++;
+		free(t);
+	}
+	if (failed > 0)
+		log_warnx("printer: none configured: %d ticket%s waiting for paper will not be printed "
+		    "(their print state says why)", failed, failed == 1 ? "" : "s");
+	return failed;
+}
+
+int
+printer_reloaded(struct printer *p, const struct printer_conf *old, int64_t now)
+{
+	if (old->queue[0] == '\0' || p->q->cfg->printer.queue[0] != '\0')
+		return 0;
+	return printer_fail_unsent(p, now, "no printer since the configuration was reloaded "
+	    "without [printer] queue");
 }
 
 json_t *

@@ -59,6 +59,15 @@ void printer_run(struct printer *p);
 void printer_on_event(void *arg, const struct bus_event *ev);
 
 /*
+ * The configuration was reloaded; old is the printer's config before it.
+ * When the printer was removed, every ticket of today still queued for
+ * paper (none is being printed) fails with that reason rather than stay
+ * queued for ever; a job already with CUPS ends as it ends. Returns how
+ * many failed. Loop thread only.
+ */
+int printer_reloaded(struct printer *p, const struct printer_conf *old, int64_t now);
+
+/*
  * Print ticket id again (a customer lost it, or paper ran out), as its
  * newest leg stands now when id names a leg that was transferred. *out is
  * that leg with its print state queued; when a print of the ticket is

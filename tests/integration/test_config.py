@@ -6,7 +6,7 @@ file keeps the running config, and with a good one applies it.
 import os
 import signal
 
-from harness import ROOT_CONFIG, check, check_eq, make_config
+from harness import DEFAULT_COUNTERS, ROOT_CONFIG, check, check_eq, make_config
 
 BROKEN = """\
 [branch]
@@ -93,3 +93,32 @@ def test_sighup_keeps_old_config_on_error_and_applies_a_good_one(env):
     # The new counter's state is in the database: it survives a restart.
     d.restart()
     check_eq(d.counter(6)["ticket"]["id"], t1["id"], "counter 6 after restart")
+
+
+def test_reload_that_would_strand_waiting_tickets_is_refused(env):
+    d = env.daemon()
+    b = [d.issue("B") for _ in range(2)]
+    no_b = {"B": None}
+    only_a = {n: {"services": " ".join(x for x in c["services"].split() if x != "B")}
+              for n, c in DEFAULT_COUNTERS.items()}
+    # Service B removed while two wait for it.
+    d.write_config(make_config(services=no_b, counters=only_a))
+    mark = d.log_mark()
+    d.signal(signal.SIGHUP)
+    d.wait_log("keeping the running configuration", start=mark)
+    line = [l for l in d.log().split("\n")[mark:] if "reload refused" in l]
+    check_eq(len(line), 1, "one line says why")
+    check("service B is removed, and 2 waiting for it could never be called: %s %s" % (
+        b[0]["number"], b[1]["number"]) in line[0], "the line names them: %r" % line[0])
+    check_eq([s["id"] for s in d.get("/api/v1/services")[2]["services"]], ["A", "B", "V"],
+             "services unchanged")
+    check_eq(d.call(1)["id"], b[0]["id"], "B is still called")
+    # Once nobody waits for B, its removal goes through.
+    d.action(1, "finish")
+    check_eq(d.post("/api/v1/tickets/%d/cancel" % b[1]["id"])[0], 200, "cancel the other")
+    d.write_config(make_config(services=no_b, counters=only_a))
+    mark = d.log_mark()
+    d.signal(signal.SIGHUP)
+    d.wait_log("configuration reloaded", start=mark)
+    check_eq([s["id"] for s in d.get("/api/v1/services")[2]["services"]], ["A", "V"],
+             "B removed once nobody waits for it")
