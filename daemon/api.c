@@ -713,6 +713,7 @@ get_report(struct route_ctx *r, bool range)
 	job.request = r->req->seq;
 	job.max_days = REPORT_RANGE_API_DAYS;
 	job.format = (enum report_format)f;
+	job.tellers = auth_may(&r->who, CAP_REPORTS, 0);
 	if (r->a->reports == NULL) {
 		if ((own = report_work_build(store_db(q->store), &job, &len)) == NULL) {
 			reply_error(r->rep, BQ_ERR_INTERNAL, NULL);

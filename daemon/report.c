@@ -1300,8 +1300,9 @@ tables_of(const json_t *rep, struct table *t)
 	    "in the hour)", k_hour, true, json_incref(json_object_get(rep, "by_hour")) };
 	t[n++] = (struct table){ "by_counter", "按窗口 By counter", k_counter, false,
 	    json_incref(json_object_get(rep, "by_counter")) };
-	t[n++] = (struct table){ "by_teller", "按柜员 By teller", k_teller, false,
-	    tellers != NULL ? tellers : json_array() };
+	/* Who served how much is the branch head's to read: absent from the lobby's report. */
+	if (tellers != NULL)
+		t[n++] = (struct table){ "by_teller", "按柜员 By teller", k_teller, false, tellers };
 	t[n++] = (struct table){ "longest_waits", "最长等候 Longest waits", k_longest, false,
 	    json_incref(json_object_get(rep, "longest_waits")) };
 	if (json_object_get(rep, "by_day") != NULL)

@@ -57,6 +57,8 @@ report_work_build(sqlite3 *db, const struct report_job *j, size_t *size)
 
 	head.err = report_build(db, &j->cfg, j->from, j->to, j->now, j->max_days, &rep, head.why,
 	    sizeof(head.why));
+	if (head.err == BQ_OK && !j->tellers)
+		json_object_del(rep, "by_teller");
 	if (head.err == BQ_OK && (body = render(j, rep, &n)) == NULL)
 		head.err = BQ_ERR_INTERNAL;
 	json_decref(rep);

@@ -40,6 +40,7 @@ struct report_job {
 	uint64_t request;                /* the request's seq (struct api_request) */
 	int max_days;
 	enum report_format format;
+	bool tellers;                    /* with by_teller: for those who may read every report */
 };
 
 /* A finished job: the error, or the body (JSON text as the API sends it, CSV or HTML). */

@@ -221,9 +221,10 @@ function tables(rep) {
       rep.by_hour, ['hour', 'calls'], true, 'table-hour'),
     table('按窗口 By counter', rep.by_counter,
       ['counter', 'calls', 'served', 'service_avg_s', 'pause_s', 'idle_waiting_s'], false, 'table-counter'),
-    table('按柜员（办结与过号归办理人，暂停归暂停人）By teller (a finish counts for who finished, a pause for who paused)',
+    // Only those who may read every report get who served how much.
+    ...(rep.by_teller ? [table('按柜员（办结与过号归办理人，暂停归暂停人）By teller (a finish counts for who finished, a pause for who paused)',
       rep.by_teller.map((t) => ({ ...t, teller: t.recorded ? t.teller : NOT_RECORDED })),
-      ['teller', 'served', 'service_avg_s', 'no_show', 'pause_s'], false, 'table-teller'),
+      ['teller', 'served', 'service_avg_s', 'no_show', 'pause_s'], false, 'table-teller')] : []),
     table('最长等候 Longest waits', rep.longest_waits,
       ['number', 'service', 'category', 'issued_at', 'called_at', 'wait_s', 'overtime', 'outcome', 'counter'],
       false, 'table-longest'),

@@ -246,7 +246,8 @@ test('a head has an audit tab with the day\'s sign-ins; the lobby has none', asy
   const lobby = await ctx.newPage();
   await signIn(lobby, d, 'e2e-lobby', { next: '/reports#audit' });
   await lobby.waitForSelector('body[data-ready="1"]');
-  await lobby.locator('#table-teller').waitFor();
+  await lobby.locator('#table-counter').waitFor();
+  assert.equal(await lobby.locator('#table-teller').count(), 0, 'who served how much is the head\'s');
   assert.equal(await lobby.getByRole('tab').count(), 0, 'no tabs for the lobby');
   assert.equal(await lobby.locator('#audit').isVisible(), false, 'no audit for the lobby');
   assert.equal(await lobby.locator('#report').isVisible(), true, 'the report, as before');

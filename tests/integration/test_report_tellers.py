@@ -224,3 +224,13 @@ def test_report_by_teller_two_tellers_live(env):
            for r in csv_sections(data.decode("utf-8-sig"))["by_teller"]]
     check_eq(got, [(r["teller"], r["served"], r["no_show"], r["pause_s"])
                    for r in rep["by_teller"]], "the CSV has the JSON's rows")
+
+    # The lobby reads today's figures, but not who served how much: that is the head's.
+    out = d.cli("token", "add", "--role", "lobby", "--name", "lobby pc")
+    check_eq(out.returncode, 0, "token add: %s" % out.stderr)
+    lobby = {"Authorization": "Bearer " + out.stdout.split()[-1]}
+    st, _, rep = d.request("GET", "/api/v1/reports/daily", headers=lobby, auth=False)
+    check_eq(st, 200, "the lobby's report")
+    check("by_teller" not in rep and "by_counter" in rep, "no by_teller for the lobby")
+    st, _, data = d.fetch("GET", "/api/v1/reports/daily?format=csv", headers=lobby, auth=False)
+    check("by_teller" not in csv_sections(data.decode("utf-8-sig")), "nor in its CSV")
