@@ -297,17 +297,19 @@ ends_with(const char *s, const char *end)
 static int
 backup_keep(const struct maint_opts *o, const char *pattern, const char *written, int keep)
 {
-	char glob[NAME_MAX + 1], dir[PATH_MAX], wcopy[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	char glob[NAME_MAX + 1], dcopy[PATH_MAX], wcopy[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
 	struct old_backup *v = NULL;
-	const char *wname;
+	const char *wname, *dir;
 	struct dirent *e;
 	DIR *dp;
 	int n = 0, rc = 0;
 
-	snprintf(dir, sizeof(dir), "%s", pattern);
+	/* dirname may return a static "." rather than its argument: keep what it returns. */
+	snprintf(dcopy, sizeof(dcopy), "%s", pattern);
+	dir = dirname(dcopy);
 	snprintf(wcopy, sizeof(wcopy), "%s", written);
 	wname = basename(wcopy);
-	if (pattern_glob(pattern, glob, sizeof(glob)) != 0 || (dp = opendir(dirname(dir))) == NULL) {
+	if (pattern_glob(pattern, glob, sizeof(glob)) != 0 || (dp = opendir(dir)) == NULL) {
 		fail(o, "--keep: cannot list the backups' directory: %s", strerror(errno));
 		return -1;
 	}
