@@ -417,7 +417,13 @@ backup_cmd(const struct maint_opts *o)
 	unlink(tmp);
 	snprintf(journal, sizeof(journal), "%s-journal", tmp);
 	unlink(journal);
-	if (sqlite3_open_v2(o->db, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	/*
+	 * Read-write, though it only reads: a read-only connection that finds
+	 * no daemon leaves the -wal and -shm it had to make (owned by whoever
+	 * ran the backup, which may then keep the daemon from opening them); a
+	 * read-write one removes them when it is the last to close.
+	 */
+	if (sqlite3_open_v2(o->db, &src, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		fail(o, "%s: %s", o->db, src ? sqlite3_errmsg(src) : "out of memory");
 		goto out;
 	}

@@ -391,3 +391,27 @@ def test_wal_stays_bounded_after_many_tickets(env):
     check_eq(_integrity(d.db), [("ok",)], "integrity_check after the checkpoints")
     d.stop()
     check(not os.path.exists(wal), "a clean stop leaves no WAL")
+
+
+def test_keep_option_is_checked_and_backup_works_with_the_daemon_stopped(env):
+    d = env.daemon()
+    d.issue("A")
+    d.stop()
+    for value, ok in (("3y", True), ("400", True), ("30d", True), ("0", False), ("3x", False),
+                      ("-1", False), ("101y", False), ("", False)):
+        d.write_config(make_config(branch={"keep": value}))
+        rc, out = env.run(["-n", "-f", d.conf])
+        check_eq(rc == 0, ok, "keep = %r: -n says %r" % (value, out))
+        if not ok:
+            check(":11: keep: " in out and "days" in out,
+                  "keep = %r: the error names the line and the key: %r" % (value, out))
+    d.write_config(make_config())
+    # No daemon, no -wal or -shm: backup opens the database alone.
+    out = os.path.join(env.dir, "cold.db")
+    r = d.cli("backup", "--to", out)
+    check_eq(r.returncode, 0, "backup with the daemon stopped: %s" % r.stderr)
+    check_eq(_integrity(out), [("ok",)], "integrity_check")
+    check_eq(len(_ticket_ids(out)), 1, "the one ticket")
+    check_eq(glob.glob(d.db + "-*"), [], "no -wal or -shm left by the backup")
+    d.start()
+    check_eq(d.waiting_numbers("A"), ["A001"], "the daemon starts on its database as before")
