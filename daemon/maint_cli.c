@@ -178,25 +178,29 @@ query_int(sqlite3 *db, const char *sql, long long *out, char *why, size_t whylen
 }
 
 /*
- * PRAGMA integrity_check on db, and that it is a branchq database whose
- * schema this build knows. 0 with *version and *tickets set, or -1 with
- * why saying what is wrong.
+ * That db is a branchq database whose schema this build knows, and when
+ * integrity, that PRAGMA integrity_check finds it whole (which reads all of
+ * it). 0 with *version and *tickets set, or -1 with why saying what is wrong.
  */
 static int
-check_database(sqlite3 *db, int *version, long long *tickets, char *why, size_t whylen)
+check_database(sqlite3 *db, bool integrity, int *version, long long *tickets, char *why,
+    size_t whylen)
 {
 	sqlite3_stmt *st;
 	long long v = 0, tables = 0;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(5)", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, integrity ? "PRAGMA integrity_check(5)" :
+	    "PRAGMA schema_version", -1, &st, NULL) != SQLITE_OK) {
 		snprintf(why, whylen, "not a database SQLite can read: %s", sqlite3_errmsg(db));
 		return -1;
 	}
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
-		snprintf(why, whylen, "damaged: integrity_check says %s",
-		    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(db));
+	if (rc != SQLITE_ROW || (integrity &&
+	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)) {
+		snprintf(why, whylen, "%s: %s", integrity ? "damaged: integrity_check says" :
+		    "not a database SQLite can read", rc == SQLITE_ROW ?
+		    (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -430,7 +434,7 @@ backup_cmd(const struct maint_opts *o)
 	sqlite3_busy_timeout(src, 5000);
 	/* One read transaction over every step: the copy is one snapshot of the database. */
 	if (sqlite3_exec(src, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-	    check_database(src, &version, &tickets, why, sizeof(why)) != 0) {
+	    check_database(src, false, &version, &tickets, why, sizeof(why)) != 0) {
 		fail(o, "%s: %s", o->db, why[0] ? why : sqlite3_errmsg(src));
 		goto out;
 	}
@@ -448,8 +452,9 @@ backup_cmd(const struct maint_opts *o)
 	}
 	/* A backup is one file: no -wal to forget when it is copied away. */
 	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK ||
-	    check_database(dst, &version, &tickets, why, sizeof(why)) != 0) {
-		fail(o, "the copy %s: %s", tmp, why[0] ? why : sqlite3_errmsg(dst));
+	    check_database(dst, true, &version, &tickets, why, sizeof(why)) != 0) {
+		/* The copy is the database page by page: what is wrong with it is wrong there. */
+		fail(o, "the copy of %s is refused: %s", o->db, why[0] ? why : sqlite3_errmsg(dst));
 		goto out;
 	}
 	if (sqlite3_close(dst) != SQLITE_OK) {
@@ -575,7 +580,7 @@ restore_cmd(const struct maint_opts *o)
 		fail(o, "%s: %s", o->from, db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
-	if (check_database(db, &version, &tickets, why, sizeof(why)) != 0) {
+	if (check_database(db, true, &version, &tickets, why, sizeof(why)) != 0) {
 		fail(o, "%s is refused: %s; %s is untouched", o->from, why, o->db);
 		goto out;
 	}

@@ -229,6 +229,13 @@ def test_restore_refuses_damaged_and_foreign_files(env):
         f.seek((root - 1) * page + 8)
         f.write(b"\xff" * (page - 8))
 
+    # A damaged database gives no backup: the copy is checked before it gets its name.
+    copy = os.path.join(env.dir, "of-damaged.db")
+    rc, out = env.run(["backup", "-f", d.conf, "--db", damaged, "--to", copy])
+    check_eq(rc, 1, "backup of a damaged database: exit status (%s)" % out)
+    check("damaged: integrity_check" in out, "backup says the database is damaged: %r" % out)
+    check_eq(glob.glob(copy + "*"), [], "no backup file, no .tmp left")
+
     cases = [(text, "not a database SQLite can read"), (foreign, "not a branchq database"),
              (newer, "newer than this branchqd"), (damaged, "damaged: integrity_check"),
              (os.path.join(env.dir, "missing.db"), "No such file")]
