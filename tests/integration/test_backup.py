@@ -109,6 +109,21 @@ def test_backup_under_load_has_every_acknowledged_ticket(env):
                                                                                    r.stdout))
     check_eq(sorted(os.listdir(os.path.dirname(out))), ["branchq.db"],
              "one file, no -wal, no .tmp left")
+    # One snapshot: each ticket and its event came in one commit, and so are in the copy together.
+    db = sqlite3.connect("file:%s?mode=ro" % out, uri=True)
+    try:
+        orphans = db.execute("SELECT count(*) FROM tickets t WHERE t.id = t.origin_id AND NOT "
+                             "EXISTS (SELECT 1 FROM events e WHERE e.type = 'ticket.issued' "
+                             "AND e.ticket_id = t.id)").fetchone()[0]
+        strays = db.execute("SELECT count(*) FROM events e WHERE e.type = 'ticket.issued' AND NOT "
+                            "EXISTS (SELECT 1 FROM tickets t WHERE t.id = e.ticket_id)").fetchone()[0]
+        seqs = db.execute("SELECT s.service, s.last, (SELECT count(*) FROM tickets t WHERE "
+                          "t.bday = s.bday AND t.service = s.service AND t.id = t.origin_id) "
+                          "FROM sequences s").fetchall()
+    finally:
+        db.close()
+    check_eq((orphans, strays), (0, 0), "tickets without their event, events without their ticket")
+    check(all(last == n for _, last, n in seqs), "each day's last number is its count: %r" % seqs)
     # The daemon went on serving through it.
     check_eq(d.get("/healthz")[0], 200, "healthz after the backup")
 
