@@ -5,6 +5,7 @@
  *   branchqd report [-f CONFIG] [--db PATH] [--date D] [--format F]   (report_cli.c)
  *   branchqd user|token ... [-f CONFIG] [--db PATH]                     (auth_cli.c)
  *   branchqd routes                                                     (auth_cli.c)
+ *   branchqd backup|restore|prune ... [-f CONFIG] [--db PATH]           (maint_cli.c)
  *
  * One thread runs one loop (main_loop): it polls libmicrohttpd's epoll
  * descriptor and a signalfd, and owns all periodic work. Each turn it
@@ -52,6 +53,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "maint_cli.h"
 #include "printer.h"
 #include "queue.h"
 #include "report.h"
@@ -100,7 +102,9 @@ usage(void)
 	    "  --listen   listen on ADDR:PORT instead of the config's (port 0: any free port)\n"
 	    "  --db PATH  use this database instead of the config's\n"
 	    "       branchqd report [-f config] [--db path] [--date YYYY-MM-DD] "
-	    "[--format json|csv|html]\n");
+	    "[--format json|csv|html]\n"
+	    "       branchqd backup --to FILE [--keep N] | restore --from FILE | "
+	    "prune [--keep 3y|DAYS]\n");
 	exit(2);
 }
 
@@ -502,6 +506,9 @@ main(int argc, char **argv)
 	if (argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "token") == 0 ||
 	    strcmp(argv[1], "routes") == 0))
 		return auth_main(argc - 1, argv + 1, DEFAULT_CONFIG);
+	if (argc > 1 && (strcmp(argv[1], "backup") == 0 || strcmp(argv[1], "restore") == 0 ||
+	    strcmp(argv[1], "prune") == 0))
+		return maint_main(argc - 1, argv + 1, DEFAULT_CONFIG);
 	parse_options(argc, argv, &d.opt);
 	log_init(true);
 	if (d.opt.check_only) {

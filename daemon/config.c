@@ -55,6 +55,7 @@ enum opt_kind {
 	OPT_URL,        /* http:// or https:// base, trailing '/' dropped */
 	OPT_SERVICES,   /* a counter's service prefixes, in order */
 	OPT_PAPER,      /* "80mm" or "58mm", stored as the width in mm */
+	OPT_DAYS,       /* config_parse_days, days in min..max */
 };
 
 struct option {
@@ -92,6 +93,8 @@ static const struct option branch_options[] = {
 	BRANCH("session_max",  OPT_DURATION, 1, 7 * CONFIG_DAY_S, session_max_s, OPTIONAL, "12h"),
 	BRANCH("lockout",      OPT_DURATION, 1, CONFIG_DAY_S, lockout_s,      OPTIONAL, "15m"),
 	BRANCH("kiosk_rate",   OPT_INT,      0, 6000,         kiosk_rate,     OPTIONAL, "30"),
+	/* What `branchqd prune` keeps (maint_cli.c); it never removes today or yesterday. */
+	BRANCH("keep",         OPT_DAYS,     1, CONFIG_KEEP_MAX_DAYS, keep_days, OPTIONAL, "3y"),
 };
 
 /* The boost keys are the category names of domain.c. */
@@ -283,6 +286,31 @@ config_parse_duration(const char *s, int64_t *out_s)
 	if (*end != '\0' || n > INT64_MAX / unit)
 		return -1;
 	*out_s = (int64_t)n * unit;
+	return 0;
+}
+
+int
+config_parse_days(const char *s, int *out_days)
+{
+	char *end;
+	long long n;
+	int unit = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 'y') {
+		unit = CONFIG_YEAR_DAYS;
+		end++;
+	} else if (*end == 'd') {
+		end++;
+	}
+	if (*end != '\0' || n > CONFIG_KEEP_MAX_DAYS / unit)
+		return -1;
+	*out_days = (int)n * unit;
 	return 0;
 }
 
@@ -573,6 +601,23 @@ config_set(const struct option *o, const char *v, void *base, char *why, size_t 
 		assert(o->size == sizeof(int64_t));
 		*(int64_t *)(void *)field = n;
 		return 0;
+	case OPT_DAYS: {
+		int days;
+
+		if (config_parse_days(v, &days) != 0) {
+			snprintf(why, whylen, "\"%s\" is not a number of days (a whole number with d or y; "
+			    "days if bare; at most %d)", config_quote(v, q), CONFIG_KEEP_MAX_DAYS);
+			return -1;
+		}
+		if (days < o->min || days > o->max) {
+			snprintf(why, whylen, "%d days is out of range %" PRId64 "..%" PRId64, days,
+			    o->min, o->max);
+			return -1;
+		}
+		assert(o->size == sizeof(int));
+		*(int *)(void *)field = days;
+		return 0;
+	}
 	case OPT_PERCENT:
 		assert(o->size == sizeof(double));
 		if (config_parse_percent(v, (double *)(void *)field) != 0) {

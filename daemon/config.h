@@ -19,6 +19,8 @@
 #define CONFIG_NAME_MAX 128
 #define CONFIG_URL_MAX 256
 #define CONFIG_TZ_MAX 64
+#define CONFIG_YEAR_DAYS 366             /* a year of `keep`: at least a calendar year */
+#define CONFIG_KEEP_MAX_DAYS (100 * CONFIG_YEAR_DAYS)
 
 struct service_conf {
 	char id[2];                      /* the prefix letter, "A", NUL-terminated */
@@ -77,6 +79,7 @@ struct config {
 	int64_t session_max_s;           /* ... and this long after its sign-in, whatever */
 	int64_t lockout_s;               /* how long 5 failed sign-ins lock a name */
 	int kiosk_rate;                  /* tickets a minute one kiosk device may issue; 0: no limit */
+	int keep_days;                   /* branchqd prune keeps this many days before today */
 	int elderly_age;                 /* age on the business date that makes a ticket elderly */
 	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */
 	struct service_conf services[MAX_SERVICES];
@@ -130,5 +133,12 @@ int config_counter_index(const struct config *c, int number);
  * "1h"; a bare number means minutes. Returns 0 and sets *out_s, or -1.
  */
 int config_parse_duration(const char *s, int64_t *out_s);
+
+/*
+ * Parse a number of days, "30d", "3y", or a bare number of days; a year
+ * counts CONFIG_YEAR_DAYS days, so "3y" keeps at least three calendar
+ * years. Returns 0 and sets *out_days (at most CONFIG_KEEP_MAX_DAYS), or -1.
+ */
+int config_parse_days(const char *s, int *out_days);
 
 #endif

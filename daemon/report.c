@@ -1133,6 +1133,46 @@ out:
 	return 0;
 }
 
+/*
+ * A day `branchqd prune` removed keeps its daily report in daily_summaries
+ * (maint_cli.c): the daily report of that day is the stored JSON; a range
+ * over such a day is refused, as its medians and percentiles cannot be
+ * rebuilt from daily figures. Returns 1 with *out the summary (a new
+ * reference), 0 when no day in from..to was pruned, -1 when refused (why
+ * says so), -2 when the summary cannot be read (out of memory). A database without the table (an older
+ * schema read by branchqd report) has no pruned day.
+ */
+static int
+report_summary(sqlite3 *db, const char *from, const char *to, json_t **out, char *why,
+    size_t whylen)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT bday, report FROM daily_summaries "
+	    "WHERE bday BETWEEN ?1 AND ?2 ORDER BY bday DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *day = (const char *)sqlite3_column_text(st, 0);
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+
+		if (strcmp(from, to) != 0) {
+			snprintf(why, whylen, "the days up to %s were pruned: their daily reports remain, "
+			    "a range covers only the days after", day != NULL ? day : "?");
+			rc = -1;
+		} else if ((*out = text != NULL ? json_loads(text, 0, NULL) : NULL) == NULL) {
+			log_warnx("report: the summary of %s cannot be read", from);
+			rc = -2;
+		} else {
+			rc = 1;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 enum bq_err
 report_build(sqlite3 *db, const struct config *cfg, struct date from, struct date to,
     int64_t now, int max_days, json_t **out, char *why, size_t whylen)
@@ -1168,6 +1208,16 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 	}
 	date_format(from, sfrom);
 	date_format(to, sto);
+	switch (report_summary(db, sfrom, sto, out, why, whylen)) {
+	case 1:
+		return BQ_OK;
+	case -1:
+		return BQ_ERR_INVALID_QUERY;
+	case -2:
+		return BQ_ERR_INTERNAL;
+	default:
+		break;
+	}
 	range_start = bday_start(from, cfg->day_reset_min);
 	range_end = date_cmp(to, today) == 0 ? now : bday_start(date_next(to), cfg->day_reset_min);
 	if (load_legs(db, sfrom, sto, cfg, &L) != 0 ||

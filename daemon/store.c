@@ -122,6 +122,15 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	"  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+	/*
+	 * 5 -> 6: the daily report of each day `branchqd prune` removed, as the
+	 * JSON the API answered for it just before (maint_cli.c); report_build
+	 * answers a pruned day from here.
+	 */
+	"CREATE TABLE daily_summaries ("
+	"  bday TEXT PRIMARY KEY,"
+	"  report TEXT NOT NULL,"
+	"  pruned_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -229,8 +238,29 @@ static const char *const stmt_sql[ST_COUNT] = {
  * copy pages into the database file and fsync it inside whichever commit
  * crossed the threshold, a stall of tens of milliseconds for every request
  * of that batch. A passive checkpoint never blocks the writer.
+ *
+ * A commit appends one frame for every page it changed, and issuing one
+ * ticket changes a page of each b-tree it touches: the ticket, its four
+ * indexes, the day's sequence, the event and its index, the audit row and
+ * its index, and sqlite_sequence (11 frames, 45 KiB); a group commit shares
+ * those pages among its batch. So on a quiet day the WAL is checkpointed
+ * every 90 or so tickets and stays under about 4 MiB (docs/performance.md).
  */
 #define STORE_CHECKPOINT_FRAMES 1000
+/*
+ * A checkpoint that copied every frame lets the next commit start the WAL
+ * again from its beginning, and SQLite then cuts the file down to
+ * journal_size_limit: after a burst that outran the checkpointer (a
+ * benchmark, a restore of the day's backlog) the file shrinks back to what
+ * STORE_CHECKPOINT_FRAMES frames of 4 KiB pages take (a frame is the page
+ * and a 24-byte header; the WAL a 32-byte header), instead of keeping its
+ * largest size for ever.
+ */
+#define STORE_WAL_LIMIT_BYTES 4120032   /* 32 + 1000 * (4096 + 24) */
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
+_Static_assert(STORE_WAL_LIMIT_BYTES == 32 + STORE_CHECKPOINT_FRAMES * (4096 + 24),
+    "journal_size_limit holds STORE_CHECKPOINT_FRAMES frames");
 /*
  * Under a load that never pauses, a passive checkpoint may never catch up,
  * and the WAL would grow without end: past this many frames (about 64 MB)
@@ -642,7 +672,8 @@ store_open(const char *path, char *err, size_t errlen)
 	/* temp_store: each change of a batch is a savepoint, whose undo journal stays in memory. */
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
 	    "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; "
-	    "PRAGMA journal_size_limit = 67108864", NULL, NULL, &msg) != SQLITE_OK) {
+	    "PRAGMA journal_size_limit = " STORE_STR(STORE_WAL_LIMIT_BYTES), NULL, NULL, &msg) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		goto fail;
