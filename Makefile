@@ -215,6 +215,7 @@ INSTALL_BIN ?= build/release/branchqd
 PAGE_FILES  := $(filter-out display/README.md,$(wildcard display/*))
 INSTALLED   := $(SBINDIR)/branchqd $(MANDIR)/man8/branchqd.8 $(MANDIR)/man5/branchq.conf.5 \
 	$(DOCDIR)/examples/branchq.conf $(UNITDIR)/branchqd.service \
+	$(UNITDIR)/branchqd-backup.service $(UNITDIR)/branchqd-backup.timer \
 	$(addprefix $(PAGESDIR)/,$(notdir $(PAGE_FILES)))
 
 install: $(INSTALL_BIN)
@@ -228,9 +229,9 @@ install: $(INSTALL_BIN)
 		-e 's#^pages *=.*#pages = $(PAGESDIR)   ; the installed pages#' \
 		config/branchq.conf >$(DESTDIR)$(DOCDIR)/examples/branchq.conf
 	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/branchq.conf
-	sed -e 's#/usr/local/sbin/branchqd#$(SBINDIR)/branchqd#g' \
-		config/branchqd.service >$(DESTDIR)$(UNITDIR)/branchqd.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/branchqd.service
+	for u in branchqd.service branchqd-backup.service branchqd-backup.timer; do \
+		sed -e 's#/usr/local/sbin/branchqd#$(SBINDIR)/branchqd#g' config/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 
 # Removes what install put there, and its directories once they are empty.
 uninstall:

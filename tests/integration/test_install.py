@@ -22,6 +22,8 @@ DOCUMENTED = [
     "usr/local/share/man/man5/branchq.conf.5",
     "usr/local/share/doc/branchq/examples/branchq.conf",
     "usr/local/lib/systemd/system/branchqd.service",
+    "usr/local/lib/systemd/system/branchqd-backup.service",
+    "usr/local/lib/systemd/system/branchqd-backup.timer",
 ] + [PAGES_DIR.lstrip("/") + "/" + p for p in PAGES]
 
 

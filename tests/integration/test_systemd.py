@@ -238,7 +238,8 @@ def systemd_analyze():
 
 def test_systemd_unit_verifies(env):
     """
-    `systemd-analyze verify` on the unit as make install writes it, against
+    `systemd-analyze verify` on the units as make install writes them (the
+    daemon's, and the nightly backup's service and timer), against
     the files it installed: ExecStart's daemon and the man pages that
     Documentation= names. It runs without systemd as PID 1.
     """
@@ -248,16 +249,18 @@ def test_systemd_unit_verifies(env):
                           "INSTALL_BIN=" + env.daemon_path], capture_output=True, text=True,
                          timeout=120)
     check_eq(out.returncode, 0, "make install: %s" % out.stderr[-2000:])
-    with open(os.path.join(dest, "usr/local/lib/systemd/system/branchqd.service"),
-              encoding="utf-8") as f:
-        unit = f.read()
-    # Point ExecStart at the staged daemon: verify checks it exists.
-    unit = unit.replace("/usr/local/sbin/branchqd", os.path.join(dest, "usr/local/sbin/branchqd"))
-    staged = os.path.join(env.dir, "branchqd.service")
-    with open(staged, "w", encoding="utf-8") as f:
-        f.write(unit)
+    staged = []
+    for name in ("branchqd.service", "branchqd-backup.service", "branchqd-backup.timer"):
+        with open(os.path.join(dest, "usr/local/lib/systemd/system", name), encoding="utf-8") as f:
+            unit = f.read()
+        # Point ExecStart at the staged daemon: verify checks it exists.
+        unit = unit.replace("/usr/local/sbin/branchqd",
+                            os.path.join(dest, "usr/local/sbin/branchqd"))
+        staged.append(os.path.join(env.dir, name))
+        with open(staged[-1], "w", encoding="utf-8") as f:
+            f.write(unit)
     child = dict(os.environ, MANPATH=os.path.join(dest, "usr/local/share/man"))
-    out = subprocess.run([sa, "verify", staged], capture_output=True, text=True, env=child,
+    out = subprocess.run([sa, "verify"] + staged, capture_output=True, text=True, env=child,
                          timeout=60)
     check_eq(out.returncode, 0, "systemd-analyze verify: %s%s" % (out.stdout, out.stderr))
     check(out.stdout.strip() == "" and out.stderr.strip() == "",
