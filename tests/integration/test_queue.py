@@ -268,3 +268,26 @@ def test_hall_view_is_fresh_and_never_stored(env):
     c3 = [c for c in q3["counters"] if c["number"] == 3][0]
     check_eq(c3["ticket"]["id"], called["id"], "counter 3 shows the called ticket")
     check(q3["last_event_id"] > q1["last_event_id"], "the view's last event moved on")
+
+
+def test_estimated_wait_over_http(env):
+    """
+    What a customer is told: tickets ahead times the service time (4 min
+    here, nothing served yet) shared by the counters serving A that are not
+    paused. Counters 1-4 serve A; 4 pauses, so three share the line: 80 s
+    per ticket ahead, on the ticket, in /queue and on the phone page.
+    """
+    d = env.daemon(make_config(services={"A": {"service_time": "4m"}}))
+    st, _, _ = d.action(4, "pause")
+    check_eq(st, 200, "pause counter 4")
+    tickets = [d.issue("A") for _ in range(4)]
+    check_eq([t["estimated_wait_s"] for t in tickets], [0, 80, 160, 240], "estimates when issued")
+    check_eq([d.ticket(t["id"])["estimated_wait_s"] for t in tickets], [0, 80, 160, 240],
+             "estimates of GET /tickets/ID")
+    svc = {s["id"]: s for s in d.queue()["services"]}
+    check_eq(svc["A"]["open_counters"], 3, "open counters for A with 4 paused")
+    check_eq([t["estimated_wait_s"] for t in svc["A"]["tickets"]], [0, 80, 160, 240],
+             "estimates in /queue")
+    st, _, _ = d.action(4, "resume")
+    check_eq(st, 200, "resume counter 4")
+    check_eq(d.ticket(tickets[3]["id"])["estimated_wait_s"], 180, "four counters share the line")
