@@ -241,7 +241,7 @@ lock_database(struct daemon *d)
 static int
 main_loop(struct daemon *d)
 {
-	int64_t next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
+	int64_t next_keepalive = sse_keepalive_next(mono_ms());
 	int64_t deadline = 0;
 	bool stopping = false, failed = false;
 
@@ -311,7 +311,7 @@ main_loop(struct daemon *d)
 			http_wake_pending(d->http);
 		if (mono_ms() >= next_keepalive) {
 			sse_keepalive(d->sse);
-			next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
+			next_keepalive = sse_keepalive_next(mono_ms());
 		}
 		/*
 		 * Last in the turn: a stream resumed above (keep-alive, shutdown) is
