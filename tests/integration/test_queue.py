@@ -291,3 +291,45 @@ def test_estimated_wait_over_http(env):
     st, _, _ = d.action(4, "resume")
     check_eq(st, 200, "resume counter 4")
     check_eq(d.ticket(tickets[3]["id"])["estimated_wait_s"], 180, "four counters share the line")
+
+
+def _next_minute_reset(margin_s=8):
+    """A day_reset at the next minute in the branch's zone at least margin_s away, and that instant."""
+    now = datetime.datetime.now(SHANGHAI)
+    at = now.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+    if (at - now).total_seconds() < margin_s:
+        at += datetime.timedelta(minutes=1)
+    return "%02d:%02d" % (at.hour, at.minute), at
+
+
+def test_day_reset_while_running(env):
+    """
+    The business day turns over while the daemon runs (day_reset a minute
+    or so from now; the test waits for the new day, it sleeps for no fixed
+    time): numbers start again at 001, the new day's queue holds none of
+    yesterday's tickets, and the ticket still at a counter from yesterday
+    cannot be transferred into today (409 previous_day), since its number
+    may be today's too.
+    """
+    reset, at = _next_minute_reset()
+    d = env.daemon(make_config(branch={"day_reset": reset}))
+    before = d.queue()["business_day"]
+    first = d.issue("A")
+    d.issue("A")
+    check_eq(first["number"], "A001", "the first number of the day")
+    check_eq(d.call(3)["number"], "A001", "A001 at counter 3 before the reset")
+    check_eq(d.waiting_numbers("A"), ["A002"], "A002 waits before the reset")
+
+    deadline = time.monotonic() + (at - datetime.datetime.now(SHANGHAI)).total_seconds() + 60
+    while d.queue()["business_day"] == before:
+        check(time.monotonic() < deadline, "the business day did not change after %s" % reset)
+        time.sleep(0.2)   # polling for the new day, not waiting a fixed time
+    after = d.queue()["business_day"]
+    check(after > before, "the new business day %s follows %s" % (after, before))
+
+    check_eq(d.waiting_numbers("A"), [], "none of yesterday's tickets wait today")
+    t = d.issue("A")
+    check_eq((t["number"], t["business_day"]), ("A001", after), "numbers start again today")
+    check_error(d.action(3, "transfer", {"service": "B"}), 409, "previous_day",
+                "transfer of yesterday's A001 into today")
+    check_eq(d.waiting_numbers("B"), [], "nothing was transferred")
