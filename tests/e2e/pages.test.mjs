@@ -271,7 +271,7 @@ test('a second tap while a ticket is being issued issues nothing more, even when
   await normal.click({ force: true, timeout: 1000 });
   release();
   await page.locator('#msg.ok').waitFor(T);
-  await page.waitForTimeout(300);
+  await page.waitForTimeout(300);   // the subject: no second ticket arrives, which only time can show
   assert.equal(await vWaiting(), before + 1, 'one ticket for two taps');
   await page.close();
 });

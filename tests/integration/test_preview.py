@@ -32,7 +32,7 @@ def test_loop_answers_while_previews_are_drawn(env):
     for th in threads:
         th.start()
     start.set()
-    time.sleep(0.02)     # let the previews reach the daemon first
+    time.sleep(0.02)     # a head start for the previews; the checks below hold without it
     queue_answers = []
     for _ in range(10):
         a = time.monotonic()
