@@ -288,6 +288,8 @@ def test_estimated_wait_over_http(env):
     check_eq(svc["A"]["open_counters"], 3, "open counters for A with 4 paused")
     check_eq([t["estimated_wait_s"] for t in svc["A"]["tickets"]], [0, 80, 160, 240],
              "estimates in /queue")
+    st, _, phone = d.get("/api/v1/t/%s" % tickets[2]["token"], auth=False)
+    check_eq((st, phone["ticket"]["estimated_wait_s"]), (200, 160), "the phone page's estimate")
     st, _, _ = d.action(4, "resume")
     check_eq(st, 200, "resume counter 4")
     check_eq(d.ticket(tickets[3]["id"])["estimated_wait_s"], 180, "four counters share the line")
