@@ -7,7 +7,6 @@ exits 0.
 import os
 import resource
 import signal
-import time
 
 import subprocess
 
