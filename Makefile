@@ -166,6 +166,7 @@ build/fuzz:
 fuzz: deps-test $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do mkdir -p build/fuzz/corpus/$$(basename $$f); \
 		echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$(basename $$f) tests/fuzz/seeds || exit 1; done
 
 # The print path's cost on the loop, measured apart from HTTP.

@@ -368,7 +368,7 @@ watchdog_init(struct daemon *d)
 static int
 main_loop(struct daemon *d)
 {
-	int64_t next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
+	int64_t next_keepalive = sse_keepalive_next(mono_ms());
 	int64_t next_watchdog = d->watchdog_ms > 0 ? mono_ms() + d->watchdog_ms : INT64_MAX;
 	int64_t deadline = 0;
 	bool stopping = false, failed = false;
@@ -446,7 +446,7 @@ main_loop(struct daemon *d)
 		if (mono_ms() >= next_keepalive) {
 			expire_days(d);
 			sse_keepalive(d->sse);
-			next_keepalive = mono_ms() + SSE_KEEPALIVE_S * 1000;
+			next_keepalive = sse_keepalive_next(mono_ms());
 		}
 		if (mono_ms() >= next_watchdog) {
 			sd_notify(0, "WATCHDOG=1");

@@ -1251,7 +1251,7 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 		first = li;
 		while (li < L.n && strcmp(L.bday[li], sd) == 0)
 			li++;
-		day.legs = L.legs + first;
+		day.legs = L.n > 0 ? L.legs + first : NULL;     /* no rows: no array to point into */
 		day.nlegs = li - first;
 		/* The day's pauses, each counter's in order (they are loaded counter by counter). */
 		day.pauses = daypauses;

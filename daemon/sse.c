@@ -769,6 +769,12 @@ sse_keepalive(struct sse *s)
 	for_each_sub(s, sub_keepalive);
 }
 
+int64_t
+sse_keepalive_next(int64_t now_ms)
+{
+	return now_ms + SSE_KEEPALIVE_S * 1000;
+}
+
 void
 sse_close_all(struct sse *s)
 {

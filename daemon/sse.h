@@ -111,6 +111,9 @@ void sse_on_event(void *arg, const struct bus_event *ev);
 /* Send a keep-alive comment on every stream (also finds clients that left). */
 void sse_keepalive(struct sse *s);
 
+/* When the keep-alive after one at now_ms is due (milliseconds on the same clock). */
+int64_t sse_keepalive_next(int64_t now_ms);
+
 /*
  * Whether a stream was resumed since the last call (and forget it). A stream
  * resumed while libmicrohttpd runs (an event published by a request on a

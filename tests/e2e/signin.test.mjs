@@ -4,13 +4,16 @@
 // signed in for counter 1 works counter 1 and is refused counter 2, a
 // second teller cannot take the same counter, and signing out ends the
 // session.
-import { test, after, before } from 'node:test';
+import { test, after, afterEach, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Daemon, browser, shot, signIn, ACCOUNTS } from './harness.mjs';
 
+// Each test has its own daemon: no sign-in, lockout or counter held outlives its test.
 let d, b;
-before(async () => { d = await new Daemon().start(); b = await browser(); });
-after(async () => { await b?.close(); await d?.stop(); });
+before(async () => { b = await browser(); });
+after(async () => { await b?.close(); });
+beforeEach(async () => { d = await new Daemon().start(); });
+afterEach(async () => { await d?.stop(); });
 
 const T = { timeout: 3000 };
 const path = (page) => new URL(page.url()).pathname + new URL(page.url()).search;

@@ -23,7 +23,7 @@ import subprocess
 import threading
 import time
 
-from harness import Failure, Skip, check
+from harness import Failure, check
 
 
 def free_port():
@@ -146,7 +146,8 @@ class Cupsd:
     def __init__(self, parent_dir, port=None):
         for tool in ("cupsd", "lpadmin", "lpstat", "cupsdisable", "cupsenable"):
             if shutil.which(tool) is None and not os.path.exists("/usr/sbin/" + tool):
-                raise Skip("%s is not installed (Debian packages cups, cups-client)" % tool)
+                raise Failure("%s is not installed: make deps-test installs it "
+                              "(DEBS_TEST: cups, cups-client)" % tool)
         self.dir = os.path.join(parent_dir, "cups")
         # The backend runs as lp and must reach the spool: let others through (not list) the test's directory.
         os.chmod(parent_dir, 0o711)

@@ -45,7 +45,13 @@ SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
 class Skip(Exception):
-    """The machine cannot run this test (said why); it counts as neither passed nor failed."""
+    """
+    The machine cannot run this test, and the message says why (no root to
+    mount a tmpfs, a descriptor limit too low). It counts as neither passed
+    nor failed; a Skip without a reason is a failure (run.py). A missing
+    Debian package of DEBS_TEST is no reason: make deps-test installs it,
+    so its absence is a Failure.
+    """
 
 
 class Failure(AssertionError):

@@ -7,7 +7,8 @@ config and database, drives it over HTTP, and checks what a client sees.
     python3 tests/integration/run.py [--daemon PATH] [-k SUBSTRING] [--keep]
 
 Prints "ok   NAME" or "FAIL NAME" (with the failed check and the daemon's
-log) per test, or "skip NAME: why" where the machine cannot run it, and ends
+log) per test, or "skip NAME: why" where the machine cannot run it (a skip
+that does not say why is a failure), and ends
 with "integration: N passed, N failed[, N skipped]"; exits 1 when any test
 failed. tests/run counts that last line.
 """
@@ -73,11 +74,13 @@ def main():
             fn(env)
             env.finish()
         except harness.Skip as e:
-            skipped += 1
-            print("skip %s: %s" % (name, e), flush=True)
-            env.finish()
-            env.cleanup(keep=args.keep)
-            continue
+            if str(e).strip():
+                skipped += 1
+                print("skip %s: %s" % (name, e), flush=True)
+                env.finish()
+                env.cleanup(keep=args.keep)
+                continue
+            error = "skipped without saying why: a Skip must name the reason"
         except harness.Failure as e:
             error = "%s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-3:]))
         except Exception:  # a broken test or an unexpected answer: still a failure, with context

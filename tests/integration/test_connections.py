@@ -14,11 +14,13 @@ import json
 import re
 import resource
 import select
+import signal
 import socket
 import threading
 import time
 
-from harness import HTTP_TIMEOUT_S, Failure, Skip, check, check_eq, check_error, make_config
+from harness import (HTTP_TIMEOUT_S, Failure, Skip, _decode_json, check, check_eq, check_error,
+                     make_config, read_http_response)
 
 IDLE = 2000
 LIMITS_RE = re.compile(r"http: up to (\d+) connections, (\d+) of them event streams \((\d+) per "
@@ -271,3 +273,33 @@ def test_streams_past_the_total_cap_get_503_and_staff_is_served(env):
             break
     else:
         raise Failure("the issue of %s never reached the last stream opened" % t["number"])
+
+
+def test_request_during_shutdown_is_refused(env):
+    """
+    After SIGTERM the daemon finishes what it has begun and refuses what
+    begins later: a request still being sent keeps it in its grace period,
+    and a new request on a keep-alive connection opened before gets 503
+    shutting_down with Retry-After, not a dropped connection.
+    """
+    d = env.daemon()
+    keep = socket.create_connection(("127.0.0.1", d.port), timeout=HTTP_TIMEOUT_S)
+    kf = keep.makefile("rb")
+    keep.sendall(d.with_auth(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+    st, _, _ = read_http_response(kf)
+    check_eq(st, 200, "a first request on the keep-alive connection")
+    slow = socket.create_connection(("127.0.0.1", d.port), timeout=HTTP_TIMEOUT_S)
+    slow.sendall(d.with_auth(b"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"))
+    # The daemon has the request once it issues nothing and answers a queue: it is in flight.
+    check_eq(d.get("/api/v1/queue")[0], 200, "the daemon reads on")
+    mark = d.log_mark()
+    d.signal(signal.SIGTERM)
+    d.wait_log("shutting down", start=mark)
+    keep.sendall(d.with_auth(b"GET /api/v1/queue HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+    st, hdrs, body = read_http_response(kf)
+    check_error((st, hdrs, _decode_json(body)), 503, "shutting_down", "a request begun after SIGTERM")
+    check(hdrs.get("retry-after", "").isdigit(), "503 shutting_down says when to retry: %r" % hdrs)
+    slow.close()
+    keep.close()
+    d.stop()

@@ -7,7 +7,6 @@ exits 0.
 import os
 import resource
 import signal
-import time
 
 import subprocess
 
@@ -188,9 +187,7 @@ def test_sigterm_with_open_event_stream(env):
     check_eq(s.take(1)[0]["data"]["type"], "ticket.issued", "stream is live")
     proc = d.proc
     mark = d.log_mark()
-    t0 = time.monotonic()
-    d.stop()  # SIGTERM; asserts exit 0 and a clean sanitizer log
-    check(time.monotonic() - t0 < 8, "exit within a few seconds of SIGTERM")
+    d.stop()  # SIGTERM; asserts exit 0 within its timeout and a clean sanitizer log
     check_eq(proc.returncode, 0, "exit status")
     check(s.ended.wait(5), "the event stream ended")
     check(s.clean_end, "the event stream ended with its last chunk, not a reset")

@@ -6,11 +6,13 @@ ticket's phone page). A preview is cached for its ticket as it stands, and
 drawn again when what the ticket says changes.
 """
 import os
+import socket
 import threading
 import time
 
 import escpos
-from harness import check, check_eq
+from harness import (HTTP_TIMEOUT_S, _decode_json, check, check_eq, check_error,
+                     read_http_response)
 
 PREVIEWS = 12        # under the daemon's bound of 16 waiting previews
 SHARE = 4            # previews one client may have waiting (PRINTER_PREVIEW_SHARE)
@@ -39,7 +41,7 @@ def test_loop_answers_while_previews_are_drawn(env):
     for th in threads:
         th.start()
     start.set()
-    time.sleep(0.02)     # let the previews reach the daemon first
+    time.sleep(0.02)     # a head start for the previews; the checks below hold without it
     queue_answers = []
     for _ in range(10):
         a = time.monotonic()
@@ -88,3 +90,39 @@ def test_preview_cached_until_the_ticket_changes(env):
     st, _, after = d.fetch("GET", url)
     check_eq(st, 200, "preview after a call")
     check(after != first, "a ticket whose place changed is drawn again")
+
+
+def test_preview_busy_when_too_many_wait(env):
+    """
+    The previews waiting to be drawn are bounded (16): 60 asked at once,
+    all sent before the first is drawn, fill the bound, and the rest are
+    refused at once with 503 preview_busy and Retry-After instead of
+    queueing without end. Each refused one is drawn when asked again.
+    """
+    d = env.daemon()
+    tickets = [d.issue("A") for _ in range(60)]
+    socks = [socket.create_connection(("127.0.0.1", d.port), timeout=HTTP_TIMEOUT_S)
+             for _ in tickets]
+    reqs = [d.with_auth(("GET /api/v1/tickets/%d/ticket.png HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n" % t["id"]).encode()) for t in tickets]
+    for s, r in zip(socks, reqs):
+        s.sendall(r)
+    answers = []
+    for s in socks:
+        answers.append(read_http_response(s.makefile("rb")))
+        s.close()
+    busy = [t for t, (st, _, _) in zip(tickets, answers) if st == 503]
+    check(busy, "60 previews at once: none was refused: %r" % sorted({a[0] for a in answers}))
+    for t, (st, hdrs, body) in zip(tickets, answers):
+        if st == 503:
+            check_error((st, hdrs, _decode_json(body)), 503, "preview_busy",
+                        "preview of ticket %d" % t["id"])
+            check(hdrs.get("retry-after", "").isdigit(), "preview_busy says when to retry")
+        else:
+            check_eq((st, hdrs.get("content-type")), (200, "image/png"),
+                     "preview of ticket %d" % t["id"])
+    print("preview: %d of 60 refused with preview_busy" % len(busy))
+    for t in busy[:3]:
+        st, hdrs, png = d.fetch("GET", "/api/v1/tickets/%d/ticket.png" % t["id"])
+        check_eq((st, hdrs.get("content-type")), (200, "image/png"), "asked again")
+        check(png.startswith(b"\x89PNG\r\n\x1a\n"), "a PNG file when asked again")

@@ -268,3 +268,70 @@ def test_hall_view_is_fresh_and_never_stored(env):
     c3 = [c for c in q3["counters"] if c["number"] == 3][0]
     check_eq(c3["ticket"]["id"], called["id"], "counter 3 shows the called ticket")
     check(q3["last_event_id"] > q1["last_event_id"], "the view's last event moved on")
+
+
+def test_estimated_wait_over_http(env):
+    """
+    What a customer is told: tickets ahead times the service time (4 min
+    here, nothing served yet) shared by the counters serving A that are not
+    paused. Counters 1-4 serve A; 4 pauses, so three share the line: 80 s
+    per ticket ahead, on the ticket, in /queue and on the phone page.
+    """
+    d = env.daemon(make_config(services={"A": {"service_time": "4m"}}))
+    st, _, _ = d.action(4, "pause")
+    check_eq(st, 200, "pause counter 4")
+    tickets = [d.issue("A") for _ in range(4)]
+    check_eq([t["estimated_wait_s"] for t in tickets], [0, 80, 160, 240], "estimates when issued")
+    check_eq([d.ticket(t["id"])["estimated_wait_s"] for t in tickets], [0, 80, 160, 240],
+             "estimates of GET /tickets/ID")
+    svc = {s["id"]: s for s in d.queue()["services"]}
+    check_eq(svc["A"]["open_counters"], 3, "open counters for A with 4 paused")
+    check_eq([t["estimated_wait_s"] for t in svc["A"]["tickets"]], [0, 80, 160, 240],
+             "estimates in /queue")
+    st, _, phone = d.get("/api/v1/t/%s" % tickets[2]["token"], auth=False)
+    check_eq((st, phone["ticket"]["estimated_wait_s"]), (200, 160), "the phone page's estimate")
+    st, _, _ = d.action(4, "resume")
+    check_eq(st, 200, "resume counter 4")
+    check_eq(d.ticket(tickets[3]["id"])["estimated_wait_s"], 180, "four counters share the line")
+
+
+def _next_minute_reset(margin_s=8):
+    """A day_reset at the next minute in the branch's zone at least margin_s away, and that instant."""
+    now = datetime.datetime.now(SHANGHAI)
+    at = now.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+    if (at - now).total_seconds() < margin_s:
+        at += datetime.timedelta(minutes=1)
+    return "%02d:%02d" % (at.hour, at.minute), at
+
+
+def test_day_reset_while_running(env):
+    """
+    The business day turns over while the daemon runs (day_reset a minute
+    or so from now; the test waits for the new day, it sleeps for no fixed
+    time): numbers start again at 001, the new day's queue holds none of
+    yesterday's tickets, and the ticket still at a counter from yesterday
+    cannot be transferred into today (409 previous_day), since its number
+    may be today's too.
+    """
+    reset, at = _next_minute_reset()
+    d = env.daemon(make_config(branch={"day_reset": reset}))
+    before = d.queue()["business_day"]
+    first = d.issue("A")
+    d.issue("A")
+    check_eq(first["number"], "A001", "the first number of the day")
+    check_eq(d.call(3)["number"], "A001", "A001 at counter 3 before the reset")
+    check_eq(d.waiting_numbers("A"), ["A002"], "A002 waits before the reset")
+
+    deadline = time.monotonic() + (at - datetime.datetime.now(SHANGHAI)).total_seconds() + 60
+    while d.queue()["business_day"] == before:
+        check(time.monotonic() < deadline, "the business day did not change after %s" % reset)
+        time.sleep(0.2)   # polling for the new day, not waiting a fixed time
+    after = d.queue()["business_day"]
+    check(after > before, "the new business day %s follows %s" % (after, before))
+
+    check_eq(d.waiting_numbers("A"), [], "none of yesterday's tickets wait today")
+    t = d.issue("A")
+    check_eq((t["number"], t["business_day"]), ("A001", after), "numbers start again today")
+    check_error(d.action(3, "transfer", {"service": "B"}), 409, "previous_day",
+                "transfer of yesterday's A001 into today")
+    check_eq(d.waiting_numbers("B"), [], "nothing was transferred")

@@ -65,6 +65,48 @@ def test_voice_call_is_a_plausible_wav(env):
     check(en[44:44 + 2000] == zh[44:44 + 2000], "both begin with the same chime")
 
 
+def _sox_rms(data, start_s, length_s):
+    """RMS amplitude of data's segment [start_s, start_s + length_s), as sox measures it."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        f.write(data)
+        f.flush()
+        out = subprocess.run(["sox", f.name, "-n", "trim", "%.3f" % start_s, "%.3f" % length_s,
+                              "stat"], capture_output=True, text=True, timeout=30).stderr
+    return float(re.search(r"RMS\s+amplitude:\s+([\d.]+)", out).group(1))
+
+
+# voice.c's layout: a 1.1 s chime, then each phrase after a 0.4 s pause, at 22050 Hz.
+CHIME_S, PAUSE_S, RATE = 1.1, 0.4, 22050
+
+
+def test_voice_english_call_speaks_mandarin_then_english(env):
+    """
+    An English call is the Mandarin call with the English phrase after it:
+    its samples begin with the whole Mandarin call, and both the Mandarin
+    part (after the chime) and the English part (after the Mandarin) are
+    speech, not silence.
+    """
+    d = env.daemon()
+    st, _, zh = d.fetch("GET", "/api/v1/voice/A001/3.wav")
+    check_eq(st, 200, "GET the Mandarin call")
+    st, _, en = d.fetch("GET", "/api/v1/voice/A001/3.wav?lang=en")
+    check_eq(st, 200, "GET the English call")
+    _wav(zh, "zh call")
+    _wav(en, "en call")
+    zh_s = (len(zh) - 44) / 2 / RATE
+    en_s = (len(en) - 44) / 2 / RATE
+    speech_zh = zh_s - CHIME_S - PAUSE_S
+    check(speech_zh > 1.5, "the Mandarin phrase lasts %.2f s" % speech_zh)
+    check(en_s > zh_s + PAUSE_S + 1.0, "the English call (%.2f s) is longer than the Mandarin "
+          "one (%.2f s) by a pause and a phrase" % (en_s, zh_s))
+    check(en[44:len(zh)] == zh[44:], "the English call begins with the Mandarin call, sample for sample")
+    rms_zh = _sox_rms(en, CHIME_S + PAUSE_S, speech_zh)
+    rms_en = _sox_rms(en, zh_s + PAUSE_S, en_s - zh_s - PAUSE_S)
+    check(rms_zh > 0.02, "the English call's Mandarin part is speech (RMS %.3f)" % rms_zh)
+    check(rms_en > 0.02, "the English call's English part is speech (RMS %.3f)" % rms_en)
+    check(_sox_rms(zh, CHIME_S + PAUSE_S, speech_zh) > 0.02, "the Mandarin call's phrase is speech")
+
+
 def test_voice_mandarin_phonemes_have_no_english(env):
     d = env.daemon(make_config(counters={12: {"services": "A"}, 105: {"services": "A"}}))
     st, hdrs, body = d.fetch("GET", "/api/v1/voice/B012/12.txt?lang=en")
@@ -115,7 +157,8 @@ def test_voice_cache_and_loop_never_blocked(env):
     t2 = time.monotonic()
     check_eq((st, st2), (200, 200), "both answered")
     check(first == second, "a cache hit answers identical bytes")
-    check(t2 - t1 < 0.5, "a cache hit takes %.3f s" % (t2 - t1))
+    check(t2 - t1 < t1 - t0, "a cache hit (%.3f s) is quicker than a synthesis (%.3f s)"
+          % (t2 - t1, t1 - t0))
     print("voice: first %.0f ms, cached %.1f ms" % ((t1 - t0) * 1000, (t2 - t1) * 1000))
     # Twelve new calls at once, while a client asks for the queue: the loop answers it at once.
     # Three clients ask, four each: as many as one client may have waiting (VOICE_SHARE).
@@ -129,7 +172,9 @@ def test_voice_cache_and_loop_never_blocked(env):
     def get(n):
         results[n] = d.fetch("GET", "/api/v1/voice/A%03d/%d.wav?lang=en" % (n, 1 + n % 5),
                              headers=who[n % 3], auth=False)[0]
-    threads = [threading.Thread(target=get, args=(n,)) for n in range(100, 112)]
+    ended, answered = [], []
+    threads = [threading.Thread(target=lambda n=n: (get(n), ended.append(time.monotonic())))
+               for n in range(100, 112)]
     for t in threads:
         t.start()
     slowest = 0.0
@@ -138,10 +183,12 @@ def test_voice_cache_and_loop_never_blocked(env):
         st, _, _ = d.get("/api/v1/queue")
         slowest = max(slowest, time.monotonic() - a)
         check_eq(st, 200, "queue while synthesising")
+        answered.append(time.monotonic())
     for t in threads:
         t.join(30)
     check_eq(sorted(results.values()), [200] * 12, "every call synthesised")
-    check(slowest < 0.25, "the queue answered within %.3f s while calls were synthesised" % slowest)
+    # Behaviour, not a speed threshold (that is make bench's): the queue was answered in between.
+    check(max(answered) < max(ended), "every queue answer came before the last call was made")
     print("voice: slowest /api/v1/queue during 12 syntheses %.1f ms" % (slowest * 1000))
 
 

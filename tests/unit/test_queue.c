@@ -426,6 +426,72 @@ test_print_state_follows_the_ticket(void **state)
 	assert_string_equal(got.print_error, "");
 }
 
+/* Serve the next ticket at counter for dur seconds: call at now, finish at now + dur. */
+static int64_t
+serve(struct fixture *f, int counter, int64_t now, int64_t dur)
+{
+	struct ticket t;
+	bool has;
+
+	assert_int_equal(queue_counter(&f->q, counter, CA_CALL, -1, QUEUE_EXPECT_ANY, now, &t,
+	    &has), BQ_OK);
+	assert_true(has);
+	assert_int_equal(queue_counter(&f->q, counter, CA_FINISH, -1, QUEUE_EXPECT_ANY, now + dur,
+	    &t, &has), BQ_OK);
+	return now + dur;
+}
+
+/*
+ * The estimated wait is the tickets ahead times today's average service
+ * time, shared by the counters that serve the service and are not paused:
+ * service A has counters 1-4 in the demo; with 4 paused three remain. Two
+ * A tickets served in 120 s and 240 s make the average 180 s, so each
+ * ticket ahead adds 60 s. Before anything is served the configured
+ * service time (5 min for A) stands in for the average.
+ */
+static void
+test_estimated_wait_counts_open_counters_and_average(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = morning(f);
+	struct ticket t[4], called;
+	struct ticket_pos pos[4];
+	struct queue_view v;
+	bool has;
+
+	assert_int_equal(queue_counter(&f->q, 4, CA_PAUSE, -1, QUEUE_EXPECT_ANY, now, &called, &has),
+	    BQ_OK);
+	for (int i = 0; i < 4; i++)
+		t[i] = issue(f, "A", now + 1 + i);
+	assert_int_equal(queue_positions(&f->q, t, 4, now + 10, pos), BQ_OK);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pos[i].ahead, i);
+		assert_int_equal(pos[i].estimated_wait_s, i * 300 / 3);
+	}
+
+	now = serve(f, 3, now + 10, 120);
+	now = serve(f, 3, now, 240);
+	assert_int_equal(queue_positions(&f->q, &t[2], 2, now + 1, pos), BQ_OK);
+	assert_int_equal(pos[0].ahead, 0);
+	assert_int_equal(pos[0].estimated_wait_s, 0);
+	assert_int_equal(pos[1].ahead, 1);
+	assert_int_equal(pos[1].estimated_wait_s, 60);
+
+	/* The queue's view computes the same figures, and counts three open counters for A. */
+	assert_int_equal(queue_view_load(&f->q, now + 1, &v), BQ_OK);
+	assert_int_equal(v.open_counters[config_service_index(&f->cfg, "A")], 3);
+	for (int i = 0; i < v.nwaiting; i++)
+		if (v.waiting[i].id == t[3].id)
+			assert_int_equal(v.pos[i].estimated_wait_s, 60);
+	queue_view_free(&v);
+
+	/* Resumed, counter 4 shares the line again: 180 s over four counters is 45 s. */
+	assert_int_equal(queue_counter(&f->q, 4, CA_RESUME, -1, QUEUE_EXPECT_ANY, now + 2, &called,
+	    &has), BQ_OK);
+	assert_int_equal(queue_position(&f->q, &t[3], now + 3, &pos[0]), BQ_OK);
+	assert_int_equal(pos[0].estimated_wait_s, 45);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -445,6 +511,7 @@ main(void)
 		T(test_newer_schema_refused),
 		T(test_positions_of_many_from_one_load),
 		T(test_print_state_follows_the_ticket),
+		T(test_estimated_wait_counts_open_counters_and_average),
 	};
 
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);

@@ -386,6 +386,46 @@ test_by_teller(void **state)
 	json_decref(j);
 }
 
+/*
+ * The ten longest waits of more than ten tickets: once the list is full a
+ * longer wait still replaces the shortest listed, wherever it comes in the
+ * day, and the list stays longest first. Waits of 1..15 minutes arrive out of
+ * order (the longest among the last); one still waiting at close competes too.
+ */
+static void
+test_longest_waits_are_the_ten_longest(void **state)
+{
+	static const int wait_min[15] = { 3, 1, 4, 2, 9, 5, 6, 8, 13, 7, 14, 15, 12, 11, 10 };
+	struct config cfg;
+	struct report_leg legs[16];
+	struct report_day d;
+	json_t *j, *top;
+
+	(void)state;
+	test_config(&cfg);
+	for (int i = 0; i < 15; i++)
+		legs[i] = leg(i + 1, 0, TS_SERVED, i, i + wait_min[i], i + wait_min[i] + 1, 1);
+	legs[15] = leg(16, 0, TS_WAITING, 100, -1, -1, 0);      /* 11.5 min waiting at close */
+	d = day_of(legs, 16, T0 + 100 * MIN + 690);
+	j = run(&cfg, &d);
+	top = json_object_get(j, "longest_waits");
+	assert_int_equal(json_array_size(top), REPORT_LONGEST);
+	{
+		static const int64_t want_s[10] = { 15 * MIN, 14 * MIN, 13 * MIN, 12 * MIN, 690,
+		    11 * MIN, 10 * MIN, 9 * MIN, 8 * MIN, 7 * MIN };
+		static const char *const want_n[10] = { "A012", "A011", "A009", "A013", "A016",
+		    "A014", "A015", "A005", "A008", "A010" };
+
+		for (int i = 0; i < 10; i++) {
+			json_t *row = json_array_get(top, (size_t)i);
+
+			assert_int_equal(json_integer_value(json_object_get(row, "wait_s")), want_s[i]);
+			assert_string_equal(json_string_value(json_object_get(row, "number")), want_n[i]);
+		}
+	}
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -399,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_expired_counted_as_waiting_at_close),
 		cmocka_unit_test(test_empty_day),
 		cmocka_unit_test(test_by_teller),
+		cmocka_unit_test(test_longest_waits_are_the_ten_longest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -371,6 +371,37 @@ test_behind_the_ring(void **state)
 	sse_detach(&fresh.sub);
 }
 
+/*
+ * The keep-alive: due SSE_KEEPALIVE_S after the last, which docs/api.md
+ * gives as 15 s (proxies and phones drop a connection quiet for longer),
+ * and when sent every stream gets the comment, once, an idle one included.
+ */
+static void
+test_keepalive_every_15_seconds(void **state)
+{
+	struct fixture *f = *state;
+	struct probe staff, disp;
+	struct sse_frame *fr;
+
+	assert_int_equal(sse_keepalive_next(0), 15000);
+	assert_int_equal(sse_keepalive_next(1234567), 1234567 + 15000);
+	attach(f, &staff, SSE_STAFF, -1, NULL);
+	attach(f, &disp, SSE_DISPLAY, -1, NULL);
+	skip_hello(&staff);
+	skip_hello(&disp);
+	assert_null(sse_next(&staff.sub));
+	sse_keepalive(f->sse);
+	assert_true(staff.wakes > 0 && disp.wakes > 0);
+	for (struct probe *p = &staff; p != NULL; p = p == &staff ? &disp : NULL) {
+		assert_non_null(fr = sse_next(&p->sub));
+		assert_string_equal(fr->text, ": keepalive\n\n");
+		sse_frame_unref(fr);
+		assert_null(sse_next(&p->sub));
+	}
+	sse_detach(&staff.sub);
+	sse_detach(&disp.sub);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -381,6 +412,7 @@ main(void)
 		T(test_restart_staff_resumes_display_reloads),
 		T(test_phone_resume),
 		T(test_behind_the_ring),
+		T(test_keepalive_every_15_seconds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
