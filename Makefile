@@ -26,7 +26,7 @@ DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-
 	libinih-dev libqrencode-dev libcups2-dev libcairo2-dev fonts-noto-cjk espeak-ng
 # A private cupsd and the printer emulator, QR decoding, sound checks, the browser.
 DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck \
-	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium
+	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium prometheus
 # The load generator for make bench (python3 runs the rest of it).
 DEBS_BENCH := wrk python3
 

@@ -42,6 +42,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "printer.h"
 #include "queue.h"
 #include "report.h"
@@ -403,6 +404,8 @@ main(int argc, char **argv)
 		return 1;
 	if ((d.store = store_open(d.cfg.database, err, sizeof(err))) == NULL)
 		fatalx("database: %s", err);
+	if (store_quick_check(d.store, err, sizeof(err)) != 0)
+		fatalx("database: %s", err);
 	d.queue.store = d.store;
 	d.queue.cfg = &d.cfg;
 	d.queue.bus = &d.bus;
@@ -432,6 +435,8 @@ main(int argc, char **argv)
 	if ((d.signins = work_new("sign-in", 16, sizeof(struct signin_job), api_signin_run)) == NULL)
 		fatalx("cannot start the sign-in worker");
 	d.api.signins = d.signins;
+	if ((d.api.metrics = metrics_new(&d.queue, d.sse, d.printer, (int64_t)time(NULL))) == NULL)
+		fatalx("database: cannot read today's tickets for the metrics");
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (auth_count_users(d.api.auth) == 0)
@@ -445,6 +450,7 @@ main(int argc, char **argv)
 
 	rc = main_loop(&d);
 	http_stop(d.http);
+	metrics_free(d.api.metrics);
 	printer_free(d.printer);
 	voice_free(d.voice);
 	work_free(d.reports);

@@ -47,6 +47,20 @@ struct printer_conf {
 	int64_t timeout_s;               /* a job not printed by then has failed */
 };
 
+/* [monitoring]: who may scrape /metrics without a token, and when free disk is low. */
+#define CONFIG_NETS_MAX 16
+struct config_net {
+	uint32_t addr, mask;             /* IPv4, host byte order; addr is already masked */
+};
+struct config_nets {
+	struct config_net net[CONFIG_NETS_MAX];
+	int n;
+};
+struct monitoring_conf {
+	struct config_nets metrics_allow;/* addresses that may GET /metrics with no token */
+	int64_t min_free_disk;           /* bytes: below, /healthz is degraded; below a tenth, failing */
+};
+
 struct config {
 	char path[PATH_MAX];
 	char name_zh[CONFIG_NAME_MAX];
@@ -70,6 +84,7 @@ struct config {
 	struct counter_conf counters[MAX_COUNTERS];
 	int ncounters;
 	struct printer_conf printer;
+	struct monitoring_conf monitoring;
 };
 
 /*
