@@ -1209,6 +1209,9 @@ store_quick_check(struct store *s, char *err, size_t errlen)
 		snprintf(first, sizeof(first), "%s", sqlite3_errmsg(s->db));
 		bad = 1;
 	}
+	for (char *c = first; *c; c++)
+		if (*c == '\n')
+			*c = ' ';                  /* one log line */
 	if (bad)
 		store_count_error(s, SQLITE_CORRUPT);
 	sqlite3_finalize(st);
