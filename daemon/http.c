@@ -97,7 +97,7 @@ struct request {
 	char method[16];
 	struct request *next_batch;
 	char addr[INET_ADDRSTRLEN];  /* the client's, "" when unknown */
-	double started;              /* metrics_clock() at its first byte of headers */
+	double started;              /* metrics_clock() when its headers had arrived */
 	int route;                   /* api_routes index of its reply, for the metrics; -1 none */
 };
 
