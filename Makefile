@@ -32,9 +32,10 @@ DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-
 	libinih-dev libqrencode-dev libcups2-dev libcairo2-dev fonts-noto-cjk espeak-ng
 DEBS_BUILD += libsystemd-dev
 # A private cupsd and the printer emulator, QR decoding, sound checks, the browser;
-# openssl makes the TLS tests' certificates, faketime moves the daemon's wall clock.
+# openssl makes the TLS tests' certificates, faketime moves the daemon's wall clock,
+# promtool (prometheus) checks /metrics and the alert rules.
 DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck openssl \
-	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium faketime
+	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium faketime prometheus
 # systemd-analyze checks the unit (tests/integration/test_systemd.py).
 DEBS_TEST  += systemd
 # The load generator for make bench (python3 runs the rest of it).

@@ -1,5 +1,5 @@
 /*
- * api.c: the routes of /api/v1 and /healthz and their handlers.
+ * api.c: the routes of /api/v1, /healthz and /metrics and their handlers.
  *
  * Bodies are parsed strictly: a JSON object, no duplicate keys, no unknown
  * fields, each field of its type. The ID number a lobby manager types is
@@ -964,11 +964,43 @@ path_ticket(struct route_ctx *r, const char *seg, int64_t *out)
 	return true;
 }
 
+/*
+ * GET /healthz: ok, degraded (200) or failing (503), with the reasons, the
+ * database's errors since start, the disk and the printer (metrics.c
+ * judges). Public, so it holds nothing about a customer or a staff member.
+ */
 static void
 h_healthz(struct route_ctx *r)
 {
-	reply_json(r->rep, 200, json_pack("{s:s,s:o}", "status", "ok", "printer",
-	    r->a->printer != NULL ? printer_health(r->a->printer) : json_null()));
+	bool failing = false;
+	json_t *body;
+
+	if (r->a->metrics == NULL) {
+		reply_json(r->rep, 200, json_pack("{s:s,s:[],s:o}", "status", "ok", "reasons",
+		    "printer", r->a->printer != NULL ? printer_health(r->a->printer) : json_null()));
+		return;
+	}
+	body = metrics_health(r->a->metrics, r->req->now, &failing);
+	reply_json(r->rep, failing ? 503 : 200, body);
+}
+
+/* GET /metrics: the Prometheus text format, for a metrics token, an admin or an allowed address. */
+static void
+h_metrics(struct route_ctx *r)
+{
+	char *text;
+	size_t len;
+
+	if (r->a->metrics == NULL || (text = metrics_render(r->a->metrics, r->req->now, &len)) ==
+	    NULL) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	r->rep->raw = text;
+	r->rep->raw_len = len;
+	r->rep->raw_owned = true;
+	r->rep->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	r->rep->status = 200;
 }
 
 static void h_staff_events(struct route_ctx *r) { get_events(r, SSE_STAFF); }
@@ -1370,6 +1402,7 @@ api_signin_run(const void *in, uint8_t **out, size_t *len)
  */
 static const struct route routes[] = {
 	{ "GET",    "/healthz",                            CAP_PUBLIC,    h_healthz,           NULL },
+	{ "GET",    "/metrics",                            CAP_METRICS,   h_metrics,           NULL },
 	{ "GET",    "/api/v1/services",                    CAP_PUBLIC,    get_services,        NULL },
 	{ "GET",    "/api/v1/display",                     CAP_PUBLIC,    get_display,         NULL },
 	{ "GET",    "/api/v1/display/events",              CAP_PUBLIC,    h_display_events,    NULL },
@@ -1636,10 +1669,13 @@ route(struct route_ctx *r)
 		}
 		return;
 	}
-	if (!auth_may(&r->who, rt->cap, route_counter(rt, r->seg))) {
+	r->rep->route = (int)(rt - table);
+	if (!auth_may(&r->who, rt->cap, route_counter(rt, r->seg)) && !(rt->cap == CAP_METRICS &&
+	    metrics_addr_allowed(r->a->queue->cfg, r->req->addr))) {
 		if (r->who.kind == WHO_NONE) {
 			/* A browser asking for a page goes to the sign-in page, and back afterwards. */
-			if (strcmp(r->req->method, "GET") == 0 && strncmp(r->req->path, "/api/", 5) != 0) {
+			if (strcmp(r->req->method, "GET") == 0 && strncmp(r->req->path, "/api/", 5) != 0 &&
+			    rt->cap != CAP_METRICS) {
 				snprintf(r->rep->location, sizeof(r->rep->location), "/signin?next=%s",
 				    r->req->path);
 				r->rep->status = 303;
@@ -1675,6 +1711,7 @@ api_handle(struct api *a, struct api_request *req, struct api_reply *rep)
 	char path[512], *save = NULL, *tok;
 
 	memset(rep, 0, sizeof(*rep));
+	rep->route = -1;
 	if (strlen(req->path) >= sizeof(path)) {
 		reply_error(rep, BQ_ERR_NOT_FOUND, NULL);
 		goto out;

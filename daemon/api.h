@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "error.h"
+#include "metrics.h"
 #include "pages.h"
 #include "printer.h"
 #include "queue.h"
@@ -40,6 +41,7 @@ struct api {
 	struct work *reports;           /* the reports' worker; NULL: reports are built on the loop */
 	struct auth *auth;              /* accounts, sessions, tokens; NULL: nobody is anybody */
 	struct work *signins;           /* checks passwords off the loop (api_signin_run) */
+	struct metrics *metrics;        /* /metrics and /healthz's figures; NULL: none */
 	/* GET /api/v1/queue as last rendered, for the hall version and second it shows. */
 	char *queue_json;
 	size_t queue_len;
@@ -121,6 +123,7 @@ struct api_reply {
 	char set_cookie[256];           /* a Set-Cookie header's value; "" none */
 	char allow_buf[64];             /* the text allow points to when the route table made it */
 	char location[512];             /* a 303's Location; "" none */
+	int route;                      /* index in api_routes of the route that answered; -1 none */
 };
 
 /* Route and answer req into *rep. The caller frees it with api_reply_free. */

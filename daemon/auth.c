@@ -32,7 +32,7 @@
 static const char *const role_names[ROLE_COUNT] = {
 	[ROLE_NONE] = "none", [ROLE_LOBBY] = "lobby", [ROLE_TELLER] = "teller",
 	[ROLE_HEAD] = "head", [ROLE_ADMIN] = "admin", [ROLE_KIOSK] = "kiosk",
-	[ROLE_DISPLAY] = "display",
+	[ROLE_DISPLAY] = "display", [ROLE_METRICS] = "metrics",
 };
 
 static const char *const cap_names[CAP_COUNT] = {
@@ -40,6 +40,7 @@ static const char *const cap_names[CAP_COUNT] = {
 	[CAP_TICKETS] = "tickets", [CAP_PREVIEW] = "preview", [CAP_QUEUE] = "queue",
 	[CAP_COUNTER] = "counter", [CAP_RELEASE] = "release", [CAP_FIGURES] = "figures",
 	[CAP_REPORTS] = "reports", [CAP_AUDIT] = "audit", [CAP_ADMIN] = "admin",
+	[CAP_METRICS] = "metrics",
 };
 
 #define C(x) (1u << (x))
@@ -55,6 +56,7 @@ static const unsigned role_caps[ROLE_COUNT] = {
 	[ROLE_ADMIN] = (1u << CAP_COUNT) - 1,
 	[ROLE_KIOSK] = C(CAP_PUBLIC) | C(CAP_SIGNED_IN) | C(CAP_ISSUE),
 	[ROLE_DISPLAY] = C(CAP_PUBLIC) | C(CAP_SIGNED_IN),
+	[ROLE_METRICS] = C(CAP_PUBLIC) | C(CAP_METRICS),
 };
 #undef C
 

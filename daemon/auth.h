@@ -31,6 +31,7 @@ enum role {
 	ROLE_ADMIN,
 	ROLE_KIOSK,                 /* device: issues tickets */
 	ROLE_DISPLAY,               /* device: the hall display */
+	ROLE_METRICS,               /* device: a Prometheus server, reads /metrics only */
 	ROLE_COUNT
 };
 
@@ -48,6 +49,7 @@ enum cap {
 	CAP_REPORTS,                /* every report */
 	CAP_AUDIT,                  /* the audit trail */
 	CAP_ADMIN,                  /* accounts and tokens */
+	CAP_METRICS,                /* GET /metrics (or an address in [monitoring] metrics_allow) */
 	CAP_COUNT
 };
 

@@ -184,7 +184,8 @@ user_cmd(sqlite3 *db, const char *sub, const char *name, const char *role_s)
 	}
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0) {
 		enum role r = role_s != NULL ? role_parse(role_s) : ROLE_NONE;
-		if (strcmp(sub, "add") == 0 && (r == ROLE_NONE || r == ROLE_KIOSK || r == ROLE_DISPLAY)) {
+		if (strcmp(sub, "add") == 0 && (r == ROLE_NONE || r == ROLE_KIOSK || r == ROLE_DISPLAY ||
+		    r == ROLE_METRICS)) {
 			fprintf(stderr, "branchqd: --role is lobby, teller, head or admin "
 			    "(devices get tokens: branchqd token add)\n");
 			return 2;
@@ -286,7 +287,7 @@ token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *ar
 		long counter = 0;
 		if (r == ROLE_NONE) {
 			fprintf(stderr, "branchqd: --role is one of lobby, teller, head, admin, kiosk, "
-			    "display\n");
+			    "display, metrics\n");
 			return 2;
 		}
 		if (label != NULL && !label_ok(label)) {

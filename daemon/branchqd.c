@@ -54,6 +54,7 @@
 #include "http.h"
 #include "log.h"
 #include "maint_cli.h"
+#include "metrics.h"
 #include "printer.h"
 #include "queue.h"
 #include "report.h"
@@ -548,6 +549,8 @@ main(int argc, char **argv)
 		return 1;
 	if ((d.store = store_open(d.cfg.database, err, sizeof(err))) == NULL)
 		fatalx("database: %s", err);
+	if (store_quick_check(d.store, err, sizeof(err)) != 0)
+		fatalx("database: %s", err);
 	d.queue.store = d.store;
 	d.queue.cfg = &d.cfg;
 	d.queue.bus = &d.bus;
@@ -582,6 +585,8 @@ main(int argc, char **argv)
 		fatalx("cannot start the sign-in worker");
 	work_set_secret(d.signins);
 	d.api.signins = d.signins;
+	if ((d.api.metrics = metrics_new(&d.queue, d.sse, d.printer, (int64_t)time(NULL))) == NULL)
+		fatalx("database: cannot read today's tickets for the metrics");
 	if ((d.http = http_start(d.cfg.listen, &d.api, d.sse, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (auth_count_users(d.api.auth) == 0)
@@ -598,6 +603,7 @@ main(int argc, char **argv)
 
 	rc = main_loop(&d);
 	http_stop(d.http);
+	metrics_free(d.api.metrics);
 	printer_free(d.printer);
 	voice_free(d.voice);
 	work_free(d.reports);

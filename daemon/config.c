@@ -56,6 +56,8 @@ enum opt_kind {
 	OPT_SERVICES,   /* a counter's service prefixes, in order */
 	OPT_PAPER,      /* "80mm" or "58mm", stored as the width in mm */
 	OPT_DAYS,       /* config_parse_days, days in min..max */
+	OPT_NETS,       /* IPv4 addresses or ADDR/BITS, separated by commas or blanks */
+	OPT_SIZE,       /* bytes: a whole number with K, M, G or T (powers of 1024), in min..max */
 };
 
 struct option {
@@ -121,6 +123,12 @@ static const struct option tls_options[] = {
 	BRANCH("key",  OPT_STRING, 0, 0, tls.key,  REQUIRED, NULL),
 };
 
+static const struct option monitoring_options[] = {
+	BRANCH("metrics_allow", OPT_NETS, 0, 0, monitoring.metrics_allow, OPTIONAL, NULL),
+	BRANCH("min_free_disk", OPT_SIZE, 0, INT64_C(1) << 50, monitoring.min_free_disk, OPTIONAL,
+	    "100M"),
+};
+
 static const struct option service_options[] = {
 	SERVICE("name_zh",      OPT_STRING,   0, 0,            name_zh,        REQUIRED, NULL),
 	SERVICE("name_en",      OPT_STRING,   0, 0,            name_en,        REQUIRED, NULL),
@@ -141,6 +149,7 @@ _Static_assert(NOPTS(branch_options) <= OPTS_MAX, "too many options for parse.se
 _Static_assert(NOPTS(green_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(printer_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(tls_options) <= OPTS_MAX, "too many options for parse.seen");
+_Static_assert(NOPTS(monitoring_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(service_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(counter_options) <= OPTS_MAX, "too many options for parse.seen");
 
@@ -153,6 +162,7 @@ enum section {
 	SEC_TLS,
 	SEC_SERVICE,
 	SEC_COUNTER,
+	SEC_MONITORING,
 };
 
 /* Everything config_load knows while it reads one file. */
@@ -177,6 +187,7 @@ struct parse {
 	int green_line;
 	int printer_line;
 	int tls_line;
+	int monitoring_line;
 	int services_line[MAX_COUNTERS]; /* line of each counter's services key */
 };
 
@@ -556,6 +567,81 @@ config_parse_services(const char *v, struct counter_conf *c, char *why, size_t w
 }
 
 /*
+ * A list of IPv4 addresses or networks ("127.0.0.1, 10.0.0.0/8") into out;
+ * -1 with the reason in why.
+ */
+static int
+config_parse_nets(const char *v, struct config_nets *out, char *why, size_t whylen)
+{
+	char word[32], q[CONFIG_QUOTE_MAX + 4];
+
+	out->n = 0;
+	while (*(v += strspn(v, " \t,")) != '\0') {
+		size_t wl = strcspn(v, " \t,");
+		char *slash;
+		struct in_addr a;
+		int64_t bits = 32;
+
+		if (wl >= sizeof(word)) {
+			snprintf(why, whylen, "\"%s\" is not an IPv4 address or ADDRESS/BITS",
+			    config_quote(v, q));
+			return -1;
+		}
+		memcpy(word, v, wl);
+		word[wl] = '\0';
+		v += wl;
+		if ((slash = strchr(word, '/')) != NULL) {
+			*slash = '\0';
+			if (config_parse_int(slash + 1, &bits) != 0 || slash[1] == '-' || bits > 32) {
+				*slash = '/';
+				snprintf(why, whylen, "\"%s\": the bits after / are 0..32",
+				    config_quote(word, q));
+				return -1;
+			}
+		}
+		if (inet_pton(AF_INET, word, &a) != 1) {
+			snprintf(why, whylen, "\"%s\" is not an IPv4 address", config_quote(word, q));
+			return -1;
+		}
+		if (out->n == CONFIG_NETS_MAX) {
+			snprintf(why, whylen, "lists more than %d addresses", CONFIG_NETS_MAX);
+			return -1;
+		}
+		out->net[out->n].mask = bits == 0 ? 0 : UINT32_MAX << (32 - bits);
+		out->net[out->n].addr = ntohl(a.s_addr) & out->net[out->n].mask;
+		out->n++;
+	}
+	return 0;
+}
+
+/* A size in bytes: digits, then K, M, G or T (powers of 1024) or nothing. -1 when not. */
+static int
+config_parse_size(const char *v, int64_t *out)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	long long n;
+	int64_t mult = 1;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		const char *u = strchr(units, *end);
+		if (u == NULL || end[1] != '\0')
+			return -1;
+		mult = INT64_C(1) << (10 * (u - units + 1));
+	}
+	if (n > INT64_MAX / mult)
+		return -1;
+	*out = (int64_t)n * mult;
+	return 0;
+}
+
+/*
  * Parse value v for option o into its field in base. Returns 0, or -1 with
  * the reason in why (the caller prefixes the key and the line).
  */
@@ -691,6 +777,18 @@ config_set(const struct option *o, const char *v, void *base, char *why, size_t 
 		}
 		*(int *)(void *)field = v[0] == '8' ? 80 : 58;
 		return 0;
+	case OPT_NETS:
+		assert(o->size == sizeof(struct config_nets));
+		return config_parse_nets(v, (struct config_nets *)(void *)field, why, whylen);
+	case OPT_SIZE:
+		assert(o->size == sizeof(int64_t));
+		if (config_parse_size(v, &n) != 0 || n < o->min || n > o->max) {
+			snprintf(why, whylen, "\"%s\" is not a size (a whole number with K, M, G or T, "
+			    "at most 1024T)", config_quote(v, q));
+			return -1;
+		}
+		*(int64_t *)(void *)field = n;
+		return 0;
 	case OPT_SERVICES:
 		if (config_parse_services(v, base, why, whylen) != 0) {
 			/* An empty list tells config_resolve not to pile on. */
@@ -811,6 +909,22 @@ config_section_open(struct parse *p, const char *name, size_t len)
 		p->sec = SEC_TLS;
 		p->opts = tls_options;
 		p->nopts = NOPTS(tls_options);
+		p->base = c;
+	} else if (strcmp(word, "monitoring") == 0) {
+		if (arg[0] != '\0') {
+			config_error(p, p->line, "[%s] takes no name: write [monitoring]",
+			    config_quote(text, q));
+			return;
+		}
+		if (p->monitoring_line != 0) {
+			config_error(p, p->line, "[monitoring] appears twice (first at line %d)",
+			    p->monitoring_line);
+			return;
+		}
+		p->monitoring_line = p->line;
+		p->sec = SEC_MONITORING;
+		p->opts = monitoring_options;
+		p->nopts = NOPTS(monitoring_options);
 		p->base = c;
 	} else if (strcmp(word, "service") == 0) {
 		struct service_conf *sv;
@@ -1109,6 +1223,7 @@ config_load(const char *path, struct config *out, FILE *errors)
 	config_defaults(branch_options, NOPTS(branch_options), out);
 	config_defaults(green_options, NOPTS(green_options), out);
 	config_defaults(printer_options, NOPTS(printer_options), out);
+	config_defaults(monitoring_options, NOPTS(monitoring_options), out);
 
 	if ((p.file = fopen(path, "r")) == NULL) {
 		config_error(&p, 0, "cannot open: %s", strerror(errno));

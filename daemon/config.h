@@ -62,6 +62,20 @@ struct tls_conf {
 	int cert_line, key_line;         /* of the keys, for messages */
 };
 
+/* [monitoring]: who may scrape /metrics without a token, and when free disk is low. */
+#define CONFIG_NETS_MAX 16
+struct config_net {
+	uint32_t addr, mask;             /* IPv4, host byte order; addr is already masked */
+};
+struct config_nets {
+	struct config_net net[CONFIG_NETS_MAX];
+	int n;
+};
+struct monitoring_conf {
+	struct config_nets metrics_allow;/* addresses that may GET /metrics with no token */
+	int64_t min_free_disk;           /* bytes: below, /healthz is degraded; below a tenth, failing */
+};
+
 struct config {
 	char path[PATH_MAX];
 	char name_zh[CONFIG_NAME_MAX];
@@ -88,6 +102,7 @@ struct config {
 	int ncounters;
 	struct printer_conf printer;
 	struct tls_conf tls;
+	struct monitoring_conf monitoring;
 };
 
 /* Whether the daemon serves HTTPS: cookies Secure and __Host-, HSTS, https:// origins. */

@@ -41,6 +41,7 @@
 #include "clock.h"
 #include "log.h"
 #include "tls.h"
+#include "metrics.h"
 
 /* A refused stream is logged at most this often, so a flood does not flood the log. */
 
@@ -103,6 +104,8 @@ struct request {
 	char method[16];
 	struct request *next_batch;
 	char addr[INET_ADDRSTRLEN];  /* the client's, "" when unknown */
+	double started;              /* metrics_clock() when its headers had arrived */
+	int route;                   /* api_routes index of its reply, for the metrics; -1 none */
 };
 
 static void
@@ -443,6 +446,7 @@ http_send_reply(struct http *h, struct MHD_Connection *c, const char *method, co
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		log_request(h, method, url, rep->status);
+	r->route = rep->sse ? -1 : rep->route;
 	if (rep->sse) {
 		enum bq_err e;
 
@@ -516,8 +520,11 @@ http_request_of(struct request *r, struct MHD_Connection *c, const char *method,
 static void
 reply_replace(struct api_reply *rep, enum bq_err e)
 {
+	int route = rep->route;
+
 	api_reply_free(rep);
 	memset(rep, 0, sizeof(*rep));
+	rep->route = route;
 	rep->err = e;
 	rep->status = bq_err_status(e);
 }
@@ -579,6 +586,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 		r->late = h->stopping;
 		r->now = clock_now();
 		r->seq = ++h->seq;
+		r->started = metrics_clock();
+		r->route = -1;
 		r->hc = conn_of(c);
 		if (r->hc != NULL && r->hc->has_addr)
 			inet_ntop(AF_INET, &r->hc->addr, r->addr, sizeof(r->addr));
@@ -640,9 +649,10 @@ http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http *h = cls;
 	struct request *r = *con_cls;
 
-	(void)toe;
 	if (r == NULL)
 		return;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		metrics_observe_request(h->api->metrics, r->route, metrics_clock() - r->started);
 	/* A stream ends, or a reply is sent: a kept-alive connection owes the next request. */
 	if (r->hc != NULL && r->hc == conn_of(c))
 		conn_arm(h, r->hc);

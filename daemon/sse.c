@@ -75,6 +75,7 @@ struct sse {
 	 */
 	char *hall_text;
 	uint64_t hall_version;
+	int open[SSE_PHONE + 1];     /* streams attached, by kind (sse_count) */
 };
 
 static struct sse_frame *
@@ -570,6 +571,7 @@ sse_attach(struct sse *s, struct sse_sub *sub, enum sse_kind kind, int64_t from,
 		if (g->subs != NULL)
 			g->subs->prev = sub;
 		g->subs = sub;
+		s->open[kind]++;
 		return BQ_OK;
 	}
 	sub->cursor = from < 0 ? s->last_id : from;
@@ -578,7 +580,14 @@ sse_attach(struct sse *s, struct sse_sub *sub, enum sse_kind kind, int64_t from,
 	if (s->subs != NULL)
 		s->subs->prev = sub;
 	s->subs = sub;
+	s->open[kind]++;
 	return BQ_OK;
+}
+
+int
+sse_count(const struct sse *s, enum sse_kind kind)
+{
+	return kind >= SSE_STAFF && kind <= SSE_PHONE ? s->open[kind] : 0;
 }
 
 void
@@ -595,6 +604,7 @@ sse_detach(struct sse_sub *sub)
 	if (sub->next != NULL)
 		sub->next->prev = sub->prev;
 	sub->prev = sub->next = NULL;
+	s->open[sub->kind]--;
 	if (g != NULL && g->subs == NULL)
 		group_free(s, g);
 	sub->group = NULL;

@@ -93,6 +93,9 @@ enum bq_err sse_attach(struct sse *s, struct sse_sub *sub, enum sse_kind kind, i
     const struct ticket *t);
 void sse_detach(struct sse_sub *sub);
 
+/* How many streams of kind are attached now. */
+int sse_count(const struct sse *s, enum sse_kind kind);
+
 /*
  * The next frame sub should send, with a reference the caller releases, or
  * NULL when nothing is due now (sub->ended: the stream is over, or it could

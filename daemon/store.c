@@ -13,6 +13,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <stdbool.h>
@@ -22,6 +24,7 @@
 
 #include <sqlite3.h>
 
+#include "bday.h"
 #include "log.h"
 #include "store.h"
 
@@ -171,6 +174,7 @@ enum stmt {
 	ST_PRINT_PENDING,
 	ST_LAST_EVENT,
 	ST_EVENTS_AFTER,
+	ST_DAY_TICKETS,
 	ST_COUNT
 };
 
@@ -230,6 +234,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "ORDER BY origin_id LIMIT ?4",
 	[ST_LAST_EVENT] = "SELECT coalesce(max(id), 0) FROM events",
 	[ST_EVENTS_AFTER] = "SELECT id, type, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[ST_DAY_TICKETS] = "SELECT " TICKET_COLS " FROM tickets WHERE bday = ?1 AND "
+	    "transferred_to IS NULL ORDER BY origin_id",
 };
 
 /*
@@ -291,7 +297,21 @@ struct committer {
 	bool inflight;               /* a commit was started and not yet taken */
 	bool running;                /* the thread has not finished it */
 	enum bq_err result;
+	double seconds;              /* how long it took */
 	int fd;                      /* eventfd: one count per finished commit */
+};
+
+/*
+ * What /healthz and /metrics read (store_stats). The error counts are
+ * atomic: a commit fails on the committer's thread. The rest is the loop's.
+ */
+struct store_counts {
+	atomic_uint_fast64_t errors[STORE_ERR_CLASSES];
+	atomic_int_fast64_t last_error_at, last_error_ms;
+	int64_t last_ok_ms;          /* the last commit that held (monotonic) */
+	int ops;                     /* changes released into the open transaction */
+	uint64_t commits, commit_failures;
+	struct metrics_hist batch, seconds;
 };
 
 struct store {
@@ -299,6 +319,7 @@ struct store {
 	sqlite3_stmt *st[ST_COUNT];
 	struct checkpointer ck;
 	struct committer cm;
+	struct store_counts n;
 };
 
 static enum bq_err store_commit_now(struct store *s);
@@ -317,9 +338,12 @@ committer_main(void *arg)
 		if (cm->stop)
 			break;
 		pthread_mutex_unlock(&cm->mu);
+		double t0 = metrics_clock();
 		enum bq_err e = store_commit_now(s);
+		double took = metrics_clock() - t0;
 		pthread_mutex_lock(&cm->mu);
 		cm->result = e;
+		cm->seconds = took;
 		cm->running = false;
 		pthread_cond_broadcast(&cm->cv);
 		if (write(cm->fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
@@ -486,6 +510,68 @@ store_schema_version(void)
 	return NMIGRATIONS;
 }
 
+static const char *const err_class_names[STORE_ERR_CLASSES] = {
+	[STORE_ERR_FULL] = "full", [STORE_ERR_IO] = "io", [STORE_ERR_READONLY] = "readonly",
+	[STORE_ERR_CORRUPT] = "corrupt", [STORE_ERR_OTHER] = "other",
+};
+
+const char *
+store_err_class_name(enum store_err_class c)
+{
+	return c >= 0 && c < STORE_ERR_CLASSES ? err_class_names[c] : "other";
+}
+
+/* Count a failure by its class; may run on the committer's thread. */
+static void
+store_count_error(struct store *s, int rc)
+{
+	enum store_err_class c;
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL: c = STORE_ERR_FULL; break;
+	case SQLITE_IOERR: case SQLITE_CANTOPEN: c = STORE_ERR_IO; break;
+	case SQLITE_READONLY: c = STORE_ERR_READONLY; break;
+	case SQLITE_CORRUPT: case SQLITE_NOTADB: c = STORE_ERR_CORRUPT; break;
+	default: c = STORE_ERR_OTHER; break;
+	}
+	atomic_fetch_add(&s->n.errors[c], 1);
+	if (c != STORE_ERR_OTHER) {
+		atomic_store(&s->n.last_error_at, (int64_t)time(NULL));
+		atomic_store(&s->n.last_error_ms, mono_ms());
+	}
+}
+
+/* A commit ended (on the loop): count it, its size and its time. */
+static void
+store_count_commit(struct store *s, enum bq_err e, double seconds)
+{
+	s->n.commits++;
+	if (e != BQ_OK)
+		s->n.commit_failures++;
+	else
+		s->n.last_ok_ms = mono_ms();
+	metrics_hist_observe(&s->n.batch, metrics_batch_bounds, METRICS_BATCH_BOUNDS,
+	    s->n.ops > 0 ? s->n.ops : 1);
+	metrics_hist_observe(&s->n.seconds, metrics_commit_bounds, METRICS_COMMIT_BOUNDS, seconds);
+	s->n.ops = 0;
+}
+
+void
+store_stats(struct store *s, struct store_stats *out)
+{
+	int64_t err_ms = atomic_load(&s->n.last_error_ms);
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < STORE_ERR_CLASSES; i++)
+		out->errors[i] = atomic_load(&s->n.errors[i]);
+	out->last_error_at = atomic_load(&s->n.last_error_at);
+	out->failing = err_ms != 0 && err_ms >= s->n.last_ok_ms;
+	out->commits = s->n.commits;
+	out->commit_failures = s->n.commit_failures;
+	out->batch = s->n.batch;
+	out->seconds = s->n.seconds;
+}
+
 /*
  * Map a SQLite result to branchq's vocabulary, logging the database's words.
  * SQLITE_FULL (no space on the device) says storage_full; a database that
@@ -501,6 +587,7 @@ store_fail(struct store *s, const char *what)
 
 	log_warnx("database: %s: %s (%d%s%s)", what, sqlite3_errmsg(s->db), rc,
 	    sys ? ", " : "", sys ? strerror(sys) : "");
+	store_count_error(s, rc);
 	if ((rc & 0xff) == SQLITE_FULL)
 		return BQ_ERR_STORAGE_FULL;
 	if ((rc & 0xff) == SQLITE_READONLY || rc == SQLITE_IOERR_WRITE ||
@@ -721,6 +808,7 @@ store_db(struct store *s)
 enum bq_err
 store_begin(struct store *s)
 {
+	s->n.ops = 0;
 	return stmt_done(s, stmt_get(s, ST_BEGIN), "begin");
 }
 
@@ -745,8 +833,14 @@ store_commit_now(struct store *s)
 enum bq_err
 store_commit(struct store *s)
 {
+	double t0;
+	enum bq_err e;
+
 	committer_wait(s);
-	return store_commit_now(s);
+	t0 = metrics_clock();
+	e = store_commit_now(s);
+	store_count_commit(s, e, metrics_clock() - t0);
+	return e;
 }
 
 bool
@@ -770,6 +864,8 @@ store_commit_take(struct store *s)
 	struct committer *cm = &s->cm;
 
 	committer_wait(s);
+	if (cm->inflight)
+		store_count_commit(s, cm->result, cm->seconds);
 	cm->inflight = false;
 	return cm->result;
 }
@@ -817,6 +913,7 @@ store_savepoint(struct store *s)
 enum bq_err
 store_release(struct store *s)
 {
+	s->n.ops++;
 	return stmt_done(s, stmt_get(s, ST_RELEASE), "release savepoint");
 }
 
@@ -1142,6 +1239,57 @@ store_events_after(struct store *s, int64_t after, int limit,
 		}
 	}
 	return stmt_end(s, st, rc, "read events");
+}
+
+enum bq_err
+store_day_tickets(struct store *s, const char *bday, struct ticket **out, int *n)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_DAY_TICKETS);
+
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	return tickets_all(s, st, "read the day's tickets", out, n);
+}
+
+/*
+ * PRAGMA quick_check: every page and b-tree is read and checked, but
+ * indexes are not compared with their tables (integrity_check does that,
+ * at several times the cost). It names the first problems it finds.
+ */
+int
+store_quick_check(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char first[200] = "";
+	int bad = 0;
+
+	committer_wait(s);
+	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(first, sizeof(first), "%s", sqlite3_errmsg(s->db));
+		bad = 1;
+	} else if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *row = (const char *)sqlite3_column_text(st, 0);
+		if (row == NULL || strcmp(row, "ok") != 0) {
+			snprintf(first, sizeof(first), "%s", row != NULL ? row : "?");
+			bad = 1;
+		}
+	} else {
+		/* A page so damaged that the check itself fails. */
+		snprintf(first, sizeof(first), "%s", sqlite3_errmsg(s->db));
+		bad = 1;
+	}
+	for (char *c = first; *c; c++)
+		if (*c == '\n')
+			*c = ' ';                  /* one log line */
+	if (bad)
+		store_count_error(s, SQLITE_CORRUPT);
+	sqlite3_finalize(st);
+	if (!bad)
+		return 0;
+	/* The path is the main database's; the words say what to do. */
+	snprintf(err, errlen, "%s is damaged (quick_check: %s): stop here and restore it from a "
+	    "backup (docs/operator.md); do not delete the -wal file", sqlite3_db_filename(s->db,
+	    "main"), first);
+	return -1;
 }
 
 enum bq_err

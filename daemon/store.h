@@ -18,6 +18,7 @@
 
 #include "domain.h"
 #include "error.h"
+#include "metrics.h"
 
 #define TICKET_NUMBER_MAX 16
 #define TICKET_TOKEN_LEN 32          /* hex of 128 random bits */
@@ -185,6 +186,42 @@ enum bq_err store_print_set(struct store *s, int64_t id, enum print_state st, co
  */
 enum bq_err store_print_pending(struct store *s, const char *bday, enum print_state st,
     bool waiting_only, int limit, struct ticket **out, int *n);
+
+/*
+ * Check the database file with PRAGMA quick_check (it reads every page:
+ * O(size), see docs/operator.md). 0 when sound; -1 with what SQLite found,
+ * and what to do, in err.
+ */
+int store_quick_check(struct store *s, char *err, size_t errlen);
+
+/* The newest leg of each ticket of business date bday (malloc'ed, as store_waiting). */
+enum bq_err store_day_tickets(struct store *s, const char *bday, struct ticket **out, int *n);
+
+/* The kinds of storage failure /healthz and /metrics count. */
+enum store_err_class {
+	STORE_ERR_FULL,              /* SQLITE_FULL: no space on the device */
+	STORE_ERR_IO,                /* SQLITE_IOERR (a file-size limit too), SQLITE_CANTOPEN */
+	STORE_ERR_READONLY,          /* SQLITE_READONLY */
+	STORE_ERR_CORRUPT,           /* SQLITE_CORRUPT, SQLITE_NOTADB */
+	STORE_ERR_OTHER,             /* anything else: busy, constraint, … */
+	STORE_ERR_CLASSES
+};
+
+/* What the store has seen since it opened: read on the loop (store_stats). */
+struct store_stats {
+	uint64_t errors[STORE_ERR_CLASSES];
+	int64_t last_error_at;       /* wall clock of the newest storage error (not OTHER); 0 none */
+	bool failing;                /* that error is newer than the last commit that held */
+	uint64_t commits, commit_failures;
+	struct metrics_hist batch;   /* changes per commit (savepoints released; 1 alone) */
+	struct metrics_hist seconds; /* how long each COMMIT took (its fsync) */
+};
+
+/* A copy of the counts (never blocks on a commit in flight). */
+void store_stats(struct store *s, struct store_stats *out);
+
+/* The name of a class, "full", for the metrics' labels. */
+const char *store_err_class_name(enum store_err_class c);
 
 /*
  * Limit the database to max_pages pages (PRAGMA max_page_count), so tests

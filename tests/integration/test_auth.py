@@ -83,7 +83,7 @@ def _status(d, method, path, headers):
 # table. The matrix below checks the daemon against its own table; this checks the table.
 STAFF = {"lobby", "teller", "head", "admin"}
 EXPECTED_ROLES = {
-    "public": STAFF | {"none", "kiosk", "display"},
+    "public": STAFF | {"none", "kiosk", "display", "metrics"},
     "signed_in": STAFF | {"kiosk", "display"},
     "issue": {"lobby", "head", "admin", "kiosk"},
     "tickets": {"lobby", "head", "admin"},
@@ -95,6 +95,8 @@ EXPECTED_ROLES = {
     "reports": {"head", "admin"},
     "audit": {"head", "admin"},
     "admin": {"admin"},
+    # /metrics: a Prometheus server's token, or an admin (or an address of metrics_allow).
+    "metrics": {"admin", "metrics"},
 }
 
 
@@ -129,6 +131,7 @@ def test_authorization_matrix_from_the_route_table(env):
         "anonymous": ("none", lambda m: {} if m in ("GET", "HEAD") else {
             "Content-Type": "application/json", "Origin": "http://127.0.0.1:%d" % d.port}),
         "kiosk": ("kiosk", None), "display": ("display", None), "teller-device": ("teller", None),
+        "metrics": ("metrics", None),
     }
     sessions = {"lobby": Session(d, "m-lobby"), "teller": Session(d, "m-teller", 1),
                 "head": Session(d, "m-head"), "admin": Session(d, "m-admin")}
@@ -136,7 +139,7 @@ def test_authorization_matrix_from_the_route_table(env):
         check_eq(s.status, 201, "%s signs in" % role)
         principals[role] = (role, s.headers_for)
     for label, role, counter in (("kiosk", "kiosk", None), ("display", "display", None),
-                                 ("teller-device", "teller", 1)):
+                                 ("teller-device", "teller", 1), ("metrics", "metrics", None)):
         tok = _device(d, role, counter, label)
         principals[label] = (role, lambda m, tok=tok: {"Authorization": "Bearer " + tok})
     pair_token = _device(d, "display", label="pairing")
@@ -160,7 +163,8 @@ def test_authorization_matrix_from_the_route_table(env):
             if allowed:
                 check(st not in (401, 403, 421), "%s: allowed, got %d" % (what, st))
             elif who == "anonymous":
-                if method == "GET" and not path.startswith("/api/"):
+                # /metrics is for machines: a 401, never the sign-in page.
+                if method == "GET" and not path.startswith("/api/") and path != "/metrics":
                     check_eq((st, (loc or "").split("?")[0]), (303, "/signin"),
                              "%s: to the sign-in page" % what)
                 else:

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "metrics.h"
 
 #define DEMO_CONFIG "config/branchq.conf"
 
@@ -652,6 +653,56 @@ test_reload_resets(void **state)
 	assert_string_equal(cfg.name_en, "Test Branch");
 }
 
+/* [monitoring]: address lists and sizes, their limits, and who they let scrape. */
+static void
+test_monitoring(void **state)
+{
+	(void)state;
+
+	assert_int_equal(load(BRANCH_OK SERVICE_A_OK COUNTER_1_OK), 0);
+	assert_int_equal(cfg.monitoring.metrics_allow.n, 0);
+	assert_true(cfg.monitoring.min_free_disk == 100 * 1024 * 1024);
+	assert_false(metrics_addr_allowed(&cfg, "127.0.0.1"));
+
+	assert_int_equal(load(BRANCH_OK SERVICE_A_OK COUNTER_1_OK "[monitoring]\n"
+	    "metrics_allow = 10.1.2.3/8, 192.168.7.9 ,0.0.0.0/32\nmin_free_disk = 2G\n"), 0);
+	assert_int_equal(cfg.monitoring.metrics_allow.n, 3);
+	assert_true(cfg.monitoring.metrics_allow.net[0].addr == 0x0a000000u);
+	assert_true(cfg.monitoring.metrics_allow.net[0].mask == 0xff000000u);
+	assert_true(cfg.monitoring.min_free_disk == INT64_C(2) << 30);
+	assert_true(metrics_addr_allowed(&cfg, "10.200.0.1"));
+	assert_true(metrics_addr_allowed(&cfg, "192.168.7.9"));
+	assert_false(metrics_addr_allowed(&cfg, "192.168.7.10"));
+	assert_false(metrics_addr_allowed(&cfg, "11.0.0.1"));
+	assert_false(metrics_addr_allowed(&cfg, ""));
+	assert_false(metrics_addr_allowed(&cfg, NULL));
+
+	assert_int_equal(load(BRANCH_OK SERVICE_A_OK COUNTER_1_OK "[monitoring]\n"
+	    "metrics_allow = 0.0.0.0/0\nmin_free_disk = 0\n"), 0);
+	assert_true(metrics_addr_allowed(&cfg, "203.0.113.5"));
+	assert_true(cfg.monitoring.min_free_disk == 0);
+
+	assert_int_equal(load(BRANCH_OK SERVICE_A_OK COUNTER_1_OK "[monitoring]\n"
+	    "metrics_allow = 10.0.0.0/33\nmin_free_disk = 1025T\n"
+	    "[monitoring]\n"), 3);
+	assert_string_equal(errs,
+	    "T:11: metrics_allow: \"10.0.0.0/33\": the bits after / are 0..32\n"
+	    "T:12: min_free_disk: \"1025T\" is not a size (a whole number with K, M, G or T, "
+	    "at most 1024T)\n"
+	    "T:13: [monitoring] appears twice (first at line 10)\n");
+	assert_int_equal(load(BRANCH_OK SERVICE_A_OK COUNTER_1_OK "[monitoring]\n"
+	    "metrics_allow = localhost\nmin_free_disk = -5M\n"), 2);
+	assert_string_equal(errs,
+	    "T:11: metrics_allow: \"localhost\" is not an IPv4 address\n"
+	    "T:12: min_free_disk: \"-5M\" is not a size (a whole number with K, M, G or T, "
+	    "at most 1024T)\n");
+	assert_int_equal(load(BRANCH_OK SERVICE_A_OK COUNTER_1_OK "[monitoring]\n"
+	    "metrics_allow = 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 1.1.1.8 "
+	    "1.1.1.9 1.1.1.10 1.1.1.11 1.1.1.12 1.1.1.13 1.1.1.14 1.1.1.15 1.1.1.16 1.1.1.17\n"),
+	    1);
+	assert_string_equal(errs, "T:11: metrics_allow: lists more than 16 addresses\n");
+}
+
 int
 main(void)
 {
@@ -672,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_unserved_service),
 		cmocka_unit_test(test_too_many_counters),
 		cmocka_unit_test(test_reload_resets),
+		cmocka_unit_test(test_monitoring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
