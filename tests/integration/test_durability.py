@@ -244,6 +244,8 @@ def test_unwritable_database_answers_503_and_recovers_without_restart(env):
                     "call while the database cannot be written")
         check(d.running(), "daemon still running")
         check_eq(d.waiting_numbers("A"), [first["number"]], "nothing half-written, nobody lost")
+        st, _, health = d.get("/healthz", auth=False)
+        check_eq((st, health["status"]), (503, "failing"), "/healthz says so meanwhile")
     finally:
         subprocess.run(["chattr", "-i", wal])
     again = d.issue("A")
