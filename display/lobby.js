@@ -97,7 +97,7 @@
       return `<h3>${esc(s.id)} ${esc(s.name_zh)} <span class="en">${esc(s.name_en)}</span> · ${s.waiting} 人等候 ` +
         `<span class="en">waiting</span> · 超时 ${Math.round(s.overtime_s / 60)} 分钟 <span class="en">overtime</span></h3>` +
         (rows ? `<table><thead><tr><th>号 No.</th><th>类别 Category</th><th>已等 Waited</th><th>前面 Ahead</th>` +
-          `<th>打印 Print</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="en">—</p>');
+          `<th>打印 Print</th><th>操作 Actions</th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="en">—</p>');
     }).join('');
     if (!choosing) $('queue').innerHTML = html;
     $('st-waiting').textContent = waiting;

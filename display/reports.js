@@ -184,7 +184,8 @@ function chartOvertime(rep) {
 
 // A table titled by its caption; the first key column heads each row.
 function table(title, rows, keys, withFigures, id) {
-  const wrap = el('div', { class: 'table-wrap' });
+  // A wide table scrolls inside its box: the box takes focus, so the keyboard can scroll it too.
+  const wrap = el('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': title });
   const tbl = el('table', { id });
   const cols = withFigures ? keys.concat(FIGS) : keys;
   const thead = el('thead'), head = el('tr'), body = el('tbody');

@@ -247,3 +247,57 @@ export async function pair(page, d, role = 'kiosk', opts = {}) {
   await page.goto(`${d.url}/pair?token=${token}`);
   return token;
 }
+
+// axe-core (npm, tests/e2e/package.json), run in the page as it stands. The
+// source goes in through the DevTools protocol (page.evaluate), which the
+// pages' Content-Security-Policy does not govern, so the page is tested
+// with its real policy. Returns the violations: [{id, impact, nodes: [target…]}].
+const AXE_SOURCE = readFileSync(join(ROOT, 'tests', 'e2e', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+export async function axe(page, { exclude = [] } = {}) {
+  await page.evaluate(AXE_SOURCE);
+  const r = await page.evaluate(async (ex) => {
+    // eslint-disable-next-line no-undef
+    const res = await axe.run({ include: [document], exclude: ex.map((s) => [s]) },
+      { resultTypes: ['violations'] });
+    return res.violations.map((v) => ({ id: v.id, impact: v.impact,
+      nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  }, exclude);
+  return r;
+}
+
+// Fail with a readable list when axe finds anything on page (what names the page and state).
+export async function assertAxeClean(page, what, opts) {
+  const v = await axe(page, opts);
+  if (v.length) {
+    throw new Error(`axe-core on ${what}: ${v.length} violation(s):\n` + v.map((x) =>
+      `  ${x.id} (${x.impact}): ${x.nodes.slice(0, 5).join(', ')}${x.nodes.length > 5 ? ' …' : ''}`).join('\n'));
+  }
+}
+
+// Every visible element matched by selector: its box, its computed font size
+// in CSS px and whether it lies wholly inside the viewport and is not
+// clipped by an ancestor that hides overflow.
+export async function boxes(page, selector) {
+  return page.evaluate((sel) => {
+    const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+    const out = [];
+    for (const el of document.querySelectorAll(sel)) {
+      const r = el.getBoundingClientRect();
+      const cs = getComputedStyle(el);
+      if (r.width === 0 || r.height === 0 || cs.visibility === 'hidden') continue;
+      let clipped = false;
+      for (let a = el.parentElement; a; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (s.overflow === 'visible' && s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+        const ar = a.getBoundingClientRect();
+        if (r.left < ar.left - 0.5 || r.right > ar.right + 0.5 || r.top < ar.top - 0.5 ||
+            r.bottom > ar.bottom + 0.5) { clipped = true; break; }
+      }
+      out.push({ text: (el.innerText || el.getAttribute('aria-label') || '').trim().slice(0, 40),
+        x: r.left, y: r.top, w: r.width, h: r.height, font: parseFloat(cs.fontSize),
+        inside: r.left >= -0.5 && r.top >= -0.5 && r.right <= vw + 0.5 && r.bottom <= vh + 0.5,
+        clipped });
+    }
+    return out;
+  }, selector);
+}
