@@ -115,37 +115,42 @@ build/san/tests/%: tests/unit/%.c tests/unit/*.h build/san/libbranchq.a | build/
 build/release build/san build/san/tests:
 	mkdir -p $@
 
+# make run LISTEN=0.0.0.0:8080 DB=var/other.db: the daemon's --listen and --db.
+RUN_OPTS = $(if $(LISTEN),--listen $(LISTEN)) $(if $(DB),--db $(DB))
+
 run: deps build/release/branchqd
 	@mkdir -p var
-	@echo "branchq: starting on $(CONFIG); database var/branchq.db"
-	@echo "  display:  http://127.0.0.1:8080/display"
-	@echo "  lobby:    http://127.0.0.1:8080/lobby"
-	@echo "  kiosk:    http://127.0.0.1:8080/kiosk"
-	@echo "  counter:  http://127.0.0.1:8080/counter/1   (counters 1-5)"
-	@echo "  reports:  http://127.0.0.1:8080/reports"
-	@echo "  health:   http://127.0.0.1:8080/healthz"
-	@echo "  queue:    http://127.0.0.1:8080/api/v1/queue"
-	@echo "  services: http://127.0.0.1:8080/api/v1/services"
-	@echo "  counters: http://127.0.0.1:8080/api/v1/counters"
-	@echo "  events:   http://127.0.0.1:8080/api/v1/events"
-	@echo "  sign in:  http://127.0.0.1:8080/signin"
+	@# What the daemon will use, from the config and the overrides (branchqd -n says it).
+	@build/release/branchqd -n -f $(CONFIG) $(RUN_OPTS) >var/run.where || { cat var/run.where; exit 1; }
+	@u=$$(awk '$$1=="url"{print $$2}' var/run.where); \
+		echo "branchq: starting on $(CONFIG); database $$(awk '$$1=="database"{print $$2}' var/run.where)"; \
+		for p in display lobby kiosk reports signin healthz metrics; do printf '  %-9s %s/%s\n' $$p: $$u $$p; done; \
+		for n in $$(awk '$$1=="counters"{$$1=""; print}' var/run.where); do \
+			printf '  %-9s %s/counter/%s\n' counter: $$u $$n; done; \
+		printf '  %-9s %s/api/v1/ (docs/api.md)\n' api: $$u; \
+		pub=$$(awk '$$1=="public_url"{print $$2}' var/run.where); \
+		case "$$(awk '$$1=="public_url_reachable"{$$1=""; print}' var/run.where)" in \
+		*yes*) echo "  phones open the tickets' QR codes at $$pub";; \
+		*) echo "  the tickets' QR codes point at $$pub, which only this machine can open: for"; \
+		   echo "  phones, run make run LISTEN=0.0.0.0:8080 and set public_url = http://<this"; \
+		   echo "  machine's LAN address>:8080 in [branch] of $(CONFIG)";; esac
 	@# The demo only: one account per role, with fresh random passwords at every run.
 	@echo "branchq: demo accounts (new passwords every run; a real branch starts with none):"
 	@for acct in lobby:lobby teller:teller head:head admin:admin; do \
 		name=demo-$${acct%%:*}; role=$${acct##*:}; \
 		pw=$$(head -c 18 /dev/urandom | base64 | tr -dc A-Za-z0-9 | head -c 12); \
-		if build/release/branchqd user list -f $(CONFIG) 2>/dev/null | grep -q "^$$name "; then \
-			printf '%s\n' "$$pw" | build/release/branchqd user passwd $$name -f $(CONFIG) >/dev/null; \
-			build/release/branchqd user enable $$name -f $(CONFIG) >/dev/null; \
+		if build/release/branchqd user list -f $(CONFIG) $(if $(DB),--db $(DB)) 2>/dev/null | grep -q "^$$name "; then \
+			printf '%s\n' "$$pw" | build/release/branchqd user passwd $$name -f $(CONFIG) $(if $(DB),--db $(DB)) >/dev/null; \
+			build/release/branchqd user enable $$name -f $(CONFIG) $(if $(DB),--db $(DB)) >/dev/null; \
 		else \
-			printf '%s\n' "$$pw" | build/release/branchqd user add $$name --role $$role -f $(CONFIG) >/dev/null; \
+			printf '%s\n' "$$pw" | build/release/branchqd user add $$name --role $$role -f $(CONFIG) $(if $(DB),--db $(DB)) >/dev/null; \
 		fi; \
 		printf '  %-8s %-12s password %s%s\n' $$role $$name "$$pw" \
 			"$$( [ $$role = teller ] && echo '   (choose a counter when signing in)')"; \
 	done
-	@tok=$$(build/release/branchqd token add --role kiosk --name demo-kiosk -f $(CONFIG) | awk '{print $$NF}'); \
-		echo "  kiosk pairing URL (open it once on the kiosk): http://127.0.0.1:8080/pair?token=$$tok"
-	exec build/release/branchqd -d -f $(CONFIG)
+	@tok=$$(build/release/branchqd token add --role kiosk --name demo-kiosk -f $(CONFIG) $(if $(DB),--db $(DB)) | awk '{print $$NF}'); \
+		echo "  kiosk pairing URL (open it once on the kiosk): $$(awk '$$1=="url"{print $$2}' var/run.where)/pair?token=$$tok"
+	exec build/release/branchqd -d -f $(CONFIG) $(RUN_OPTS)
 
 check: deps-test
 	@$(MAKE) --no-print-directory build/san/branchqd $(UNIT_BIN) $(FUZZ_BIN)

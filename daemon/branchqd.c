@@ -110,6 +110,19 @@ usage(void)
 }
 
 /* Load path into *cfg, logging every problem; 0 when it is usable. */
+/* --listen and --db over the file's; a public_url the file did not set follows --listen. */
+static void
+apply_overrides(const struct options *opt, struct config *cfg)
+{
+	if (opt->listen != NULL) {
+		snprintf(cfg->listen, sizeof(cfg->listen), "%s", opt->listen);
+		if (!cfg->public_url_given)
+			config_default_public_url(cfg);
+	}
+	if (opt->db != NULL)
+		snprintf(cfg->database, sizeof(cfg->database), "%s", opt->db);
+}
+
 static int
 load_config(const char *path, const struct options *opt, struct config *cfg)
 {
@@ -129,10 +142,7 @@ load_config(const char *path, const struct options *opt, struct config *cfg)
 	free(text);
 	if (n > 0)
 		return -1;
-	if (opt->listen != NULL)
-		snprintf(cfg->listen, sizeof(cfg->listen), "%s", opt->listen);
-	if (opt->db != NULL)
-		snprintf(cfg->database, sizeof(cfg->database), "%s", opt->db);
+	apply_overrides(opt, cfg);
 	return 0;
 }
 
@@ -520,7 +530,23 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s: %d error%s\n", d.opt.config, n, n == 1 ? "" : "s");
 			return 1;
 		}
+		apply_overrides(&d.opt, &d.cfg);
 		printf("%s: configuration OK\n", d.opt.config);
+		/* What the daemon would use, one "key value" a line: make run prints its URLs from it. */
+		{
+			/* Every address ("*", 0.0.0.0) includes this machine's loopback. */
+			const char *colon = strrchr(d.cfg.listen, ':');
+			bool any = strncmp(d.cfg.listen, "*:", 2) == 0 ||
+			    strncmp(d.cfg.listen, "0.0.0.0:", 8) == 0;
+			printf("listen %s\nurl %s://%s%s\npublic_url %s\ndatabase %s\ncounters",
+			    d.cfg.listen, config_tls_on(&d.cfg) ? "https" : "http",
+			    any ? "127.0.0.1" : d.cfg.listen, any && colon ? colon : "",
+			    d.cfg.public_url, d.cfg.database);
+		}
+		for (int i = 0; i < d.cfg.ncounters; i++)
+			printf(" %d", d.cfg.counters[i].number);
+		printf("\npublic_url_reachable %s\n", config_public_url_unreachable(&d.cfg) ? "no" :
+		    strncmp(d.cfg.listen, "127.", 4) == 0 ? "this machine only" : "yes");
 		return 0;
 	}
 	if (load_config(d.opt.config, &d.opt, &d.cfg) != 0)
@@ -528,6 +554,11 @@ main(int argc, char **argv)
 		    d.opt.config);
 	if (bday_set_timezone(d.cfg.timezone) != 0)
 		fatalx("unknown time zone %s", d.cfg.timezone);
+	if (config_public_url_unreachable(&d.cfg))
+		log_warnx("public_url is %s, this machine's loopback, but branchqd listens on %s: no "
+		    "phone that scans a ticket's QR code can open it; set public_url in [branch] to the "
+		    "address phones reach this machine at (http://ADDRESS:PORT)", d.cfg.public_url,
+		    d.cfg.listen);
 
 	signal(SIGPIPE, SIG_IGN);
 	/* A file-size limit must fail a write (the database reports it), not kill us. */

@@ -1165,16 +1165,34 @@ config_resolve(struct parse *p)
 	/* Half a pair serves nothing (config_section_close said so): no https:// is assumed. */
 	if (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0')
 		c->tls.cert[0] = c->tls.key[0] = '\0';
-	if (c->public_url[0] == '\0') {
-		const char *colon = strrchr(c->listen, ':');
-		const char *scheme = config_tls_on(c) ? "https" : "http";
+	c->public_url_given = c->public_url[0] != '\0';
+	if (!c->public_url_given)
+		config_default_public_url(c);
+}
 
-		/* "*" is no address a phone can reach; set public_url for that case. */
-		if (strncmp(c->listen, "*:", 2) == 0)
-			snprintf(c->public_url, sizeof(c->public_url), "%s://127.0.0.1%s", scheme, colon);
-		else
-			snprintf(c->public_url, sizeof(c->public_url), "%s://%s", scheme, c->listen);
-	}
+void
+config_default_public_url(struct config *c)
+{
+	const char *colon = strrchr(c->listen, ':');
+	const char *scheme = config_tls_on(c) ? "https" : "http";
+
+	/* "*" is no address a phone can reach; set public_url for that case. */
+	if (strncmp(c->listen, "*:", 2) == 0 || strncmp(c->listen, "0.0.0.0:", 8) == 0)
+		snprintf(c->public_url, sizeof(c->public_url), "%s://127.0.0.1%s", scheme,
+		    colon ? colon : "");
+	else
+		snprintf(c->public_url, sizeof(c->public_url), "%s://%s", scheme, c->listen);
+}
+
+bool
+config_public_url_unreachable(const struct config *c)
+{
+	const char *host = strstr(c->public_url, "://");
+	bool lan = strncmp(c->listen, "127.", 4) != 0 && strncmp(c->listen, "localhost:", 10) != 0;
+
+	host = host != NULL ? host + 3 : c->public_url;
+	return lan && (strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
+	    strncmp(host, "[::1]", 5) == 0);
 }
 
 

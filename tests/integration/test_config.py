@@ -5,6 +5,7 @@ file keeps the running config, and with a good one applies it.
 """
 import os
 import signal
+import socket
 
 from harness import DEFAULT_COUNTERS, ROOT_CONFIG, check, check_eq, make_config
 
@@ -122,3 +123,39 @@ def test_reload_that_would_strand_waiting_tickets_is_refused(env):
     d.wait_log("configuration reloaded", start=mark)
     check_eq([s["id"] for s in d.get("/api/v1/services")[2]["services"]], ["A", "V"],
              "B removed once nobody waits for it")
+
+
+def test_check_prints_what_the_daemon_will_use_and_warns_of_a_loopback_public_url(env):
+    # make run prints its URLs from this: the config, with --listen and --db over it.
+    d = env.daemon(make_config(branch={"public_url": "http://127.0.0.1:8080"}), start=False)
+    rc, out = env.run(["-n", "-f", d.conf, "--listen", "0.0.0.0:18080", "--db", "/tmp/elsewhere.db"])
+    check_eq(rc, 0, "-n with overrides: %s" % out)
+    got = dict(l.split(" ", 1) for l in out.splitlines()[1:] if " " in l)
+    check_eq((got.get("listen"), got.get("url"), got.get("database"), got.get("counters")),
+             ("0.0.0.0:18080", "http://127.0.0.1:18080", "/tmp/elsewhere.db", "1 2 3 4 5"),
+             "what -n says the daemon will use")
+    check_eq(got.get("public_url_reachable"), "no", "a loopback public_url on the LAN")
+    # Without public_url in the file it follows --listen.
+    plain = env.daemon(make_config(), name="plain", start=False)
+    rc, out = env.run(["-n", "-f", plain.conf, "--listen", "127.0.0.1:18081"])
+    check("public_url http://127.0.0.1:18081" in out, "public_url follows --listen: %r" % out)
+    # Listening on every address with the loopback public_url: the daemon says so at start.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d.argv = lambda: [env.daemon_path, "-d", "-f", d.conf, "--listen", "0.0.0.0:%d" % port,
+                      "--db", d.db]
+    proc = d.spawn()
+    try:
+        said = False
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace")
+            if "no phone that scans a ticket's QR code can open it" in line:
+                said = True
+                break
+            if "branchqd ready" in line:
+                break
+        check(said, "the daemon warns at start that phones cannot open the QR codes")
+    finally:
+        proc.kill()
+        proc.wait(10)
