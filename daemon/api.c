@@ -937,6 +937,25 @@ reply_page(struct route_ctx *r, const char *name)
 	r->rep->content_type = f->type;
 }
 
+/* A page's 404: notfound.html in the pages' words, instead of the API's JSON error. */
+static void
+reply_not_found_page(struct route_ctx *r)
+{
+	const struct page_file *f = r->a->pages != NULL ? pages_find(r->a->pages, "notfound.html") :
+	    NULL;
+
+	if (f == NULL)
+		return;                     /* the JSON error stands */
+	r->rep->err = BQ_OK;
+	r->rep->status = 404;
+	r->rep->raw = f->data;
+	r->rep->raw_len = f->len;
+	r->rep->content_type = f->type;
+}
+
+/* GET /favicon.ico: the one icon, an SVG (browsers ask for it on every page). */
+static void h_favicon(struct route_ctx *r) { reply_page(r, "favicon.svg"); }
+
 /* ---- the handlers the table names ------------------------------------------------------ */
 
 /* The number in the path's {n}, a configured counter; else 404 and false. */
@@ -1433,6 +1452,7 @@ static const struct route routes[] = {
 	{ "GET",    "/pair",                               CAP_PUBLIC,    h_pair,              NULL },
 	{ "GET",    "/t/{token}",                          CAP_PUBLIC,    h_phone_page,        NULL },
 	{ "GET",    "/assets/{file}",                      CAP_PUBLIC,    h_asset,             NULL },
+	{ "GET",    "/favicon.ico",                        CAP_PUBLIC,    h_favicon,           NULL },
 	{ "GET",    "/kiosk",                              CAP_ISSUE,     h_page,              NULL },
 	{ "GET",    "/lobby",                              CAP_TICKETS,   h_page,              NULL },
 	{ "GET",    "/reports",                            CAP_FIGURES,   h_page,              NULL },
@@ -1692,8 +1712,12 @@ route(struct route_ctx *r)
 		reply_error(r->rep, BQ_ERR_CSRF, NULL);
 		return;
 	}
-	if (!route_params(r, rt))
+	if (!route_params(r, rt)) {
+		/* A page asked for with a number that is none here is a page that says so. */
+		if (strncmp(rt->pattern, "/api/", 5) != 0)
+			reply_not_found_page(r);
 		return;
+	}
 	queue_set_actor(r->a->queue, r->who.name);
 	if (is_change(r->req->method) && r->a->auth != NULL && auth_has_pending(r->a->auth)) {
 		struct session_write w = { .now = r->req->now, .auth = r->a->auth };

@@ -63,3 +63,29 @@ for (const [name, sizes] of Object.entries(SIZES)) {
     });
   }
 }
+
+// The English lines render in the font the pages ask for, on a machine with
+// only what make installs (fonts-noto-cjk): Chromium says which font it used.
+test('English text renders in Noto, not a fallback', async () => {
+  const ctx = await b.newContext({ viewport: { width: 1920, height: 1080 } });
+  const page = await ctx.newPage();
+  try {
+    await page.goto(d.url + '/display');
+    await page.locator(READY.display).first().waitFor({ timeout: 15000 });
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+    const { nodeIds } = await cdp.send('DOM.querySelectorAll', { nodeId: root.nodeId, selector: '.en' });
+    if (nodeIds.length === 0) throw new Error('no English text on the display');
+    const used = new Set();
+    for (const nodeId of nodeIds.slice(0, 8)) {
+      const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+      for (const f of fonts) used.add(f.familyName);
+    }
+    const bad = [...used].filter((f) => !/^Noto Sans/.test(f));
+    if (bad.length) throw new Error(`English rendered in ${[...used].join(', ')}`);
+  } finally {
+    await ctx.close();
+  }
+});

@@ -33,3 +33,17 @@ def test_pages_served_from_memory(env):
                  "/assets/%2Fetc%2Fpasswd"):
         check_eq(d.get(path)[0], 404, "GET %s" % path)
     check_error(d.post("/display"), 405, "method_not_allowed", "POST to a page")
+
+
+def test_unknown_counter_page_is_a_page_and_the_favicon_is_there(env):
+    d = env.daemon()
+    st, hdrs, body = d.fetch("GET", "/counter/99")
+    check_eq((st, hdrs.get("content-type")), (404, "text/html; charset=utf-8"),
+             "an unknown counter's page")
+    check("找不到此页面" in body.decode() and "Page not found" in body.decode(),
+          "it says so in Chinese and English")
+    st, _, j = d.request("GET", "/api/v1/counters/99")
+    check_eq((st, j["error"]["code"]), (404, "unknown_counter"), "the API still answers JSON")
+    st, hdrs, body = d.fetch("GET", "/favicon.ico", auth=False)
+    check_eq((st, hdrs.get("content-type")), (200, "image/svg+xml"), "the favicon")
+    check(body.startswith(b"<svg"), "an SVG")
