@@ -37,15 +37,24 @@ const FIGS = ['issued', 'called', 'served', 'no_show', 'cancelled', 'waiting_at_
 
 const $ = (id) => document.getElementById(id);
 
+// A length of time with its unit, never like a clock time: "45 秒 s", "11.6 分钟 min", "1 小时 25 分 1 h 25 min".
 function duration(s) {
   if (s === null || s === undefined) return '–';
   s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  const p = (n) => String(n).padStart(2, '0');
-  return h ? `${h}:${p(m)}:${p(r)}` : `${m}:${p(r)}`;
+  if (s < 60) return `${s} 秒 s`;
+  if (s < 3600) {
+    const m = Math.round(s / 6) / 10;
+    return `${Number.isInteger(m) ? m : m.toFixed(1)} 分钟 min`;
+  }
+  const h = Math.floor(s / 3600), m = Math.round((s % 3600) / 60);
+  return `${h} 小时 ${m} 分 ${h} h ${m} min`;
 }
 const pct = (v) => (v === null || v === undefined ? '–' : (v * 100).toFixed(2) + '%');
 const clock = (iso) => (iso ? iso.slice(11, 19) : '–');
+
+// Today so far, the tickets still waiting are waiting now; for a whole day, at its close.
+let soFar = false;
+const label = (k) => (k === 'waiting_at_close' && soFar ? '现在等候 Waiting now' : LABELS[k] || k);
 
 function cell(key, v) {
   if (v === null || v === undefined) return '–';
@@ -85,7 +94,7 @@ function headline(rep) {
   for (const k of ['issued', 'called', 'served', 'no_show', 'cancelled', 'waiting_at_close',
     'wait_avg_s', 'wait_p50_s', 'wait_p90_s', 'wait_max_s']) {
     const d = el('div');
-    d.append(el('dt', {}, LABELS[k]), el('dd', { 'data-key': k }, cell(k, t[k])));
+    d.append(el('dt', {}, label(k)), el('dd', { 'data-key': k }, cell(k, t[k])));
     dl.append(d);
   }
   const day = rep.date || `${rep.from} – ${rep.to}`;
@@ -190,7 +199,7 @@ function table(title, rows, keys, withFigures, id) {
   const cols = withFigures ? keys.concat(FIGS) : keys;
   const thead = el('thead'), head = el('tr'), body = el('tbody');
   tbl.append(el('caption', {}, title));
-  for (const k of cols) head.append(el('th', { class: 'text', scope: 'col' }, LABELS[k] || k));
+  for (const k of cols) head.append(el('th', { class: 'text', scope: 'col' }, label(k)));
   thead.append(head);
   for (const r of rows) {
     const tr = el('tr');
@@ -336,17 +345,44 @@ async function tabs() {
   if (location.hash === '#audit') fromHash();
 }
 
+// The week (Monday to Sunday) or the calendar month around day (YYYY-MM-DD), as [from, to].
+function spanOf(day, span) {
+  const d = new Date(day + 'T12:00:00Z');
+  const iso = (x) => x.toISOString().slice(0, 10);
+  if (span === 'week') {
+    const from = new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * 86400000);
+    return [iso(from), iso(new Date(from.getTime() + 6 * 86400000))];
+  }
+  const from = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+  const to = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0));
+  return [iso(from), iso(to)];
+}
+
 async function load() {
-  const date = new URLSearchParams(location.search).get('date');
-  const q = date ? `date=${encodeURIComponent(date)}` : '';
-  $('csv').href = `/api/v1/reports/daily?${q}${q ? '&' : ''}format=csv`;
+  const params = new URLSearchParams(location.search);
+  const date = params.get('date');
+  const span = ['week', 'month'].includes(params.get('span')) ? params.get('span') : 'day';
+  $('span').value = span;
+  let path, q;
+  if (span === 'day') {
+    q = date ? `date=${encodeURIComponent(date)}` : '';
+    path = '/api/v1/reports/daily';
+  } else {
+    const now = new Date();
+    const local = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+    const [from, to] = spanOf(date || local, span);
+    q = `from=${from}&to=${to}`;
+    path = '/api/v1/reports/range';
+  }
+  $('csv').href = `${path}?${q}${q ? '&' : ''}format=csv`;
   if (date) $('date').value = date;
   try {
-    const r = await BQ.api('GET', `/api/v1/reports/daily${q ? '?' + q : ''}`);
+    const r = await BQ.api('GET', `${path}${q ? '?' + q : ''}`);
     if (r.status === 401) return;          // on the way to the sign-in page
     const body = r.body || {};
     if (r.status !== 200) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
-    if (!date) $('date').value = body.date;
+    if (!date) $('date').value = body.date || body.to;
+    soFar = !!body.so_far;
     render(body);
   } catch (e) {
     $('error').textContent = `无法读取报表 The report could not be read: ${e.message}`;
@@ -355,10 +391,15 @@ async function load() {
   }
 }
 
-$('date').addEventListener('change', () => {
-  const v = $('date').value;
-  location.search = v ? `?date=${v}` : '';
-});
+function go() {
+  const v = $('date').value, sp = $('span').value;
+  const p = new URLSearchParams();
+  if (v) p.set('date', v);
+  if (sp !== 'day') p.set('span', sp);
+  location.search = p.toString();
+}
+$('date').addEventListener('change', go);
+$('span').addEventListener('change', go);
 $('today').addEventListener('click', () => { location.search = ''; });
 $('print').addEventListener('click', () => window.print());
 tabs().catch(() => { /* no tabs: the report alone */ });

@@ -5,7 +5,9 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { Daemon, browser, shot, signIn } from './harness.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Daemon, browser, shot, signIn, ARTIFACTS } from './harness.mjs';
 
 // A busy past day written straight into the database (the clock is the real
 // one, so a day through the API would be minutes long): 48 tickets from
@@ -253,4 +255,58 @@ test('a head has an audit tab with the day\'s sign-ins; the lobby has none', asy
   assert.equal(await lobby.locator('#report').isVisible(), true, 'the report, as before');
   assert.equal(await lobby.evaluate(() => document.body.dataset.audit), undefined, 'the audit was never asked for');
   await ctx.close();
+});
+
+// At a lobby tablet's 1366x768 every table fits without sideways scrolling,
+// times read as lengths with units, today says "waiting now", and on A4
+// landscape (277 x 190 mm inside its 10 mm margins: 1047x718 CSS px) every
+// column is there at 8 pt or more.
+test('the report fits 1366 px and A4, with durations in units and waiting now', async () => {
+  const fits = (page) => page.evaluate(() => [...document.querySelectorAll('.table-wrap')].map((w) => ({
+    id: w.querySelector('table')?.id, over: w.scrollWidth - w.clientWidth,
+    right: w.querySelector('table').getBoundingClientRect().right })));
+  const page = await headPage('/reports?date=' + PAST, { viewport: { width: 1366, height: 768 } });
+  await page.waitForSelector('body[data-ready="1"]');
+  for (const t of await fits(page)) assert.ok(t.over <= 0 && t.right <= 1366, `${t.id} fits 1366 px: ${JSON.stringify(t)}`);
+  const waits = await page.locator('#table-longest tbody td').allTextContents();
+  assert.ok(waits.some((x) => /分钟 min$/.test(x)), 'waits with their unit');
+  assert.ok(!waits.some((x) => /^\d+:\d\d$/.test(x)), 'no wait that reads like a clock time');
+  assert.ok((await page.locator('#table-totals thead').textContent()).includes('仍在等候 Waiting at close'),
+    'a past day: waiting at close');
+
+  await page.setViewportSize({ width: 1047, height: 718 });
+  await page.emulateMedia({ media: 'print' });
+  for (const t of await fits(page)) assert.ok(t.over <= 0 && t.right <= 1047, `${t.id} fits A4 landscape: ${JSON.stringify(t)}`);
+  const smallest = await page.evaluate(() => Math.min(...[...document.querySelectorAll('td, th')]
+    .map((e) => parseFloat(getComputedStyle(e).fontSize))));
+  assert.ok(smallest >= 8 * 96 / 72 - 0.01, `every cell at 8 pt or more on paper (${smallest} px)`);
+  // And as Chromium really prints it: A4 landscape, every table's last column on the paper.
+  const pdfPath = join(ARTIFACTS, 'reports-a4.pdf');
+  writeFileSync(pdfPath, await page.pdf({ preferCSSPageSize: true }));
+  const info = execFileSync('pdfinfo', [pdfPath], { encoding: 'utf8' });
+  const [, w, h] = info.match(/Page size:\s+([\d.]+) x ([\d.]+) pts/);
+  assert.ok(Math.abs(Number(w) - 841.89) < 1 && Math.abs(Number(h) - 595.28) < 1, `A4 landscape: ${w} x ${h}`);
+  const text = execFileSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
+  const tablesWithMet = await page.locator('table').evaluateAll((ts) =>
+    ts.filter((t) => [...t.querySelectorAll('thead th')].some((th) => th.textContent.includes('达标 Met'))).length);
+  // (A table's heading repeats on each page it runs onto: at least once each.)
+  assert.ok((text.match(/达标\s+Met/g) || []).length >= tablesWithMet,
+    'each table\'s last column, 达标 Met, is printed');
+  await page.close();
+
+  const today = await headPage('/reports', { viewport: { width: 1366, height: 768 } });
+  await today.waitForSelector('body[data-ready="1"]');
+  assert.ok((await today.locator('#table-totals thead').textContent()).includes('现在等候 Waiting now'),
+    'today so far: waiting now');
+  await today.close();
+
+  const week = await headPage(`/reports?date=${PAST}&span=week`, { viewport: { width: 1366, height: 768 } });
+  await week.waitForSelector('body[data-ready="1"]');
+  assert.ok(await week.locator('#table-day').isVisible(), 'a week shows its days');
+  const days = await week.locator('#table-day tbody th').allTextContents();
+  assert.deepEqual(days, ['2025-06-02', '2025-06-03', '2025-06-04', '2025-06-05', '2025-06-06',
+    '2025-06-07', '2025-06-08'], 'Monday to Sunday');
+  assert.equal(await week.locator('#span').inputValue(), 'week');
+  await shot(week, 'reports-week');
+  await week.close();
 });
