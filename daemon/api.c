@@ -894,7 +894,7 @@ phone_ticket(struct route_ctx *r, const char *tok, struct ticket *t)
 	bool hex = true;
 	size_t i;
 
-	for (i = 0; tok[i] != '\0' && i <= TICKET_TOKEN_LEN; i++)
+	for (i = 0; i <= TICKET_TOKEN_LEN && tok[i] != '\0'; i++)
 		hex &= (tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f');
 	if (!hex || i != TICKET_TOKEN_LEN) {
 		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
