@@ -882,40 +882,92 @@ get_voice(struct route_ctx *r)
  * 32 lowercase hex digits; anything else is as unknown as a token nobody has.
  * GET /api/v1/t/{token}/events (events): the same ticket's stream.
  */
+/*
+ * The ticket a phone token names, into *t; false with 404 unknown_ticket
+ * when the token is not 32 lowercase hex digits or nobody has it. Every
+ * character of a token of the right length is looked at, and the lookup is
+ * by the whole token, so the answer says nothing about other tokens.
+ */
+static bool
+phone_ticket(struct route_ctx *r, const char *tok, struct ticket *t)
+{
+	bool hex = true;
+	size_t i;
+
+	for (i = 0; i <= TICKET_TOKEN_LEN && tok[i] != '\0'; i++)
+		hex &= (tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f');
+	if (!hex || i != TICKET_TOKEN_LEN) {
+		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
+		return false;
+	}
+	return !fail(r, queue_ticket_by_token(r->a->queue, tok, r->req->now, t));
+}
+
+/* Is t of today's business day? A phone link works on its own day only. */
+static bool
+phone_today(const struct route_ctx *r, const struct ticket *t)
+{
+	char today[11];
+
+	date_format(bday_of(r->req->now, r->a->queue->cfg->day_reset_min), today);
+	return strcmp(t->bday, today) == 0;
+}
+
 static void
 get_by_token(struct route_ctx *r, bool events)
 {
-	const char *tok = r->seg[3];
 	const struct config *cfg = r->a->queue->cfg;
 	struct ticket t;
-	size_t i;
 
-	for (i = 0; tok[i] != '\0'; i++)
-		if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f')))
-			break;
-	if (tok[i] != '\0' || i != TICKET_TOKEN_LEN) {
-		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
+	if (!phone_ticket(r, r->seg[3], &t))
 		return;
-	}
-	if (fail(r, queue_ticket_by_token(r->a->queue, tok, r->req->now, &t)))
+	if (!phone_today(r, &t)) {
+		/* The page says which day: the customer may hold several old tickets. */
+		reply_error(r->rep, BQ_ERR_TICKET_EXPIRED, "this ticket was for %s, an earlier "
+		    "business day (此号票是 %s 的，已过期)", t.bday, t.bday);
 		return;
-	{
-		/* A phone link works on its business day only. */
-		char today[11];
-		date_format(bday_of(r->req->now, cfg->day_reset_min), today);
-		if (strcmp(t.bday, today) != 0) {
-			reply_error(r->rep, BQ_ERR_TICKET_EXPIRED, NULL);
-			return;
-		}
 	}
 	if (events) {
 		get_events(r, SSE_PHONE);
 		r->rep->sse_ticket = t;
 		return;
 	}
-	reply_json(r->rep, 200, json_pack("{s:o,s:{s:s,s:s}}", "ticket",
+	reply_json(r->rep, 200, json_pack("{s:o,s:{s:s,s:s,s:i}}", "ticket",
 	    ticket_with_pos(r, &t, false), "branch", "name_zh", cfg->name_zh, "name_en",
-	    cfg->name_en));
+	    cfg->name_en, "alert_ahead", cfg->phone_alert_ahead));
+}
+
+/*
+ * POST /api/v1/t/{token}/cancel: the customer leaves the queue from the
+ * phone page. The token is the key, so it is public; it cancels only a
+ * ticket of today that still waits (else 409), and the audit trail records
+ * it as the phone's.
+ */
+static void
+h_phone_cancel(struct route_ctx *r)
+{
+	static const char *const no_fields[] = { NULL };
+	struct ticket t;
+	json_t *o;
+
+	snprintf(r->audit_who, sizeof(r->audit_who), "%s", "phone");
+	if ((o = body_object(r, no_fields)) == NULL)
+		return;
+	json_decref(o);
+	if (!phone_ticket(r, r->seg[3], &t))
+		return;
+	if (!phone_today(r, &t)) {
+		reply_error(r->rep, BQ_ERR_PREVIOUS_DAY, "this ticket was for %s, an earlier "
+		    "business day (此号票是 %s 的，已过期)", t.bday, t.bday);
+		return;
+	}
+	if (t.status != TS_WAITING) {
+		reply_error(r->rep, BQ_ERR_TICKET_NOT_WAITING, "only a waiting ticket can leave the "
+		    "queue (此号已不在等候中)");
+		return;
+	}
+	if (!fail(r, queue_cancel(r->a->queue, t.id, r->req->now, &t)))
+		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
 }
 
 /* Answer with the static file name (display/), or 404. */
@@ -1057,8 +1109,25 @@ h_page(struct route_ctx *r)
 
 static void h_counter_page(struct route_ctx *r) { reply_page(r, "counter.html"); }
 
-/* The page looks the token up itself, so an unknown one gets a page that says so. */
-static void h_phone_page(struct route_ctx *r) { reply_page(r, "phone.html"); }
+/*
+ * The phone page. It looks the token up itself and says what it finds; a
+ * token nobody has gets the same page with 404, so a link checker or a
+ * guesser learns nothing from the status but that this one is unknown.
+ */
+static void
+h_phone_page(struct route_ctx *r)
+{
+	struct ticket t;
+	bool known = phone_ticket(r, r->seg[1], &t);
+
+	if (!known && r->rep->err != BQ_ERR_UNKNOWN_TICKET)
+		return;                      /* the store failed: say so, not "unknown" */
+	r->rep->err = BQ_OK;
+	r->rep->message[0] = '\0';
+	reply_page(r, "phone.html");
+	if (!known && r->rep->status == 200)
+		r->rep->status = 404;
+}
 static void h_asset(struct route_ctx *r) { reply_page(r, r->seg[1]); }
 
 static void
@@ -1428,6 +1497,7 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/voice/{number}/{file}",       CAP_PUBLIC,    get_voice,           NULL },
 	{ "GET",    "/api/v1/t/{token}",                   CAP_PUBLIC,    h_phone,             NULL },
 	{ "GET",    "/api/v1/t/{token}/events",            CAP_PUBLIC,    h_phone_events,      NULL },
+	{ "POST",   "/api/v1/t/{token}/cancel",            CAP_PUBLIC,    h_phone_cancel,      "phone-cancel" },
 	{ "GET",    "/api/v1/session",                     CAP_SIGNED_IN, h_session,           NULL },
 	{ "POST",   "/api/v1/session",                     CAP_PUBLIC,    h_signin,            "sign-in" },
 	{ "DELETE", "/api/v1/session",                     CAP_SIGNED_IN, h_signout,           "sign-out" },

@@ -95,6 +95,7 @@ static const struct option branch_options[] = {
 	BRANCH("session_max",  OPT_DURATION, 1, 7 * CONFIG_DAY_S, session_max_s, OPTIONAL, "12h"),
 	BRANCH("lockout",      OPT_DURATION, 1, CONFIG_DAY_S, lockout_s,      OPTIONAL, "15m"),
 	BRANCH("kiosk_rate",   OPT_INT,      0, 6000,         kiosk_rate,     OPTIONAL, "30"),
+	BRANCH("phone_alert_ahead", OPT_INT, 0, 20,           phone_alert_ahead, OPTIONAL, "3"),
 	/* What `branchqd prune` keeps (maint_cli.c); it never removes today or yesterday. */
 	BRANCH("keep",         OPT_DAYS,     1, CONFIG_KEEP_MAX_DAYS, keep_days, OPTIONAL, "3y"),
 };

@@ -94,6 +94,7 @@ struct config {
 	int64_t session_max_s;           /* ... and this long after its sign-in, whatever */
 	int64_t lockout_s;               /* how long 5 failed sign-ins lock a name */
 	int kiosk_rate;                  /* tickets a minute one kiosk device may issue; 0: no limit */
+	int phone_alert_ahead;           /* the phone page alerts when this many are ahead; 0: only the call */
 	int keep_days;                   /* branchqd prune keeps this many days before today */
 	int elderly_age;                 /* age on the business date that makes a ticket elderly */
 	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */

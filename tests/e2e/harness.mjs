@@ -301,3 +301,13 @@ export async function boxes(page, selector) {
     return out;
   }, selector);
 }
+
+// axe-core's enhanced contrast rule (WCAG AAA, 7:1; 4.5:1 for large text) on page: its violations.
+export async function axeEnhancedContrast(page) {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const res = await axe.run(document, { runOnly: ['color-contrast-enhanced'], resultTypes: ['violations'] });
+    return res.violations.flatMap((v) => v.nodes.map((n) => `${n.target.join(' ')}: ${n.any.map((a) => a.message).join('; ')}`));
+  });
+}
