@@ -539,6 +539,38 @@ get_counters(struct route_ctx *r)
 	reply_json(r->rep, 200, json_pack("{s:o}", "counters", list));
 }
 
+#define COUNTER_NEXT_SHOWN 5
+
+/*
+ * What a teller sees coming: the next tickets this counter would call, one
+ * call after another (the first is what "call" gets now), and every leg of
+ * its current ticket, so a transferred customer's earlier services show.
+ */
+static void
+get_counter_next(struct route_ctx *r)
+{
+	struct queue *q = r->a->queue;
+	struct ticket next[COUNTER_NEXT_SHOWN], cur, *legs = NULL;
+	struct counter_state cs;
+	json_t *list, *lj;
+	int n, nlegs = 0;
+
+	if (fail(r, queue_next(q, r->counter, r->req->now, next, COUNTER_NEXT_SHOWN, &n)) ||
+	    fail(r, queue_counter_state(q, r->counter, r->req->now, &cs, &cur)))
+		return;
+	if (cs.ticket_id != 0 && fail(r, queue_legs(q, &cur, &legs, &nlegs)))
+		return;
+	list = json_array();
+	lj = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(list, ticket_with_pos(r, &next[i], false));
+	for (int i = 0; i < nlegs; i++)
+		json_array_append_new(lj, render_ticket(q->cfg, &legs[i], NULL, false));
+	free(legs);
+	reply_json(r->rep, 200, json_pack("{s:i,s:o,s:o}", "counter", r->counter, "next", list,
+	    "legs", lj));
+}
+
 static void
 get_services(struct route_ctx *r)
 {
@@ -1505,6 +1537,7 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/events",                      CAP_QUEUE,     h_staff_events,      NULL },
 	{ "GET",    "/api/v1/counters",                    CAP_QUEUE,     get_counters,        NULL },
 	{ "GET",    "/api/v1/counters/{n}",                CAP_QUEUE,     get_counters,        NULL },
+	{ "GET",    "/api/v1/counters/{n}/next",           CAP_COUNTER,   get_counter_next,    NULL },
 	{ "POST",   "/api/v1/counters/{n}/release",        CAP_RELEASE,   h_release,           "release" },
 	{ "POST",   "/api/v1/counters/{n}/{action}",       CAP_COUNTER,   post_counter_action, "" },
 	{ "POST",   "/api/v1/tickets",                     CAP_ISSUE,     post_ticket,         "issue" },

@@ -695,15 +695,16 @@ policy_ticket_of(const struct ticket *t, int s, struct policy_ticket *pt)
 	pt->issued_at = t->issued_at;
 }
 
-const struct ticket *
-hall_next(const struct hall *h, const struct config *cfg, const struct policy_rules *r,
-    const struct policy_counter *pcs, int ci, int64_t now)
+int
+hall_next_n(const struct hall *h, const struct config *cfg, const struct policy_rules *r,
+    const struct policy_counter *pcs, int ci, int64_t now, const struct ticket **out, int max)
 {
 	struct policy_ticket pt[MAX_SERVICES * HALL_BUCKETS];
-	const struct ticket *tk[MAX_SERVICES * HALL_BUCKETS] = { NULL };
+	const struct bucket *bk[MAX_SERVICES * HALL_BUCKETS];
+	int svc[MAX_SERVICES * HALL_BUCKETS], at[MAX_SERVICES * HALL_BUCKETS] = { 0 };
 	const struct counter_conf *cc = &cfg->counters[ci];
 	bool seen[HALL_LETTERS] = { false };
-	int k = 0, pick;
+	int nb = 0, got = 0;
 
 	for (int j = 0; j < cc->nservices; j++) {
 		int s = cc->services[j], l = hall_letter(cfg->services[s].id);
@@ -711,17 +712,43 @@ hall_next(const struct hall *h, const struct config *cfg, const struct policy_ru
 		if (l < 0 || seen[l])
 			continue;
 		seen[l] = true;
-		/* Within a bucket the first ticket goes first: the others cannot be the next. */
 		for (int b = 0; b < HALL_BUCKETS; b++) {
 			if (h->b[l][b].n == 0)
 				continue;
-			tk[k] = h->b[l][b].v[0];
-			policy_ticket_of(tk[k], s, &pt[k]);
-			k++;
+			bk[nb] = &h->b[l][b];
+			svc[nb] = s;
+			nb++;
 		}
 	}
-	pick = policy_next(r, pcs, cfg->ncounters, ci, pt, k, now);
-	return pick >= 0 ? tk[pick] : NULL;
+	/*
+	 * Within a bucket the first ticket goes first: the others cannot be the
+	 * next. Taking the pick out of its bucket and asking again is what the
+	 * next call would see, since a call changes no counter's policy view.
+	 */
+	while (got < max) {
+		int map[MAX_SERVICES * HALL_BUCKETS], k = 0, pick;
+
+		for (int i = 0; i < nb; i++) {
+			if (at[i] == bk[i]->n)
+				continue;
+			policy_ticket_of(bk[i]->v[at[i]], svc[i], &pt[k]);
+			map[k++] = i;
+		}
+		pick = policy_next(r, pcs, cfg->ncounters, ci, pt, k, now);
+		if (pick < 0)
+			break;
+		out[got++] = bk[map[pick]]->v[at[map[pick]]++];
+	}
+	return got;
+}
+
+const struct ticket *
+hall_next(const struct hall *h, const struct config *cfg, const struct policy_rules *r,
+    const struct policy_counter *pcs, int ci, int64_t now)
+{
+	const struct ticket *t = NULL;
+
+	return hall_next_n(h, cfg, r, pcs, ci, now, &t, 1) == 1 ? t : NULL;
 }
 
 int

@@ -105,6 +105,14 @@ void hall_counter(const struct hall *h, int number, struct counter_state *cs, st
 const struct ticket *hall_next(const struct hall *h, const struct config *cfg,
     const struct policy_rules *r, const struct policy_counter *pcs, int ci, int64_t now);
 
+/*
+ * The tickets counter index ci would call at now, one after another, if
+ * nothing else changed: up to max into out, the first being hall_next's.
+ * Returns how many. The pointers are h's, valid until the next change.
+ */
+int hall_next_n(const struct hall *h, const struct config *cfg, const struct policy_rules *r,
+    const struct policy_counter *pcs, int ci, int64_t now, const struct ticket **out, int max);
+
 /* Waiting ticket t's place in its service's order at now (its `ahead`), or -1 when not waiting. */
 int hall_ahead(const struct hall *h, const struct config *cfg, const struct policy_rules *r,
     const struct ticket *t, int64_t now);

@@ -603,6 +603,52 @@ pick_next(struct queue *q, int ci, int64_t now, struct ticket *out, bool *found)
 		*out = *t;
 }
 
+enum bq_err
+queue_next(struct queue *q, int number, int64_t now, struct ticket *out, int max, int *n)
+{
+	const struct config *cfg = q->cfg;
+	const struct ticket *pick[QUEUE_NEXT_MAX];
+	struct policy_counter pcs[MAX_COUNTERS];
+	struct policy_rules rules;
+	int ci = config_counter_index(cfg, number);
+	enum bq_err e;
+
+	*n = 0;
+	if (ci < 0)
+		return BQ_ERR_UNKNOWN_COUNTER;
+	if ((e = queue_hall(q, now)) != BQ_OK)
+		return e;
+	policy_rules_from(cfg, &rules);
+	for (int i = 0; i < cfg->ncounters; i++) {
+		struct counter_state cs;
+		struct ticket cur;
+
+		hall_counter(q->hall, cfg->counters[i].number, &cs, &cur);
+		policy_counter_from(&cfg->counters[i], &cs, &pcs[i]);
+	}
+	*n = hall_next_n(q->hall, cfg, &rules, pcs, ci, now, pick,
+	    max < QUEUE_NEXT_MAX ? max : QUEUE_NEXT_MAX);
+	for (int i = 0; i < *n; i++)
+		out[i] = *pick[i];
+	return BQ_OK;
+}
+
+enum bq_err
+queue_legs(struct queue *q, const struct ticket *t, struct ticket **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	/* A ticket never transferred is its only leg: nothing to read. */
+	if (t->origin_id == t->id) {
+		if ((*out = malloc(sizeof(**out))) == NULL)
+			return BQ_ERR_INTERNAL;
+		**out = *t;
+		*n = 1;
+		return BQ_OK;
+	}
+	return store_ticket_legs(q->store, t->token, out, n);
+}
+
 static enum bq_err
 random_token(char out[TICKET_TOKEN_LEN + 1])
 {

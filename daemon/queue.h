@@ -149,6 +149,24 @@ enum bq_err queue_issue(struct queue *q, const struct issue_req *r, int64_t now,
 enum bq_err queue_counter(struct queue *q, int number, enum counter_action a, int service,
     int64_t expect, int64_t now, struct ticket *out, bool *has_ticket);
 
+#define QUEUE_NEXT_MAX 10
+
+/*
+ * The tickets counter number would call at now, one call after another, if
+ * nothing else changed: up to max (at most QUEUE_NEXT_MAX) into out[0..*n),
+ * the first being the one a call now gets. BQ_ERR_UNKNOWN_COUNTER when the
+ * number is not configured.
+ */
+enum bq_err queue_next(struct queue *q, int number, int64_t now, struct ticket *out, int max,
+    int *n);
+
+/*
+ * Every leg of ticket t, first leg first, into a malloc'ed array *out of *n
+ * that the caller frees: t alone when it was never transferred (no read),
+ * else as the store holds them.
+ */
+enum bq_err queue_legs(struct queue *q, const struct ticket *t, struct ticket **out, int *n);
+
 /* Cancel a waiting ticket (id may be an earlier leg of a transferred one: see queue_green). */
 enum bq_err queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket *out);
 

@@ -175,6 +175,7 @@ enum stmt {
 	ST_LAST_EVENT,
 	ST_EVENTS_AFTER,
 	ST_DAY_TICKETS,
+	ST_TICKET_LEGS,
 	ST_COUNT
 };
 
@@ -236,6 +237,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVENTS_AFTER] = "SELECT id, type, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[ST_DAY_TICKETS] = "SELECT " TICKET_COLS " FROM tickets WHERE bday = ?1 AND "
 	    "transferred_to IS NULL ORDER BY origin_id",
+	/* Every leg of a ticket shares its token: its transfers, first leg first. */
+	[ST_TICKET_LEGS] = "SELECT " TICKET_COLS " FROM tickets WHERE token = ?1 ORDER BY id",
 };
 
 /*
@@ -1082,6 +1085,15 @@ store_waiting(struct store *s, const char *bday, struct ticket **out, int *n)
 
 	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
 	return tickets_all(s, st, "read waiting tickets", out, n);
+}
+
+enum bq_err
+store_ticket_legs(struct store *s, const char *token, struct ticket **out, int *n)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_TICKET_LEGS);
+
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	return tickets_all(s, st, "read a ticket's legs", out, n);
 }
 
 enum bq_err

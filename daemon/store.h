@@ -127,6 +127,9 @@ enum bq_err store_waiting(struct store *s, const char *bday, struct ticket **out
 /* The tickets of business days before bday still waiting, oldest first; *out as store_waiting's. */
 enum bq_err store_waiting_before(struct store *s, const char *bday, struct ticket **out, int *n);
 
+/* Every leg of the ticket with this token, first leg first; *out as store_waiting's. */
+enum bq_err store_ticket_legs(struct store *s, const char *token, struct ticket **out, int *n);
+
 /* One served leg's service time: what the estimated wait is averaged from. */
 struct service_time {
 	int64_t id;                      /* the leg */

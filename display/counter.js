@@ -10,8 +10,13 @@
 // The hall is loaded whole at start and after a reconnect, and kept current
 // by applying each staff event (BQ.applyStaff); an action's own answer
 // updates the counter at once, and only a refusal loads the hall again.
+// Beside it, the next five this counter would call, in the order its calls
+// would take them (GET /api/v1/counters/{n}/next, the daemon's own policy),
+// and, for a transferred customer, the earlier legs: where they were before.
+// That list is fetched again shortly after each change the stream carries.
 // Keys: N call next, R recall, S start, X no-show, F finish, T transfer
-// (then 1-9 picks the service), P pause or resume, Esc closes the choice.
+// (a dialog: 1-9 picks the service, Esc or Cancel closes it and does
+// nothing), P pause or resume. While the dialog is open no other key acts.
 'use strict';
 
 (() => {
@@ -24,6 +29,7 @@
   // come back) is taken as the same press, not as "finish and call the next".
   const REPEAT_GUARD_MS = 1000;
   let guardUntil = 0;
+  let nextSeq = 0, nextTimer = null;
   const guarded = (action) => (action === 'call' || action === 'recall') && performance.now() < guardUntil;
   const KEYS = { n: 'call', r: 'recall', s: 'start', x: 'no-show', f: 'finish', t: 'transfer' };
   const ERR = {
@@ -92,17 +98,60 @@
       $('facts').innerHTML = '暂无客户 <span class="en">Nobody at this counter</span>';
     }
     $('transfer').innerHTML = services.filter((s) => !t || s.id !== t.service).map((s, i) =>
-      `<button class="btn" data-service="${esc(s.id)}">${i + 1}. ${esc(s.name_zh)} ` +
+      `<button class="btn" data-service="${esc(s.id)}"><span class="key">${i + 1}</span> ${esc(s.id)} ${esc(s.name_zh)} ` +
       `<span class="en">${esc(s.name_en)}</span></button>`).join('');
+    $('transfer-who').innerHTML = t ? `<b>${esc(t.number)}</b> ${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` : '';
+    if (!t && $('transfer-dialog').open) $('transfer-dialog').close();
     buttons();
   }
 
-  const load = () => BQ.loadQueue(render);
+  // Who comes next here, and where the current customer has been.
+  function renderNext(j) {
+    $('next').innerHTML = j.next.length ? j.next.map((t, i) => {
+      const [cz, ce] = BQ.CATEGORY[t.category] || [t.category, t.category];
+      const [wz, we] = BQ.dur(BQ.since(t.issued_at));
+      return `<li data-number="${esc(t.number)}"><span class="pos">${i + 1}</span><span class="num">${esc(t.number)}</span>` +
+        `<span class="who">${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span><br>` +
+        `${t.green ? BQ.greenMark() + ' ' : ''}${esc(cz)} <span class="en">${esc(ce)}</span>` +
+        `${t.lang === 'en' ? ' · <b>English</b>' : ''} · 已等 ${esc(wz)} <span class="en">waited ${esc(we)}</span></span></li>`;
+    }).join('') : '<li class="none">无人等候 <span class="en">Nobody is waiting for this counter</span></li>';
+    $('next-paused').classList.toggle('hidden', !(counter && counter.paused));
+    const legs = j.legs || [];
+    $('legs-box').classList.toggle('hidden', legs.length < 2);
+    $('legs').innerHTML = legs.map((l, i) => {
+      const when = (iso) => (iso ? BQ.timeOf(Date.parse(iso)).slice(0, 5) : '');
+      const last = i === legs.length - 1;
+      const where = l.counter ? `${l.counter} 号窗口 <span class="en">counter ${l.counter}</span>` : '';
+      return `<li class="${last ? 'current' : ''}"><b>${esc(l.service)} ${esc(l.service_name_zh)}</b> ` +
+        `<span class="en">${esc(l.service_name_en)}</span>${where ? ' · ' + where : ''}` +
+        (last ? ' · 现在 <span class="en">now</span>' :
+          ` · ${esc(when(l.called_at))}–${esc(when(l.ended_at))} 转出 <span class="en">transferred</span>`) + '</li>';
+    }).join('');
+  }
+
+  async function loadNext() {
+    const seq = ++nextSeq;
+    const r = await BQ.api('GET', `/api/v1/counters/${n}/next`).catch(() => null);
+    // An older answer that arrives after a newer one is dropped.
+    if (seq !== nextSeq || !r || r.status !== 200) return;
+    renderNext(r.body);
+  }
+
+  // Changes come in bursts (a call ends one ticket and calls the next): one fetch per burst.
+  function nextSoon() {
+    clearTimeout(nextTimer);
+    nextTimer = setTimeout(loadNext, 150);
+  }
+
+  const load = () => BQ.loadQueue((q) => { render(q); nextSoon(); });
 
   async function act(action, extra = {}) {
     if (busy || !counter || guarded(action)) return;
     if (action === 'transfer' && !extra.service) {
-      $('transfer').classList.toggle('hidden');
+      if (counter.ticket && !$('transfer-dialog').open) {
+        $('transfer-dialog').showModal();
+        $('transfer').querySelector('button')?.focus();
+      }
       return;
     }
     const body = { ...extra };
@@ -124,12 +173,13 @@
         const m = ERR[code];
         say(m ? `${m[0]} ${m[1]}` : `错误 Error: ${r.body?.error?.message || r.status}`, 'error');
       }
-      $('transfer').classList.add('hidden');
+      if ($('transfer-dialog').open) $('transfer-dialog').close();
       // The answer says what the counter is now; anything else (a refusal, nobody to call) reloads.
       const i = r.status === 200 && r.body.counter ? state.counters.findIndex((c) => c.number === n) : -1;
       if (i >= 0) {
         state.counters[i] = r.body.counter;
         render(state);
+        nextSoon();
       } else {
         await load();
       }
@@ -149,14 +199,20 @@
     const b = e.target.closest('button');
     if (b && !b.disabled) act('transfer', { service: b.dataset.service });
   });
+  $('transfer-cancel').addEventListener('click', () => $('transfer-dialog').close());
+  // Closed (Cancel, Esc, or done): back to the button that opened it.
+  $('transfer-dialog').addEventListener('close', () => {
+    document.querySelector('#actions button[data-action="transfer"]')?.focus();
+  });
   document.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || busy || !counter) return;
     const k = e.key.toLowerCase();
-    const choices = $('transfer');
-    if (k === 'escape') { choices.classList.add('hidden'); return; }
-    if (!choices.classList.contains('hidden') && /^[1-9]$/.test(k)) {
-      const b = choices.querySelectorAll('button')[Number(k) - 1];
-      if (b) act('transfer', { service: b.dataset.service });
+    if ($('transfer-dialog').open) {
+      // The dialog closes itself on Esc; a digit picks; nothing else acts behind it.
+      if (/^[1-9]$/.test(k)) {
+        const b = $('transfer').querySelectorAll('button')[Number(k) - 1];
+        if (b) act('transfer', { service: b.dataset.service });
+      }
       return;
     }
     let action = KEYS[k];
@@ -173,6 +229,7 @@
     onEvent(ev, id) {
       if (!BQ.applyStaff(state, ev, id)) return false;
       render(state);
+      nextSoon();
       return true;
     },
     onLink(up) { $('link').classList.toggle('hidden', up); },

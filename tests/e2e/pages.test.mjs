@@ -46,8 +46,10 @@ test('the lobby issues a green ticket in two taps and upgrades and cancels', asy
   await nrow.locator('select').selectOption('military');
   await page.locator(`#queue tr[data-number="${n.number}"] .green-mark`).waitFor(T);
   assert.equal((await d.api('GET', `/api/v1/tickets/${n.id}`)).body.ticket.category, 'military');
+  // Cancel asks first, then waits 10 s for an undo before it is sent.
   await page.locator(`#queue tr[data-number="${n.number}"] button[data-cancel]`).click(T);
-  await nrow.waitFor({ state: 'detached', ...T });
+  await page.locator('#confirm-yes').click(T);
+  await nrow.waitFor({ state: 'detached', timeout: 15000 });
   assert.equal((await d.api('GET', `/api/v1/tickets/${n.id}`)).body.ticket.status, 'cancelled');
   // No printer is configured: no reprint button, but the preview of each ticket.
   assert.equal(await page.locator('[data-reprint]').count(), 0);
@@ -59,7 +61,7 @@ test('the lobby issues a green ticket in two taps and upgrades and cancels', asy
   await page.locator('#st-share').getByText('0.0%').waitFor(T);
   assert.match(await page.locator('#st-report').innerText(), /≤ 5\.0%/);
   assert.match(await page.locator('#st-share').getAttribute('class'), /good/);
-  await page.locator('#counters tr[data-counter="5"]').waitFor(T);
+  await page.locator('#counters [data-counter="5"]').waitFor(T);
   await shot(page, 'lobby');
   await page.close();
 });
@@ -318,7 +320,7 @@ test('the pages apply what their streams carry, without loading the hall after e
     assert.equal(await lobby.locator('#queue tr[data-number="A005"] td').nth(3).innerText(), '3');
     await d2.counter(5, 'call');
     await phone.locator('#status').getByText('请到 5 号窗口').waitFor(T);
-    await lobby.locator('#counters tr[data-counter="5"]').getByText(mine.number).waitFor(T);
+    await lobby.locator('#counters [data-counter="5"]').getByText(mine.number).waitFor(T);
 
     assert.deepEqual(loads(), before, 'no page loaded the hall or its ticket again');
     // The public pages never touch what only the staff may see.

@@ -109,7 +109,7 @@ def test_route_table_grants_what_the_roles_table_says(env):
                  % (rt["method"], rt["path"], rt["capability"]))
     staff_only = {"/api/v1/events", "/api/v1/queue", "/api/v1/tickets/{id}",
                   "/api/v1/tickets/{id}/ticket.png", "/api/v1/reports/daily",
-                  "/api/v1/reports/range", "/api/v1/audit"}
+                  "/api/v1/reports/range", "/api/v1/audit", "/api/v1/counters/{n}/next"}
     for rt in routes:
         if rt["path"] in staff_only:
             check("none" not in rt["roles"] and "kiosk" not in rt["roles"] and
@@ -188,6 +188,11 @@ def test_authorization_matrix_from_the_route_table(env):
                 "a teller at another counter")
     st, _, _ = teller.request("POST", "/api/v1/counters/1/pause")
     check_eq(st, 200, "a teller at their own counter")
+    # Who comes next is the counter's own view too: a teller reads their counter's only.
+    check_error(teller.request("GET", "/api/v1/counters/2/next"), 403, "forbidden",
+                "a teller reading another counter's next")
+    check_eq(teller.request("GET", "/api/v1/counters/1/next")[0], 200,
+             "a teller reading their own counter's next")
 
 
 def test_sign_in_session_and_sign_out(env):

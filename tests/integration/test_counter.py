@@ -4,6 +4,7 @@ waiting ticket: recall and its limit, no-show, start and finish, transfer,
 pause and resume, cancel, and the green-channel upgrade, with the errors
 each refuses with.
 """
+import os
 import time
 
 from harness import check, check_eq, check_error, make_config
@@ -215,3 +216,67 @@ def test_double_click_on_call_loses_nobody(env):
     check_eq(d.ticket(second["id"])["recalls"], 0, "no recall happened")
     check_error(d.action(3, "call", {"expect": "A002"}), 400, "invalid_field", "expect must be an id")
     check_error(d.action(3, "pause", {"expect": None}), 400, "invalid_field", "pause takes no expect")
+
+
+def _next(d, counter):
+    st, _, j = d.get("/api/v1/counters/%d/next" % counter)
+    check_eq(st, 200, "GET next for counter %d: status (body %r)" % (counter, j))
+    return j
+
+
+def test_next_five_are_what_five_calls_give(env):
+    d = env.daemon()
+    # A mix the policy orders differently from issue order: A and B for counter 1 (a green
+    # window), green ones that overtake, an English ticket counter 2 (English) would take
+    # from counter 1.
+    issued = [d.issue("A"), d.issue("B"), d.issue("A", category="elderly"), d.issue("A"),
+              d.issue("B", category="disabled"), d.issue("A", category="foreign"),
+              d.issue("V"), d.issue("A"), d.issue("B"), d.issue("B")]
+    check_eq(_next(d, 1)["legs"], [], "no current ticket: no legs")
+    for counter in (1, 2, 5):
+        j = _next(d, counter)
+        check_eq(j["counter"], counter, "the answer names its counter")
+        shown = [t["number"] for t in j["next"]]
+        check_eq(len(shown), 5, "counter %d: five shown with %d waiting" % (counter, len(issued)))
+        check(all(t["status"] == "waiting" and t["ahead"] is not None for t in j["next"]),
+              "each shown ticket is waiting, with its place")
+        called = []
+        for _ in range(5):
+            now = [t["number"] for t in _next(d, counter)["next"]]
+            t = d.call(counter)
+            check_eq(t["number"], now[0], "counter %d calls the first it showed" % counter)
+            called.append(t["number"])
+            check_eq(d.action(counter, "finish")[0], 200, "finish")
+        check_eq(called, shown, "counter %d: the five shown are the five calls, in order" % counter)
+        # Put them back: the same hall for the next counter.
+        for num in called:
+            t = next(x for x in issued if x["number"] == num)
+            issued.remove(t)
+            issued.append(d.issue(t["service"], category=t["category"]))
+    # Fewer than five waiting for a counter: as many as there are, then none.
+    d2 = env.daemon(name="few", db=os.path.join(env.dir, "few.db"))
+    d2.issue("V")
+    check_eq([t["service"] for t in _next(d2, 5)["next"]], ["V"], "one waiting: one shown")
+    check_eq(_next(d2, 3)["next"], [], "counter 3 (A only): nothing for it")
+    check_error(d2.get("/api/v1/counters/99/next"), 404, "unknown_counter", "an unknown counter")
+    check_error(d2.post("/api/v1/counters/1/next"), 404, "not_found",
+                "next is read, not an action")
+
+
+def test_next_shows_the_current_tickets_legs(env):
+    d = env.daemon()
+    t = d.issue("A")
+    check_eq(d.call(1)["id"], t["id"], "counter 1 calls A001")
+    legs = _next(d, 1)["legs"]
+    check_eq([(x["id"], x["service"], x["status"]) for x in legs], [(t["id"], "A", "called")],
+             "never transferred: one leg, the ticket itself")
+    st, _, j = d.action(1, "transfer", {"service": "B"})
+    check_eq(st, 200, "transfer to B")
+    got = d.call(5)
+    check_eq(got["id"], j["ticket"]["id"], "counter 5 calls the new leg")
+    legs = _next(d, 5)["legs"]
+    check_eq([(x["id"], x["service"], x["status"], x["counter"]) for x in legs],
+             [(t["id"], "A", "transferred", 1), (got["id"], "B", "called", 5)],
+             "the legs, first first: where it came from and where it is")
+    check_eq({x["number"] for x in legs}, {"A001"}, "every leg keeps the number")
+    check("token" not in legs[0], "no leg gives away the phone token")

@@ -1,0 +1,215 @@
+// The lobby and the counter page at 1366x768, as issue 12 asks of them:
+// every service's queue and the counters on the screen at once, targets a
+// finger can hit, a cancel that asks first and can be undone for 10 s, a
+// search by number; the counter's next five in the order its calls take
+// them, a transferred customer's earlier legs, and a transfer dialog with a
+// title and a way out. axe-core runs in every state the tests reach.
+import { test, after, afterEach, before, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, browser, shot, signIn, assertAxeClean, boxes } from './harness.mjs';
+
+let d, b;
+before(async () => { b = await browser(); });
+after(async () => { await b?.close(); });
+beforeEach(async () => { d = await new Daemon().start(); });
+afterEach(async () => { await d?.stop(); });
+
+const T = { timeout: 3000 };
+const VIEW = { viewport: { width: 1366, height: 768 } };
+const STAFF_TARGET_PX = 44;
+
+const ticketStatus = async (id) => (await d.api('GET', `/api/v1/tickets/${id}`)).body.ticket.status;
+
+// Wait for fn() to be true, polling: a condition, not a fixed sleep.
+async function until(fn, what, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Every visible control on screen (not scrolled away inside a block) is at least 44x44 px.
+async function assertTargets(page, what) {
+  const small = (await boxes(page, 'button, select, input, a'))
+    .filter((x) => x.inside && !x.clipped && (x.w < STAFF_TARGET_PX || x.h < STAFF_TARGET_PX) &&
+      !/^预览 Preview$/.test(x.text.replace(/\s+/g, ' ')));
+  assert.deepEqual(small, [], `${what}: controls under ${STAFF_TARGET_PX} px`);
+}
+
+async function busyLobby() {
+  for (let i = 0; i < 12; i++) await d.issue('A');
+  for (let i = 0; i < 4; i++) await d.issue('B');
+  for (let i = 0; i < 3; i++) await d.issue('V');
+  await d.counter(1, 'call');         // A001 at counter 1
+  await d.counter(5, 'call');         // B001 at counter 5
+}
+
+test('the lobby shows every service and the counters at 1366x768, and finds a number', async () => {
+  await busyLobby();
+  const page = await b.newPage(VIEW);
+  await signIn(page, d, 'e2e-lobby');
+  await page.locator('#queue tr[data-number="V003"]').waitFor(T);
+  await page.locator('#counters [data-counter="5"]').getByText('B001').waitFor(T);
+  await assertAxeClean(page, 'lobby with a long queue');
+  // Services A, B and V, their headings, and every counter, on the screen and not cut off.
+  const blocks = await boxes(page, '.svc[data-service], .svc h3, #counters, #counters li, #find-number');
+  assert.equal(blocks.length, 3 + 3 + 1 + 5 + 1, 'every block measured');
+  for (const x of blocks) assert.ok(x.inside && !x.clipped, `on screen: ${JSON.stringify(x)}`);
+  assert.equal(await page.evaluate(() => document.documentElement.scrollHeight), 768, 'the page itself does not scroll');
+  await assertTargets(page, 'lobby');
+  // The green-channel choice is not right up against Cancel.
+  const sel = (await boxes(page, '#queue tr[data-number="B002"] select'))[0];
+  const cancel = (await boxes(page, '#queue tr[data-number="B002"] button[data-cancel]'))[0];
+  assert.ok(sel.h >= STAFF_TARGET_PX && sel.font >= 16, `select ${sel.h} px high, ${sel.font} px text`);
+  assert.ok(cancel.x - (sel.x + sel.w) >= 16, `a gap of ${cancel.x - (sel.x + sel.w)} px between select and Cancel`);
+  await shot(page, 'lobby-1366');
+
+  // A011 is far down A's block, scrolled out of sight: found, it is brought into view and marked.
+  const far = (await boxes(page, '#queue tr[data-number="A011"]'))[0];
+  assert.ok(far === undefined || far.clipped || !far.inside, 'A011 starts out of sight');
+  await page.locator('#find-number').fill('a11');
+  await page.locator('#find button[type="submit"]').click();
+  await page.locator('#queue tr[data-number="A011"].found').waitFor(T);
+  const seen = (await boxes(page, '#queue tr[data-number="A011"]'))[0];
+  assert.ok(seen.inside && !seen.clipped, `A011 in view once found: ${JSON.stringify(seen)}`);
+  const ahead = (await d.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'A').tickets
+    .find((t) => t.number === 'A011').ahead;
+  assert.match(await page.locator('#find-msg').innerText(), new RegExp(`A011 is waiting, ${ahead} ahead`));
+  await assertAxeClean(page, 'lobby, a number found');
+  await shot(page, 'lobby-find');
+  // At a counter, or not here at all: said so, nothing marked.
+  await page.locator('#find-number').fill('A001');
+  await page.locator('#find-number').press('Enter');
+  await page.locator('#find-msg').getByText('A001 is at counter 1').waitFor(T);
+  assert.equal(await page.locator('#queue tr.found').count(), 0);
+  await page.locator('#find-number').fill('V099');
+  await page.locator('#find-number').press('Enter');
+  await page.locator('#find-msg').getByText('V099 is not waiting').waitFor(T);
+  await assertAxeClean(page, 'lobby, a number not found');
+  await page.close();
+});
+
+test('a cancel asks first, can be undone for 10 s, and is sent only after that', async () => {
+  const x = await d.issue('B');
+  const y = await d.issue('B');
+  const page = await b.newPage(VIEW);
+  await signIn(page, d, 'e2e-lobby');
+  const rowX = page.locator(`#queue tr[data-ticket="${x.id}"]`);
+  await rowX.waitFor(T);
+
+  // One tap only asks.
+  await rowX.locator('button[data-cancel]').click();
+  const dialog = page.locator('#confirm');
+  await dialog.waitFor({ state: 'visible', ...T });
+  assert.match(await dialog.getByRole('heading').innerText(), new RegExp(`取消号票 ${x.number}`));
+  await assertAxeClean(page, 'lobby, cancel asks to confirm');
+  await shot(page, 'lobby-cancel-confirm');
+  await page.locator('#confirm-no').click();
+  await dialog.waitFor({ state: 'hidden', ...T });
+  assert.equal(await ticketStatus(x.id), 'waiting', 'keep waiting: nothing sent');
+  // Esc closes it the same way.
+  await rowX.locator('button[data-cancel]').click();
+  await dialog.waitFor({ state: 'visible', ...T });
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden', ...T });
+
+  // Confirmed: 10 s to undo, shown in the row and in the undo bar; undone, it keeps waiting.
+  await rowX.locator('button[data-cancel]').click();
+  await page.locator('#confirm-yes').click();
+  const undoX = page.locator(`#undo [data-pending="${x.id}"]`);
+  await undoX.waitFor(T);
+  assert.match(await undoX.innerText(), new RegExp(`${x.number} 将在 \\d+ 秒后取消`));
+  assert.match(await rowX.getAttribute('class'), /pending/);
+  await assertAxeClean(page, 'lobby, a cancel that can be undone');
+  await shot(page, 'lobby-cancel-undo');
+  assert.equal(await ticketStatus(x.id), 'waiting', 'not sent while it can be undone');
+  await undoX.locator('button[data-undo]').click();
+  await undoX.waitFor({ state: 'detached', ...T });
+  await page.locator('#msg').getByText(`Undone: ${x.number} keeps waiting`).waitFor(T);
+
+  // Y, confirmed after X was undone, and not undone: cancelled once its 10 s are over.
+  const rowY = page.locator(`#queue tr[data-ticket="${y.id}"]`);
+  await rowY.locator('button[data-cancel]').click();
+  await page.locator('#confirm-yes').click();
+  await page.locator(`#undo [data-pending="${y.id}"]`).waitFor(T);
+  assert.equal(await ticketStatus(y.id), 'waiting', 'the delay holds the cancel back');
+  await until(async () => (await ticketStatus(y.id)) === 'cancelled', `${y.number} cancelled`);
+  await rowY.waitFor({ state: 'detached', ...T });
+  await page.locator(`#undo [data-pending="${y.id}"]`).waitFor({ state: 'detached', ...T });
+  // X's 10 s ended before Y's: its undone cancel was never sent.
+  assert.equal(await ticketStatus(x.id), 'waiting', `${x.number}, undone, still waits`);
+  await rowX.waitFor(T);
+  await page.close();
+});
+
+test('the counter page shows the next five in the order five calls take them', async () => {
+  // Normal, green and English tickets in A and B, for the green counter 1 (A B).
+  for (const [s, category] of [['A'], ['B'], ['A', 'elderly'], ['A'], ['B', 'disabled'],
+    ['A', 'foreign'], ['A'], ['B'], ['A']]) await d.issue(s, category ? { category } : {});
+  const page = await b.newPage(VIEW);
+  await signIn(page, d, 'e2e-teller', { counter: 1 });
+  const items = page.locator('#next li[data-number]');
+  await until(async () => (await items.count()) === 5, 'five in the next list', 3000);
+  const shown = await items.evaluateAll((els) => els.map((e) => e.dataset.number));
+  await assertAxeClean(page, 'counter with five next');
+  for (const x of await boxes(page, '#next li, #actions button')) assert.ok(x.inside && !x.clipped, `on screen: ${x.text}`);
+  await assertTargets(page, 'counter');
+  await shot(page, 'counter-next');
+  const called = [];
+  for (let i = 0; i < 5; i++) called.push((await d.counter(1, 'call')).ticket.number);
+  assert.deepEqual(shown, called, 'what the page showed is what five calls called');
+  // And the page follows: its list is the daemon's for the hall as it is now.
+  const now = (await d.api('GET', '/api/v1/counters/1/next')).body.next.map((t) => t.number);
+  await until(async () => JSON.stringify(await items.evaluateAll((els) => els.map((e) => e.dataset.number))) ===
+    JSON.stringify(now), 'the list after the calls', 3000);
+  await page.close();
+});
+
+test('the transfer dialog has a title and a cancel, and a transferred customer shows where they were', async () => {
+  const t = await d.issue('A');
+  const page = await b.newPage(VIEW);
+  await signIn(page, d, 'e2e-teller', { counter: 1 });
+  await page.locator(`#next li[data-number="${t.number}"]`).waitFor(T);
+  await page.locator('button[data-action="call"]').click();
+  await page.locator('#number').getByText(t.number).waitFor(T);
+  await page.locator('#next li.none').waitFor(T);
+
+  const dialog = page.locator('#transfer-dialog');
+  await page.locator('button[data-action="transfer"]').click();
+  await dialog.waitFor({ state: 'visible', ...T });
+  assert.match(await dialog.getByRole('heading').innerText(), /转移到哪项业务？\s*Transfer to which service\?/);
+  assert.equal(await page.locator('#transfer-dialog').getAttribute('aria-labelledby'), 'transfer-title');
+  await assertAxeClean(page, 'counter, transfer dialog');
+  await assertTargets(page, 'transfer dialog');
+  await shot(page, 'counter-transfer');
+  // A key behind the dialog does nothing.
+  await page.keyboard.press('f');
+  await page.locator('#transfer-cancel').click();
+  await dialog.waitFor({ state: 'hidden', ...T });
+  const c1 = (await d.api('GET', '/api/v1/counters/1')).body.counter;
+  assert.equal(c1.ticket.id, t.id, 'cancelled: the customer is still at counter 1');
+  assert.equal(c1.ticket.status, 'called', 'and not finished by the F behind the dialog');
+  // T opens it again, Esc closes it.
+  await page.keyboard.press('t');
+  await dialog.waitFor({ state: 'visible', ...T });
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden', ...T });
+  assert.equal((await d.api('GET', '/api/v1/counters/1')).body.counter.ticket.id, t.id);
+
+  // Transferred to B, then called again here: the history shows the A leg and the B leg.
+  await page.keyboard.press('t');
+  await page.locator('#transfer button[data-service="B"]').click();
+  await page.locator('#state').getByText('空闲').waitFor(T);
+  await page.locator('button[data-action="call"]:not([disabled])').click();
+  await page.locator('#number').getByText(t.number).waitFor(T);
+  const legs = page.locator('#legs li');
+  await until(async () => (await legs.count()) === 2, 'two legs', 3000);
+  assert.match(await legs.nth(0).innerText(), /A 个人业务.*1 号窗口.*转出 transferred/);
+  assert.match(await legs.nth(1).innerText(), /B 对公业务.*1 号窗口.*现在 now/);
+  assert.match(await page.locator('#legs-box h3').innerText(), /转移记录\s*Transfer history/);
+  await assertAxeClean(page, 'counter, a transferred customer');
+  await shot(page, 'counter-history');
+  await page.close();
+});
