@@ -916,6 +916,18 @@ queue_set_print(struct queue *q, int64_t id, enum print_state st, const char *er
 }
 
 enum bq_err
+queue_help(struct queue *q, const char *from, int64_t now)
+{
+	struct txn x = { .q = q };
+	enum bq_err e;
+
+	if ((e = txn_begin(&x)) != BQ_OK)
+		return e;
+	return txn_end(&x, txn_emit(&x, EV_HELP_CALLED, now, NULL, 0,
+	    json_pack("{s:s}", "from", from != NULL ? from : "")));
+}
+
+enum bq_err
 queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket *out)
 {
 	return waiting_change(q, id, -1, -1, now, out);
