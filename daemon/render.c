@@ -215,7 +215,7 @@ render_green(const struct config *cfg)
 	json_t *list = json_array();
 
 	for (int c = CAT_NORMAL + 1; list != NULL && c < CAT_COUNT; c++)
-		json_array_append_new(list, json_pack("{s:s,s:I}", "id",
+		json_array_append_new(list, json_pack("{s:s,s:I}", "name",
 		    category_name((enum category)c), "boost_s", (json_int_t)cfg->boost_s[c]));
 	return json_pack("{s:o,s:i}", "categories", list, "elderly_age", cfg->elderly_age);
 }

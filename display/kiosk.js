@@ -89,8 +89,8 @@
     const s = services.find((x) => x.id === service);
     $('chosen').innerHTML = s ? two(`${s.name_zh} · 请选择`, `${s.name_en} · Please choose`) : '';
     const green1 = (c) => {
-      const [zh, en] = (WHO[c.id] || (() => BQ.CATEGORY[c.id] || [c.id, c.id]))(green);
-      return `<button type="button" class="choice green" data-category="${esc(c.id)}">${two(zh, en)}` +
+      const [zh, en] = (WHO[c.name] || (() => BQ.CATEGORY[c.name] || [c.name, c.name]))(green);
+      return `<button type="button" class="choice green" data-category="${esc(c.name)}">${two(zh, en)}` +
         `<span class="sub">${esc(line('绿色通道', 'Green Channel'))}</span></button>`;
     };
     $('who').innerHTML =
