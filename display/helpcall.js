@@ -58,7 +58,7 @@
     Object.assign(el.style, { display: 'flex', alignItems: 'center', gap: '1rem', padding: '.8rem 1.2rem',
       background: '#fff4d6', color: '#3d2800', borderBottom: '4px solid #b7791f', fontSize: '1.25rem',
       fontWeight: '700', boxShadow: '0 2px 6px rgba(0,0,0,.25)' });
-    el.innerHTML = `<span class="helpcall-text">🔔 ${esc(from)} 呼叫大堂经理 <span lang="en">${esc(from)} calls the lobby manager</span>` +
+    el.innerHTML = `<span class="helpcall-text">${esc(from)} 呼叫大堂经理 <span lang="en">${esc(from)} calls the lobby manager</span>` +
       (time ? ` · ${esc(time)}` : '') + '</span>';
     const ack = document.createElement('button');
     ack.type = 'button';
@@ -73,13 +73,18 @@
 
   function follow() {
     const es = new EventSource('/api/v1/events');
+    // Says when calls can reach this page (the tests wait for it).
+    es.onopen = () => { document.body.dataset.helpcall = 'listening'; };
     es.onmessage = (m) => {
       let ev;
       try { ev = JSON.parse(m.data); } catch { return; }
       if (ev.type === 'help.called') show(ev);
     };
     // Not signed in, or the daemon gone for good: try again later, from then on.
-    es.onerror = () => { if (es.readyState === EventSource.CLOSED) setTimeout(follow, 5000); };
+    es.onerror = () => {
+      document.body.dataset.helpcall = 'away';
+      if (es.readyState === EventSource.CLOSED) setTimeout(follow, 5000);
+    };
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', follow);
