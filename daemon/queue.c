@@ -968,12 +968,22 @@ open_counters(struct queue *q, int open[MAX_SERVICES])
 	}
 }
 
+/*
+ * The time per customer an estimate assumes: the day's average, but never
+ * under half the configured service time, so a few customers served in
+ * seconds (a wrong tap, a question at the counter) do not tell the next
+ * one that five people ahead take under a minute. The configured time
+ * itself until the day has a history.
+ */
 static int64_t
 service_avg(struct queue *q, int s)
 {
 	int64_t avg = hall_avg_service_s(q->hall, q->cfg->services[s].id);
+	int64_t conf = q->cfg->services[s].service_time_s, least = (conf + 1) / 2;
 
-	return avg > 0 ? avg : q->cfg->services[s].service_time_s;
+	if (avg <= 0)
+		return conf;
+	return avg > least ? avg : least;
 }
 
 /* The index of ticket id in w[0..n) (in id order), or -1. */

@@ -8,13 +8,17 @@ phone page's QR code for a ticket that did not print
    trail names the kiosk;
  - only those who may issue may call; the body is an empty object;
  - the QR code is an SVG anyone with the token may fetch, and it reads as
-   public_url + /t/TOKEN; a token nobody has, or a malformed one, is 404.
+   public_url + /t/TOKEN; a token nobody has, or a malformed one, is 404;
+ - the estimate the kiosk shows never assumes less than half the configured
+   service time per customer.
 """
+import datetime
 import os
 import re
+import time
 
 import escpos
-from harness import check, check_eq, check_error
+from harness import check, check_eq, check_error, make_config
 
 DISPLAY = "/api/v1/display/events"
 
@@ -119,3 +123,35 @@ def test_phone_qr_code_reads_as_the_phone_page_link(env):
                 "unknown_ticket", "a token nobody has")
     check_error(d.request("GET", "/api/v1/t/%s/qr.svg" % t["token"].upper(), auth=False), 404,
                 "unknown_ticket", "a malformed token")
+
+
+def _until_daemon_clock_passes(d, iso, seconds):
+    """Poll until the daemon's own clock is seconds past iso (its ISO time)."""
+    start = datetime.datetime.fromisoformat(iso)
+    while True:
+        at = datetime.datetime.fromisoformat(d.get("/api/v1/display")[2]["at"])
+        if (at - start).total_seconds() >= seconds:
+            return
+        time.sleep(0.05)
+
+
+def test_estimate_never_under_half_the_service_time(env):
+    """
+    A customer served in two seconds (a wrong tap) does not make the next
+    ones' estimates collapse: with 5 ahead over the 4 counters of A, a
+    service time of 4 min still gives at least 5 x 2 min / 4, never
+    "under 1 min".
+    """
+    d = env.daemon(make_config(services={"A": {"service_time": "4m"}}))
+    d.issue("A")
+    called = d.call(3)
+    _until_daemon_clock_passes(d, called["called_at"], 2)
+    check_eq(d.action(3, "start")[0], 200, "start")
+    check_eq(d.action(3, "finish")[0], 200, "finish")
+    tickets = [d.issue("A") for _ in range(6)]
+    check_eq(tickets[5]["ahead"], 5, "five ahead")
+    check(tickets[5]["estimated_wait_s"] >= 5 * 120 // 4,
+          "five ahead, four counters, half of 4 min each: %r s" % tickets[5]["estimated_wait_s"])
+    st, _, phone = d.get("/api/v1/t/%s" % tickets[5]["token"], auth=False)
+    check_eq((st, phone["ticket"]["estimated_wait_s"]), (200, tickets[5]["estimated_wait_s"]),
+             "the phone page says the same")
