@@ -1,7 +1,8 @@
 // helpcall.js: a kiosk's "呼叫大堂经理 Call the lobby manager" on the lobby page.
 //
-// Follows the staff's stream (/api/v1/events) from now on, on a connection
-// of its own, and on each help.called shows a banner at the top of the page
+// Hears the staff's stream (/api/v1/events) the page already follows with
+// BQ.live (common.js hands each event on as a "bq-event" DOM event), from
+// when the page loaded, and on each help.called shows a banner at the top of the page
 // with the kiosk's name and the time, announced (role="alert") and with a
 // chime, until someone taps 知道了 Acknowledge. The acknowledgement is this
 // page's only: it tells the daemon nothing. Calls made while the page was
@@ -71,22 +72,10 @@
     chime();
   }
 
-  function follow() {
-    const es = new EventSource('/api/v1/events');
-    // Says when calls can reach this page (the tests wait for it).
-    es.onopen = () => { document.body.dataset.helpcall = 'listening'; };
-    es.onmessage = (m) => {
-      let ev;
-      try { ev = JSON.parse(m.data); } catch { return; }
-      if (ev.type === 'help.called') show(ev);
-    };
-    // Not signed in, or the daemon gone for good: try again later, from then on.
-    es.onerror = () => {
-      document.body.dataset.helpcall = 'away';
-      if (es.readyState === EventSource.CLOSED) setTimeout(follow, 5000);
-    };
-  }
-
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', follow);
-  else follow();
+  // The page's own staff stream (BQ.live in common.js hands every event on as "bq-event"):
+  // no second connection. Resumed from the last event after a drop, so a call is not lost.
+  document.addEventListener('bq-event', (e) => {
+    const { stream, ev } = e.detail || {};
+    if (stream === '/api/v1/events' && ev && ev.type === 'help.called') show(ev);
+  });
 })();

@@ -211,8 +211,9 @@ test('呼叫大堂经理: a banner with the kiosk\'s name on the signed-in lobby
   try {
     await signIn(lobby, d, 'e2e-lobby', { next: '/lobby' });
     await lobby.locator('#queue').waitFor(T);
-    // helpcall.js's stream is open before the call.
-    await lobby.locator('body[data-helpcall="listening"]').waitFor(T);
+    // The lobby's stream is live: a ticket issued now shows on it.
+    const probe = await d.issue('B');
+    await lobby.locator(`#queue tr[data-number="${probe.number}"]`).waitFor(T);
     const before = (await d.api('GET', '/api/v1/queue')).body.services.reduce((n, s) => n + s.waiting, 0);
     await page.locator('#help').click();
     await page.locator('#help-said').getByText(/The lobby manager is on the way/).waitFor(T);
