@@ -6,16 +6,17 @@
 // axe-core finds nothing. Then what the kiosk promises: every green
 // category of the config, 中文 / English with an English ticket, the call for
 // the lobby manager reaching a signed-in lobby page (and no ticket issued),
-// the phone page's QR code on screen when no paper printed (read back from a
-// screenshot with zbarimg), and the out-of-service screen while the daemon
-// is stopped, idle or in the middle of a choice.
+// the phone page's QR code on screen when no paper printed, with no printer
+// (read back from a screenshot with zbarimg) or a print that failed, and the
+// out-of-service screen while the daemon is stopped, idle or in the middle
+// of a choice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, browser, pair, signIn, boxes, assertAxeClean, shot, ROOT, ARTIFACTS } from './harness.mjs';
+import { Daemon, demoConfig, browser, pair, signIn, boxes, assertAxeClean, shot, ROOT, ARTIFACTS } from './harness.mjs';
 
 const T = { timeout: 10000 };
 const SIZES = [[1080, 1920], [1920, 1080]];
@@ -260,5 +261,32 @@ test('out of service: the whole screen says so while the daemon is stopped, idle
   } finally {
     await ctx.close();
     await other.ctx.close();
+  }
+});
+
+test('a print that fails: "printing" first, then no paper and the QR code, never "take your ticket"', async () => {
+  // A printer queue on a CUPS server nobody runs (loopback port 1): every print fails.
+  const d2 = await new Daemon(demoConfig({}, '[printer]\nqueue = ticket\nserver = 127.0.0.1:1\ntimeout = 3s\n')).start();
+  const ctx = await b.newContext({ viewport: { width: 1080, height: 1920 } });
+  try {
+    const page = await ctx.newPage();
+    await pair(page, d2, 'kiosk');
+    await page.locator('#services button[data-service="A"]').click(T);
+    await page.locator('#who button[data-category="normal"]').click(T);
+    await page.locator('#ticket-number').waitFor(T);
+    const first = await page.locator('#paper').getAttribute('data-state');
+    assert.ok(['printing', 'none'].includes(first), `the paper at first: ${first}`);
+    await page.locator('#paper[data-state="none"]').waitFor({ timeout: 20000 });
+    assert.match(await page.locator('#paper').innerText(), /No paper: please scan this QR code or photograph this screen/);
+    assert.doesNotMatch(await page.locator('#ticket').innerText(), /请取走号票/);
+    const number = await page.locator('#ticket-number').innerText();
+    const t = (await d2.api('GET', '/api/v1/queue')).body.services.find((s) => s.id === 'A').tickets
+      .find((x) => x.number === number);
+    assert.equal(t.print.state, 'failed', 'the daemon says the print failed');
+    await page.waitForFunction(() => document.getElementById('qr').naturalWidth > 0);
+    await checkState(page, 'print failed 1080x1920', [1080, 1920]);
+  } finally {
+    await ctx.close();
+    await d2.stop();
   }
 });
