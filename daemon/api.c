@@ -23,6 +23,7 @@
 #include "auth.h"
 #include "bday.h"
 #include "log.h"
+#include "qr.h"
 #include "render.h"
 #include "report.h"
 #include "report_work.h"
@@ -673,8 +674,12 @@ get_display(struct route_ctx *r)
 {
 	struct queue_view v;
 
-	if (!fail(r, queue_view_summary(r->a->queue, r->req->now, &v)))
-		reply_json(r->rep, 200, render_display(r->a->queue->cfg, &v));
+	if (!fail(r, queue_view_summary(r->a->queue, r->req->now, &v))) {
+		json_t *o = render_display(r->a->queue->cfg, &v);
+		/* The kiosk offers every green category the branch configured. */
+		json_object_set_new(o, "green", render_green(r->a->queue->cfg));
+		reply_json(r->rep, 200, o);
+	}
 	queue_view_free(&v);
 }
 
@@ -1000,6 +1005,96 @@ h_phone_cancel(struct route_ctx *r)
 	}
 	if (!fail(r, queue_cancel(r->a->queue, t.id, r->req->now, &t)))
 		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
+}
+
+/*
+ * POST /api/v1/help: a kiosk calls the lobby manager. Nothing is issued; the
+ * staff's stream carries help.called with the caller's label, so the lobby
+ * page can say which kiosk, and the hall displays never hear of it.
+ */
+static void
+h_help(struct route_ctx *r)
+{
+	static const char *const no_fields[] = { NULL };
+	json_t *o;
+
+	if ((o = body_object(r, no_fields)) == NULL)
+		return;
+	json_decref(o);
+	if (!fail(r, queue_help(r->a->queue, r->who.name, r->req->now)))
+		reply_json(r->rep, 202, json_pack("{s:{s:s,s:o}}", "help", "from", r->who.name,
+		    "at", render_time(r->req->now)));
+}
+
+/*
+ * GET /api/v1/t/{token}/qr.svg: the phone page's link as a QR code, for a
+ * kiosk to show when the paper did not print. Public as the phone page is:
+ * the token is the key, and the code says only the link the token makes.
+ * An SVG of one path is a few kilobytes and needs no drawing worker.
+ */
+static void
+get_phone_qr(struct route_ctx *r)
+{
+	const char *tok = r->seg[3];
+	const struct config *cfg = r->a->queue->cfg;
+	char url[CONFIG_URL_MAX + TICKET_TOKEN_LEN + 8], today[11];
+	struct ticket t;
+	struct qr code;
+	size_t i, cap, len = 0;
+	char *svg;
+	int side;
+
+	for (i = 0; tok[i] != '\0'; i++)
+		if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f')))
+			break;
+	if (tok[i] != '\0' || i != TICKET_TOKEN_LEN) {
+		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
+		return;
+	}
+	if (fail(r, queue_ticket_by_token(r->a->queue, tok, r->req->now, &t)))
+		return;
+	date_format(bday_of(r->req->now, cfg->day_reset_min), today);
+	if (strcmp(t.bday, today) != 0) {
+		reply_error(r->rep, BQ_ERR_TICKET_EXPIRED, NULL);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s/t/%s", cfg->public_url, t.token);
+	if (qr_encode(url, &code) != 0) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	side = code.width + 2 * QR_QUIET;
+	/* At most one run per two modules, each "M123 123h123v1h-123z" (22 bytes at most). */
+	cap = 256 + (size_t)code.width * (size_t)(code.width / 2 + 1) * 24;
+	if ((svg = malloc(cap)) == NULL) {
+		qr_free(&code);
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	len += (size_t)snprintf(svg, cap, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+	    "shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
+	    "<path fill=\"#000\" d=\"", side, side, side, side);
+	for (int y = 0; y < code.width; y++) {
+		for (int x = 0; x < code.width; ) {
+			int run = 0;
+			while (x + run < code.width && qr_dark(&code, x + run, y))
+				run++;
+			if (run == 0) {
+				x++;
+				continue;
+			}
+			len += (size_t)snprintf(svg + len, cap - len, "M%d %dh%dv1h-%dz", x + QR_QUIET,
+			    y + QR_QUIET, run, run);
+			x += run;
+		}
+	}
+	len += (size_t)snprintf(svg + len, cap - len, "\"/></svg>\n");
+	qr_free(&code);
+	r->rep->status = 200;
+	r->rep->raw = svg;
+	r->rep->raw_len = len;
+	r->rep->raw_owned = true;
+	r->rep->content_type = "image/svg+xml";
 }
 
 /* Answer with the static file name (display/), or 404. */
@@ -1530,6 +1625,7 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/t/{token}",                   CAP_PUBLIC,    h_phone,             NULL },
 	{ "GET",    "/api/v1/t/{token}/events",            CAP_PUBLIC,    h_phone_events,      NULL },
 	{ "POST",   "/api/v1/t/{token}/cancel",            CAP_PUBLIC,    h_phone_cancel,      "phone-cancel" },
+	{ "GET",    "/api/v1/t/{token}/qr.svg",            CAP_PUBLIC,    get_phone_qr,        NULL },
 	{ "GET",    "/api/v1/session",                     CAP_SIGNED_IN, h_session,           NULL },
 	{ "POST",   "/api/v1/session",                     CAP_PUBLIC,    h_signin,            "sign-in" },
 	{ "DELETE", "/api/v1/session",                     CAP_SIGNED_IN, h_signout,           "sign-out" },
@@ -1541,6 +1637,7 @@ static const struct route routes[] = {
 	{ "POST",   "/api/v1/counters/{n}/release",        CAP_RELEASE,   h_release,           "release" },
 	{ "POST",   "/api/v1/counters/{n}/{action}",       CAP_COUNTER,   post_counter_action, "" },
 	{ "POST",   "/api/v1/tickets",                     CAP_ISSUE,     post_ticket,         "issue" },
+	{ "POST",   "/api/v1/help",                        CAP_ISSUE,     h_help,              "help" },
 	{ "GET",    "/api/v1/tickets/{id}",                CAP_QUEUE,     get_ticket,          NULL },
 	{ "POST",   "/api/v1/tickets/{id}/green",          CAP_TICKETS,   post_ticket_action,  "green" },
 	{ "POST",   "/api/v1/tickets/{id}/cancel",         CAP_TICKETS,   post_ticket_action,  "cancel" },

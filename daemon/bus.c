@@ -21,6 +21,7 @@ static const struct {
 	{ EV_COUNTER_RESUMED, "counter.resumed" },
 	{ EV_TICKET_PRINT, "ticket.print" },
 	{ EV_TICKET_EXPIRED, "ticket.expired" },
+	{ EV_HELP_CALLED, "help.called" },
 };
 
 const char *

@@ -28,9 +28,10 @@ enum bus_type {
 	EV_COUNTER_RESUMED    = 1u << 10,
 	EV_TICKET_PRINT       = 1u << 11,   /* the paper ticket's print state changed */
 	EV_TICKET_EXPIRED     = 1u << 12,   /* left waiting when its business day ended */
+	EV_HELP_CALLED        = 1u << 13,   /* a kiosk called the lobby manager: staff only */
 };
 
-#define EV_ALL 0x1fffu
+#define EV_ALL 0x3fffu
 #define BUS_MAX_SUBSCRIBERS 8
 
 /* The wire name of an event type, "ticket.called". */

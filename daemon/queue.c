@@ -962,6 +962,18 @@ queue_set_print(struct queue *q, int64_t id, enum print_state st, const char *er
 }
 
 enum bq_err
+queue_help(struct queue *q, const char *from, int64_t now)
+{
+	struct txn x = { .q = q };
+	enum bq_err e;
+
+	if ((e = txn_begin(&x)) != BQ_OK)
+		return e;
+	return txn_end(&x, txn_emit(&x, EV_HELP_CALLED, now, NULL, 0,
+	    json_pack("{s:s}", "from", from != NULL ? from : "")));
+}
+
+enum bq_err
 queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket *out)
 {
 	return waiting_change(q, id, -1, -1, now, out);
@@ -1002,12 +1014,22 @@ open_counters(struct queue *q, int open[MAX_SERVICES])
 	}
 }
 
+/*
+ * The time per customer an estimate assumes: the day's average, but never
+ * under half the configured service time, so a few customers served in
+ * seconds (a wrong tap, a question at the counter) do not tell the next
+ * one that five people ahead take under a minute. The configured time
+ * itself until the day has a history.
+ */
 static int64_t
 service_avg(struct queue *q, int s)
 {
 	int64_t avg = hall_avg_service_s(q->hall, q->cfg->services[s].id);
+	int64_t conf = q->cfg->services[s].service_time_s, least = (conf + 1) / 2;
 
-	return avg > 0 ? avg : q->cfg->services[s].service_time_s;
+	if (avg <= 0)
+		return conf;
+	return avg > least ? avg : least;
 }
 
 /* The index of ticket id in w[0..n) (in id order), or -1. */

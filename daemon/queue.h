@@ -185,6 +185,13 @@ enum bq_err queue_green(struct queue *q, int64_t id, int cat, int lang, int64_t 
 enum bq_err queue_set_print(struct queue *q, int64_t id, enum print_state st, const char *error,
     int64_t now, struct ticket *out);
 
+/*
+ * A kiosk (or a staff member) calls the lobby manager: help.called goes to
+ * the log and the staff's stream with from, the caller's label (a kiosk
+ * token's name), and nothing about any ticket changes.
+ */
+enum bq_err queue_help(struct queue *q, const char *from, int64_t now);
+
 /* The whole hall at one instant: what GET /api/v1/queue shows. */
 struct queue_view {
 	char bday[11];

@@ -208,3 +208,14 @@ render_phone_ticket(const struct config *cfg, const struct ticket *t, const stru
 	    "estimated_wait_s", waiting && pos->estimated_wait_s >= 0 ?
 	    json_integer(pos->estimated_wait_s) : json_null());
 }
+
+json_t *
+render_green(const struct config *cfg)
+{
+	json_t *list = json_array();
+
+	for (int c = CAT_NORMAL + 1; list != NULL && c < CAT_COUNT; c++)
+		json_array_append_new(list, json_pack("{s:s,s:I}", "name",
+		    category_name((enum category)c), "boost_s", (json_int_t)cfg->boost_s[c]));
+	return json_pack("{s:o,s:i}", "categories", list, "elderly_age", cfg->elderly_age);
+}

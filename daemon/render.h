@@ -47,6 +47,12 @@ json_t *render_hall(const struct config *cfg, const struct queue_view *v);
 json_t *render_display(const struct config *cfg, const struct queue_view *v);
 
 /*
+ * The green categories the branch configured ([green]), each with its head
+ * start, and elderly_age: what a kiosk offers a customer. A new object.
+ */
+json_t *render_green(const struct config *cfg);
+
+/*
  * A ticket as its own phone sees it: number, service and its names, green,
  * status, counter, and (when waiting and pos is given) ahead and the
  * estimated wait. Nothing that names another ticket.

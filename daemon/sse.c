@@ -231,7 +231,8 @@ ring_fill_one(void *arg, int64_t id, const char *type, const char *data)
 	sl->type = type_of(type);
 	sl->staff = frame_event(id, data != NULL ? data : "{}");
 	/* The hall as it was then is gone: a display resuming from here reloads. */
-	sl->dstate = sl->type == EV_TICKET_PRINT ? DISPLAY_NONE : DISPLAY_UNKNOWN;
+	sl->dstate = sl->type == EV_TICKET_PRINT || sl->type == EV_HELP_CALLED ? DISPLAY_NONE :
+	    DISPLAY_UNKNOWN;
 	if (o != NULL)
 		slot_classify(s->q->cfg, o, sl);
 	json_decref(o);
@@ -531,8 +532,12 @@ sse_on_event(void *arg, const struct bus_event *ev)
 	if (sl->staff == NULL)
 		sl->staff = frame_event(ev->id, ev->data != NULL ? ev->data : "{}");
 
-	/* Neither a ticket's paper nor an earlier day's leftovers change what the hall shows. */
-	if (ev->type == EV_TICKET_PRINT || ev->type == EV_TICKET_EXPIRED) {
+	/*
+	 * Neither a ticket's paper nor an earlier day's leftovers change what the
+	 * hall shows, and a call for the lobby manager is the staff's alone.
+	 */
+	if (ev->type == EV_TICKET_PRINT || ev->type == EV_TICKET_EXPIRED ||
+	    ev->type == EV_HELP_CALLED) {
 		sl->dstate = DISPLAY_NONE;
 	} else {
 		sl->display = display_frame(s, ev, t, at, now);

@@ -223,6 +223,8 @@ const BQ = (() => {
         const id = Number(m.lastEventId) || 0;
         if (m.lastEventId) lastId = id;
         if (ev.at) sync(ev.at);
+        // For a page's other scripts (helpcall.js on the lobby): every event, on the page's one stream.
+        document.dispatchEvent(new CustomEvent('bq-event', { detail: { stream, ev, id } }));
         if (ev.type === 'reload' || onEvent(ev, id) !== true) soon();
       };
       es.onerror = () => {

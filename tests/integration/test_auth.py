@@ -110,6 +110,11 @@ def test_route_table_grants_what_the_roles_table_says(env):
     staff_only = {"/api/v1/events", "/api/v1/queue", "/api/v1/tickets/{id}",
                   "/api/v1/tickets/{id}/ticket.png", "/api/v1/reports/daily",
                   "/api/v1/reports/range", "/api/v1/audit", "/api/v1/counters/{n}/next"}
+    # A kiosk's call for the lobby manager: whoever may issue may call; the phone
+    # page's QR code: public, as the phone page is (the token is the key).
+    caps = {(rt["method"], rt["path"]): rt["capability"] for rt in routes}
+    check_eq(caps.get(("POST", "/api/v1/help")), "issue", "POST /api/v1/help")
+    check_eq(caps.get(("GET", "/api/v1/t/{token}/qr.svg")), "public", "GET /api/v1/t/{token}/qr.svg")
     for rt in routes:
         if rt["path"] in staff_only:
             check("none" not in rt["roles"] and "kiosk" not in rt["roles"] and

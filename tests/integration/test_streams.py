@@ -64,7 +64,7 @@ def test_display_stream_shows_only_what_the_wall_shows(env):
     d = env.daemon()
     st, _, state = d.get("/api/v1/display")
     check_eq(st, 200, "GET /api/v1/display")
-    check_eq(sorted(state), ["at", "branch", "business_day", "counters", "last_event_id",
+    check_eq(sorted(state), ["at", "branch", "business_day", "counters", "green", "last_event_id",
                              "services"], "display state fields")
     s = d.sse(path=DISPLAY)
     s.wait_hello()
