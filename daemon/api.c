@@ -256,38 +256,57 @@ wipe_string(json_t *o, const char *key)
  * when this kiosk is ahead of its pace. A clock that steps back only makes
  * the kiosk wait for its due time, never lets it past.
  */
+/*
+ * One device's pace against table (API_KIOSKS entries): at most rate a
+ * minute after a burst (a generic cell rate: each request moves the
+ * device's due time on by 60/rate s). False, with *wait_s the seconds until
+ * its next is due, when it is ahead of its pace. A clock that steps back
+ * only makes the device wait for its due time, never lets it past.
+ */
 static bool
-kiosk_paced(struct route_ctx *r)
+device_paced(struct route_ctx *r, struct api_pace *table, int rate, int burst, unsigned *wait_s)
 {
-	int rate = r->a->queue->cfg->kiosk_rate;
-	int64_t now = r->req->now * 1000, step, tolerance;
+	int64_t now = r->req->now * 1000, step = 60000 / rate, tolerance = step * (burst - 1);
 	struct api_pace *p = NULL;
 
-	if (rate <= 0 || r->who.role != ROLE_KIOSK || r->who.token_id == 0)
-		return true;
-	step = 60000 / rate;
-	tolerance = step * (API_KIOSK_BURST - 1);
 	for (int i = 0; i < API_KIOSKS && p == NULL; i++)
-		if (r->a->kiosks[i].token_id == r->who.token_id)
-			p = &r->a->kiosks[i];
+		if (table[i].token_id == r->who.token_id)
+			p = &table[i];
 	if (p == NULL) {
-		/* The kiosk due the longest ago: forgetting it costs it nothing it had. */
-		p = &r->a->kiosks[0];
+		/* The device due the longest ago: forgetting it costs it nothing it had. */
+		p = &table[0];
 		for (int i = 1; i < API_KIOSKS; i++)
-			if (r->a->kiosks[i].due_ms < p->due_ms)
-				p = &r->a->kiosks[i];
+			if (table[i].due_ms < p->due_ms)
+				p = &table[i];
 		p->token_id = r->who.token_id;
 		p->due_ms = now;
 	}
 	if (p->due_ms - now > tolerance) {
-		int64_t wait = p->due_ms - tolerance - now;
-		r->rep->retry_after = (unsigned)((wait + 999) / 1000);
-		reply_error(r->rep, BQ_ERR_TOO_MANY_REQUESTS, "this kiosk issues tickets faster than "
-		    "%d a minute; wait %u s (取号过于频繁，请稍候)", rate, r->rep->retry_after);
+		*wait_s = (unsigned)((p->due_ms - tolerance - now + 999) / 1000);
 		return false;
 	}
 	p->due_ms = (p->due_ms > now ? p->due_ms : now) + step;
 	return true;
+}
+
+/*
+ * A kiosk device issues at most kiosk_rate tickets a minute, after a burst
+ * of API_KIOSK_BURST. Staff and API tokens are not paced: the lobby and a
+ * bench issue as fast as they like. False, with 429 and Retry-After, when
+ * this kiosk is ahead of its pace.
+ */
+static bool
+kiosk_paced(struct route_ctx *r)
+{
+	int rate = r->a->queue->cfg->kiosk_rate;
+
+	if (rate <= 0 || r->who.role != ROLE_KIOSK || r->who.token_id == 0)
+		return true;
+	if (device_paced(r, r->a->kiosks, rate, API_KIOSK_BURST, &r->rep->retry_after))
+		return true;
+	reply_error(r->rep, BQ_ERR_TOO_MANY_REQUESTS, "this kiosk issues tickets faster than "
+	    "%d a minute; wait %u s (取号过于频繁，请稍候)", rate, r->rep->retry_after);
+	return false;
 }
 
 static void
@@ -1021,6 +1040,13 @@ h_help(struct route_ctx *r)
 	if ((o = body_object(r, no_fields)) == NULL)
 		return;
 	json_decref(o);
+	/* A stuck or hijacked kiosk must not bury the lobby in banners: a device is paced. */
+	if (r->who.kind == WHO_TOKEN && r->who.token_id != 0 &&
+	    !device_paced(r, r->a->helps, API_HELP_RATE, API_HELP_BURST, &r->rep->retry_after)) {
+		reply_error(r->rep, BQ_ERR_TOO_MANY_REQUESTS, "this device already called the lobby "
+		    "manager; wait %u s (已呼叫大堂经理，请稍候)", r->rep->retry_after);
+		return;
+	}
 	if (!fail(r, queue_help(r->a->queue, r->who.name, r->req->now)))
 		reply_json(r->rep, 202, json_pack("{s:{s:s,s:o}}", "help", "from", r->who.name,
 		    "at", render_time(r->req->now)));

@@ -26,6 +26,8 @@
 #define API_BODY_MAX (16 * 1024)
 #define API_KIOSK_BURST 10              /* tickets a kiosk may issue at once before kiosk_rate applies */
 #define API_KIOSKS 64                   /* kiosks whose pace is kept; the longest idle is forgotten */
+#define API_HELP_RATE 2                 /* calls for the lobby manager a minute one device may make */
+#define API_HELP_BURST 3
 
 /* One kiosk device's pace (GCRA): when its next ticket is due at kiosk_rate. */
 struct api_pace {
@@ -48,6 +50,7 @@ struct api {
 	uint64_t queue_version;
 	int64_t queue_at;
 	struct api_pace kiosks[API_KIOSKS];
+	struct api_pace helps[API_KIOSKS];  /* the same, for calls for the lobby manager */
 };
 
 /* Free what the api keeps (not the queue, pages, printer or voice it points to). */

@@ -155,3 +155,18 @@ def test_estimate_never_under_half_the_service_time(env):
     st, _, phone = d.get("/api/v1/t/%s" % tickets[5]["token"], auth=False)
     check_eq((st, phone["ticket"]["estimated_wait_s"]), (200, tickets[5]["estimated_wait_s"]),
              "the phone page says the same")
+
+
+def test_help_calls_of_one_device_are_paced(env):
+    """A stuck or hijacked kiosk cannot bury the lobby in banners: three calls, then 429
+    with a Retry-After, while another kiosk and the lobby's own staff still call."""
+    d = env.daemon()
+    stuck, other = _kiosk(d, "stuck"), _kiosk(d, "other")
+    for i in range(3):
+        st, _, body = d.request("POST", "/api/v1/help", {}, headers=stuck, auth=False)
+        check_eq(st, 202, "call %d of the burst (%r)" % (i + 1, body))
+    resp = d.request("POST", "/api/v1/help", {}, headers=stuck, auth=False)
+    check_error(resp, 429, "too_many_requests", "the fourth call at once")
+    check(int(resp[1].get("retry-after", "0")) > 0, "it says when to call again")
+    check_eq(d.request("POST", "/api/v1/help", {}, headers=other, auth=False)[0], 202,
+             "another kiosk still calls")
