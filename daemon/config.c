@@ -89,6 +89,7 @@ static const struct option branch_options[] = {
 	/* The default, http://<listen>, is derived once listen is known. */
 	BRANCH("public_url", OPT_URL,      0, 0,  public_url,    OPTIONAL, NULL),
 	BRANCH("recalls",    OPT_INT,      0, 10, recalls,       OPTIONAL, "2"),
+	BRANCH("call_repeats", OPT_INT,    1, 3,  call_repeats,  OPTIONAL, "2"),
 	BRANCH("streams_per_address", OPT_INT, 0, 10000, streams_per_address, OPTIONAL, "16"),
 	BRANCH("hosts",        OPT_STRING,   0, 0,            hosts,          OPTIONAL, NULL),
 	BRANCH("session_idle", OPT_DURATION, 1, CONFIG_DAY_S, session_idle_s, OPTIONAL, "30m"),

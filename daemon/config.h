@@ -88,6 +88,7 @@ struct config {
 	bool public_url_given;           /* set in the file; else derived from listen */
 	char pages[PATH_MAX];            /* directory of the pages' static files (display/) */
 	int recalls;                     /* recalls announced before a further recall makes a no-show */
+	int call_repeats;                /* times the hall display speaks each call, 1-3 */
 	int streams_per_address;         /* event streams one client address may hold; 0: no cap */
 	char hosts[CONFIG_URL_MAX];      /* more names the Host header may give, space-separated */
 	int64_t session_idle_s;          /* a staff session ends this long after its last request */

@@ -188,10 +188,10 @@ render_display(const struct config *cfg, const struct queue_view *v)
 		json_array_append_new(services, json_pack("{s:s,s:s,s:s,s:i}", "id",
 		    cfg->services[s].id, "name_zh", cfg->services[s].name_zh, "name_en",
 		    cfg->services[s].name_en, "waiting", v->count[s]));
-	return json_pack("{s:{s:s,s:s},s:s,s:o,s:I,s:o,s:o}", "branch", "name_zh", cfg->name_zh,
+	return json_pack("{s:{s:s,s:s},s:s,s:o,s:I,s:i,s:o,s:o}", "branch", "name_zh", cfg->name_zh,
 	    "name_en", cfg->name_en, "business_day", v->bday, "at", render_time(v->at),
-	    "last_event_id", (json_int_t)v->last_event_id, "services", services, "counters",
-	    render_hall_counters(cfg, v));
+	    "last_event_id", (json_int_t)v->last_event_id, "call_repeats", cfg->call_repeats,
+	    "services", services, "counters", render_hall_counters(cfg, v));
 }
 
 json_t *

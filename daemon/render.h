@@ -43,7 +43,7 @@ json_t *render_hall_ticket(const struct ticket *t);
 /* The hall as a display stream's event carries it: {"waiting": {service: n}, "counters": [...]}. */
 json_t *render_hall(const struct config *cfg, const struct queue_view *v);
 
-/* The hall display's state (GET /api/v1/display): the branch, services with counts, counters. */
+/* The hall display's state (GET /api/v1/display): the branch, call_repeats, services with counts, counters. */
 json_t *render_display(const struct config *cfg, const struct queue_view *v);
 
 /*

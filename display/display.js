@@ -4,28 +4,35 @@
 // start and after every reconnect, then follows the display stream
 // (/api/v1/display/events), each of whose events carries the hall as it is
 // after that event (waiting counts, every counter's current number), which
-// the page takes as its state: the newest call large, every counter's
-// current customer, and how many wait per service. A call or recall event
-// marks the ticket to be announced; the announcement is made only if the
-// state still shows that number called at that counter when the page draws
-// it, so nothing stale is ever spoken as current. Announcements play one at
-// a time, in order, from /api/v1/voice/{number}/{counter}.wav (chime,
-// Mandarin, English for an English ticket); window.bqSpoken and bqPlayed
-// list what was played and when, for tests.
+// the page takes as its state: the newest call large, one row for every
+// configured counter (in the config's order, so a row never moves: its
+// ticket, called, being served, or 暂停服务 Paused), and how many wait per
+// service. A paused counter's ticket is never shown or spoken as a live call.
+// While the stream is down the data is dimmed and the notice takes its own
+// place in the header. A call or recall event marks the ticket to be
+// announced; the announcement is made only if the state still shows that
+// number called at that counter when the page draws it, so nothing stale is
+// ever spoken as current. Each announcement plays call_repeats times (from
+// the state, [branch] call_repeats) with a pause between, a repeat only
+// while the call is still current; announcements play one at a time, in
+// order, from /api/v1/voice/{number}/{counter}.wav (chime, Mandarin, English
+// for an English ticket); window.bqSpoken and bqPlayed list what was played
+// and when, for tests.
 'use strict';
 
 (() => {
   const $ = (id) => document.getElementById(id);
   const esc = BQ.esc;
   const FLASH_MS = 6000;
+  const REPEAT_PAUSE_MS = 1500;  // silence between the repeats of one call
   let lastCall = null;          // "ticketId/counter/calledAt" shown large
   let flashUntil = 0;
   const toAnnounce = [];        // {number, counter, event} from events, checked against the state
   let state = null;             // GET /api/v1/display, kept current by the stream
-  const voiceQueue = [];
+  const voiceQueue = [];        // {url, number, counter, repeat}
   let playing = false;
   window.bqSpoken = [];          // URLs in the order they were played
-  window.bqPlayed = [];          // {url, start, end} (performance.now() ms), for tests
+  window.bqPlayed = [];          // {url, repeat, start, end} (performance.now() ms), for tests
 
   BQ.clock($('clock'));
 
@@ -37,16 +44,27 @@
   const callTime = (t) => Date.parse(t.called_at || 0) || 0;
   const newestFirst = (x, y) => callTime(y.ticket) - callTime(x.ticket) || seqOf(y) - seqOf(x) ||
     y.number - x.number;
+  // A live call: the counter called this ticket and is not paused.
+  const live = (c) => c.ticket && c.state === 'called' && !c.paused;
+  const stillCalled = (number, counter) => !!state &&
+    state.counters.some((c) => c.number === counter && live(c) && c.ticket.number === number);
 
   let clips = 0;                 // numbers the clips, so a late word about an old one is ignored
 
   function playNext() {
     if (playing || voiceQueue.length === 0) return;
-    const url = voiceQueue.shift();
-    const audio = $('voice');
+    const item = voiceQueue.shift();
+    // A repeat is said only while the call is still current (not started, finished or paused).
+    if (item.repeat > 0 && !stillCalled(item.number, item.counter)) { playNext(); return; }
     playing = true;
+    if (item.repeat > 0) setTimeout(() => play(item), REPEAT_PAUSE_MS);
+    else play(item);
+  }
+
+  function play({ url, repeat }) {
+    const audio = $('voice');
     window.bqSpoken.push(url);
-    const log = { url, start: performance.now(), end: null };
+    const log = { url, repeat, start: performance.now(), end: null };
     window.bqPlayed.push(log);
     // Once per clip: a failed clip reports through onerror and through
     // play()'s rejection, and a superseded play() rejects late; only the
@@ -70,16 +88,37 @@
 
   function announce(t, counter) {
     const lang = t.lang === 'en' ? 'en' : 'zh';
-    voiceQueue.push(`/api/v1/voice/${encodeURIComponent(t.number)}/${counter}.wav?lang=${lang}`);
+    const url = `/api/v1/voice/${encodeURIComponent(t.number)}/${counter}.wav?lang=${lang}`;
+    const times = Math.min(3, Math.max(1, Number(state && state.call_repeats) || 1));
+    for (let repeat = 0; repeat < times; repeat++) voiceQueue.push({ url, number: t.number, counter, repeat });
     playNext();
+  }
+
+  const mark = () => '<span class="green-mark">绿色通道<span lang="en">Green Channel</span></span>';
+
+  // One counter's row: its ticket and what is happening there, in Chinese and English.
+  function row(c, newest) {
+    const t = c.ticket;
+    const n = c.number;
+    const kind = c.paused ? 'paused' : t ? c.state : 'idle';
+    const [zh, en] = {
+      paused: [`${n} 号窗口 暂停服务`, `Counter ${n} paused`],
+      called: [`请到 ${n} 号窗口`, `To counter ${n}`],
+      serving: [`${n} 号窗口 办理中`, `Counter ${n} serving`],
+      idle: [`${n} 号窗口`, `Counter ${n}`],
+    }[kind];
+    const cls = [kind, c === newest ? 'newest' : ''].filter(Boolean).join(' ');
+    return `<li class="${cls}" data-counter="${n}"${t ? ` data-number="${esc(t.number)}"` : ''}>` +
+      `<span class="num">${t ? esc(t.number) : '—'}</span>` +
+      `<span class="where">${zh}<span class="en">${en}</span></span>` +
+      `${t && t.green ? mark() : ''}</li>`;
   }
 
   function render(q) {
     const b = q.branch || {};
     $('branch').innerHTML = `${esc(b.name_zh)}<span class="en">${esc(b.name_en)}</span>`;
 
-    const current = q.counters.filter((c) => c.ticket).sort(newestFirst);
-    const called = current.filter((c) => c.state === 'called');
+    const called = q.counters.filter(live).sort(newestFirst);
 
     // Announce what the events said, if it is still true. An event newer
     // than this state (it came while the state was being fetched) waits for
@@ -103,28 +142,28 @@
           `<div class="number" id="now-number">${esc(t.number)}</div>` +
           `<div class="to">请到 <b id="now-counter">${top.number}</b> 号窗口` +
           `<span class="en">Please go to counter ${top.number}</span></div>` +
-          (t.green ? `<div>${BQ.greenMark()}</div>` : '');
+          (t.green ? mark() : '');
         lastCall = key;
       }
     } else if (lastCall !== null) {
-      $('now-call').innerHTML = '<div class="idle">请留意叫号<br><span class="en">Please watch for your number</span></div>';
+      $('now-call').innerHTML = '<div class="idle">请留意叫号<span class="en">Please watch for your number</span></div>';
       lastCall = null;
     }
     const flashing = top && Date.now() < flashUntil;
     if (flashing !== now.classList.contains('flash')) now.classList.toggle('flash', flashing);
     if (flashing) setTimeout(() => now.classList.remove('flash'), flashUntil - Date.now());
 
-    $('calls').innerHTML = current.length === 0
-      ? '<li class="none">暂无 <span class="en">None</span></li>'
-      : current.slice(0, 8).map((c) => `<li class="${c.state}" data-number="${esc(c.ticket.number)}">` +
-          `<span>${esc(c.ticket.number)}${c.ticket.green ? BQ.greenMark() : ''}</span>` +
-          `<span class="where">→ ${c.number} 号窗口<span class="en">Counter ${c.number}` +
-          `${c.state === 'serving' ? ' · 办理中 serving' : ''}</span></span></li>`).join('');
+    // One row per configured counter: up to six in one column, then two columns.
+    const list = $('calls');
+    const cols = q.counters.length > 6 ? 2 : 1;
+    list.style.setProperty('--cols', String(cols));
+    list.style.setProperty('--rows', String(Math.max(1, Math.ceil(q.counters.length / cols))));
+    list.innerHTML = q.counters.map((c) => row(c, top)).join('');
 
     $('waiting').innerHTML = q.services.map((s) =>
       `<div class="tile" data-service="${esc(s.id)}"><div class="name">${esc(s.name_zh)}` +
       `<span class="en">${esc(s.name_en)}</span></div>` +
-      `<div class="count"><span class="n">${s.waiting}</span><small>人 waiting</small></div></div>`).join('');
+      `<div class="count"><span class="n">${s.waiting}</span><small>人</small></div></div>`).join('');
   }
 
   async function load() {
@@ -155,6 +194,9 @@
       render(state);
       return true;
     },
-    onLink(up) { $('link').classList.toggle('hidden', up); },
+    onLink(up) {
+      $('link').classList.toggle('hidden', up);
+      document.body.classList.toggle('down', !up);
+    },
   });
 })();

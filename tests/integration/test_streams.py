@@ -64,8 +64,9 @@ def test_display_stream_shows_only_what_the_wall_shows(env):
     d = env.daemon()
     st, _, state = d.get("/api/v1/display")
     check_eq(st, 200, "GET /api/v1/display")
-    check_eq(sorted(state), ["at", "branch", "business_day", "counters", "green", "last_event_id",
-                             "services"], "display state fields")
+    check_eq(sorted(state), ["at", "branch", "business_day", "call_repeats", "counters", "green",
+                             "last_event_id", "services"], "display state fields")
+    check_eq(state["call_repeats"], 2, "display state: call_repeats, [branch] call_repeats' default")
     s = d.sse(path=DISPLAY)
     s.wait_hello()
     tokens = []

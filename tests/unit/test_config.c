@@ -123,6 +123,7 @@ assert_issue_settings(const struct config *c)
 	assert_string_equal(c->database, "var/branchq.db");
 	assert_string_equal(c->public_url, "http://127.0.0.1:8080");
 	assert_int_equal(c->recalls, 2);
+	assert_int_equal(c->call_repeats, 2);
 	assert_int_equal(c->elderly_age, 60);
 	assert_int_equal(c->boost_s[CAT_NORMAL], 0);
 	assert_int_equal(c->boost_s[CAT_ELDERLY], 600);
@@ -328,6 +329,8 @@ test_value_syntax(void **state)
 		{ "public_url = http://示范.cn", 0 }, { "public_url = HTTP://x", 0 },
 		{ "recalls = 10", 1 }, { "recalls = -1", 0 }, { "recalls = 2.0", 0 },
 		{ "recalls = 0x2", 0 }, { "recalls = 99999999999999999999", 0 },
+		{ "call_repeats = 1", 1 }, { "call_repeats = 3", 1 }, { "call_repeats = 0", 0 },
+		{ "call_repeats = 4", 0 },
 	};
 	static const struct {
 		const char *value;
