@@ -16,7 +16,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, demoConfig, browser, pair, signIn, boxes, assertAxeClean, shot, ROOT, ARTIFACTS } from './harness.mjs';
+import { Daemon, demoConfig, browser, pair, signIn, boxes, assertAxeClean, axeEnhancedContrast, shot, ROOT, ARTIFACTS } from './harness.mjs';
 
 const T = { timeout: 10000 };
 const SIZES = [[1080, 1920], [1920, 1080]];
@@ -288,5 +288,26 @@ test('a print that fails: "printing" first, then no paper and the QR code, never
   } finally {
     await ctx.close();
     await d2.stop();
+  }
+});
+
+test('大字版: one tap makes the kiosk larger at 7:1, and the next customer starts plain', async () => {
+  for (const [width, height] of SIZES) {
+    const { ctx, page } = await kiosk(width, height);
+    const before = (await boxes(page, '#services button[data-service]'))[0].font;
+    await page.locator('#large').click();
+    await page.locator('html.large').waitFor({ state: 'attached', ...T });
+    assert.equal(await page.locator('#large').getAttribute('aria-pressed'), 'true');
+    const after = (await boxes(page, '#services button[data-service]'))[0].font;
+    assert.ok(after >= before * 1.2, `larger: ${before} -> ${after} px`);
+    assert.deepEqual(await axeEnhancedContrast(page), [], 'every text at 7:1 in large text');
+    await checkState(page, `large text at ${width}x${height}`, [width, height]);
+    await shot(page, `kiosk-large-${width}x${height}`);
+    // A ticket and Done: the next customer gets the kiosk as it was.
+    await page.locator('#services button[data-service]').first().click();
+    await page.locator('#who button').first().click();
+    await page.locator('#done').click();
+    await page.locator('html:not(.large)').waitFor({ state: 'attached', ...T });
+    await ctx.close();
   }
 });
