@@ -110,15 +110,16 @@ usage(void)
 }
 
 /* Load path into *cfg, logging every problem; 0 when it is usable. */
-/* --listen and --db over the file's; a public_url the file did not set follows --listen. */
+/*
+ * --listen and --db over the file's. public_url stays the file's (or what
+ * the file's listen made it): a --listen of port 0 or of a test's own port
+ * names no address a customer's phone should be sent to.
+ */
 static void
 apply_overrides(const struct options *opt, struct config *cfg)
 {
-	if (opt->listen != NULL) {
+	if (opt->listen != NULL)
 		snprintf(cfg->listen, sizeof(cfg->listen), "%s", opt->listen);
-		if (!cfg->public_url_given)
-			config_default_public_url(cfg);
-	}
 	if (opt->db != NULL)
 		snprintf(cfg->database, sizeof(cfg->database), "%s", opt->db);
 }

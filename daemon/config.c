@@ -193,6 +193,7 @@ struct parse {
 	int services_line[MAX_COUNTERS]; /* line of each counter's services key */
 };
 
+static void default_public_url(struct config *c);
 static void config_error(struct parse *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -1167,13 +1168,13 @@ config_resolve(struct parse *p)
 	/* Half a pair serves nothing (config_section_close said so): no https:// is assumed. */
 	if (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0')
 		c->tls.cert[0] = c->tls.key[0] = '\0';
-	c->public_url_given = c->public_url[0] != '\0';
-	if (!c->public_url_given)
-		config_default_public_url(c);
+	if (c->public_url[0] == '\0')
+		default_public_url(c);
 }
 
-void
-config_default_public_url(struct config *c)
+/* public_url from listen, when the file sets none. */
+static void
+default_public_url(struct config *c)
 {
 	const char *colon = strrchr(c->listen, ':');
 	const char *scheme = config_tls_on(c) ? "https" : "http";

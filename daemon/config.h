@@ -85,7 +85,6 @@ struct config {
 	char listen[64];                 /* ADDR:PORT; default 127.0.0.1:8080 */
 	char database[PATH_MAX];         /* relative paths are relative to the working directory */
 	char public_url[CONFIG_URL_MAX]; /* base of the customers' phone-page links */
-	bool public_url_given;           /* set in the file; else derived from listen */
 	char pages[PATH_MAX];            /* directory of the pages' static files (display/) */
 	int recalls;                     /* recalls announced before a further recall makes a no-show */
 	int call_repeats;                /* times the hall display speaks each call, 1-3 */
@@ -158,9 +157,6 @@ int config_parse_duration(const char *s, int64_t *out_s);
  * years. Returns 0 and sets *out_days (at most CONFIG_KEEP_MAX_DAYS), or -1.
  */
 int config_parse_days(const char *s, int *out_days);
-
-/* public_url from listen, as when the file sets none (after a --listen given on the command line). */
-void config_default_public_url(struct config *c);
 
 /*
  * The daemon listens on the branch's network but public_url names this

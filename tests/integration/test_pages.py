@@ -27,8 +27,12 @@ def test_pages_served_from_memory(env):
         st, hdrs, body = d.fetch("GET", "/assets/" + name)
         check_eq((st, hdrs.get("content-type")), (200, ctype), "GET /assets/" + name)
         check(len(body) > 100, "/assets/%s has content" % name)
-    check_error(d.get("/counter/99"), 404, "unknown_counter", "a page for a counter that is not configured")
-    check_error(d.get("/counter/x"), 404, "unknown_counter", "a page for a counter that is no number")
+    st, hdrs, body = d.fetch("GET", "/counter/99")
+    check_eq((st, hdrs.get("content-type")), (404, "text/html; charset=utf-8"),
+             "a page for a counter that is not configured is a page")
+    st, hdrs, body = d.fetch("GET", "/counter/x")
+    check_eq((st, hdrs.get("content-type")), (404, "text/html; charset=utf-8"),
+             "a page for a counter that is no number is a page too")
     check_error(d.get("/assets/nothing.js"), 404, "not_found", "an asset that does not exist")
     for path in ("/assets/..%2Fconfig%2Fbranchq.conf", "/assets/../index.html", "/assets/.hidden.js",
                  "/assets/%2Fetc%2Fpasswd"):
