@@ -47,6 +47,8 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build", "release")
 LUA = os.path.join(ROOT, "tests", "bench", "post.lua")
+# Issue, then cancel one of one's own: the hall keeps its size while others issue.
+LUA_ISSUE_CANCEL = os.path.join(ROOT, "tests", "bench", "issue_cancel.lua")
 CONFIG = os.path.join(ROOT, "config", "branchq.conf")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ORIG_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -173,10 +175,10 @@ def wrk(port, path, seconds, conns=50, body='{"service":"A"}'):
     return r
 
 
-def wrk_start(port, path, seconds, conns=50, body='{"service":"A"}'):
+def wrk_start(port, path, seconds, conns=50, body='{"service":"A"}', script=LUA):
     env = dict(auth_env(port), BENCH_BODY=body)
     return subprocess.Popen(["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--timeout", "10s",
-                             "-s", LUA, "http://127.0.0.1:%d%s" % (port, path)],
+                             "-s", script, "http://127.0.0.1:%d%s" % (port, path)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
 
 
@@ -758,10 +760,22 @@ def slow_disk_figures(tmp, seconds, ms=20):
     w = wrk_start(d.port, "/api/v1/tickets", seconds)
     dtimes, dfailed, _ = probe_gets(d.port, "/api/v1/display", w)
     d.stop()
+    # 200 waiting held: each writer cancels a ticket it issued for each it issues.
+    db2 = os.path.join(tmp, "slow-held.db")
+    preload(tmp, db2, 200)
+    d = start_branchqd(tmp, "slow-held", db2, slow_env(ms))
+    w = wrk_start(d.port, "/api/v1/tickets", seconds, script=LUA_ISSUE_CANCEL)
+    htimes, hfailed, _ = probe_gets(d.port, "/api/v1/queue", w)
+    held = waiting(d.port)
+    d.stop()
     row("GET /api/v1/queue p99, syncs %d ms, 50 conns issuing" % ms,
         percentile(times, 99) * 1000, percentile(btimes, 99) * 1000, "ms", 5, "max", "%.1f",
         "%d waiting at start, %d at the end (the JSON grows with them); %d GETs, %d failed; "
         "baseline: GET of the one-commit server while it commits" % (n, grown, len(times), failed))
+    row("GET /api/v1/queue p99, syncs %d ms, 200 held, 50 conns issue+cancel" % ms,
+        percentile(htimes, 99) * 1000, percentile(btimes, 99) * 1000, "ms", 5, "max", "%.1f",
+        "the writers cancel a ticket of theirs for each they issue, so the hall stays at 200 "
+        "(%d at the end); %d GETs, %d failed" % (held, len(htimes), hfailed))
     row("GET /api/v1/display p99, syncs %d ms, 50 conns issuing" % ms,
         percentile(dtimes, 99) * 1000, percentile(btimes, 99) * 1000, "ms", 5, "max", "%.1f",
         "the hall display's state (counts and counters: its size does not grow); %d GETs, %d "
