@@ -18,6 +18,8 @@
 // is the daemon's clock, as learnt from the last answer that carried one,
 // and BQ.timeOf() shows a moment in the branch's time zone (the offset of
 // the daemon's ISO times), whatever zone the screen's computer is set to.
+// BQ.tone() plays a few notes made in the page (the phone's alert, the
+// lobby's help chime).
 'use strict';
 
 const BQ = (() => {
@@ -170,6 +172,24 @@ const BQ = (() => {
   const greenMark = () =>
     '<span class="green-mark" title="绿色通道 Green Channel">绿色通道 <span lang="en">Green Channel</span></span>';
 
+  // Play notes on ctx, an AudioContext the page made (browsers keep it silent until a tap on
+  // the page): each note is [hertz, start (s from now), length (s)], a soft sine with a quick
+  // rise and fall, at volume (0-1).
+  function tone(ctx, notes, volume) {
+    if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+    const t0 = ctx.currentTime;
+    for (const [hz, at, len] of notes) {
+      const o = ctx.createOscillator(), g = ctx.createGain(), t = t0 + at;
+      o.frequency.value = hz;
+      g.gain.setValueAtTime(0.0001, t);
+      g.gain.exponentialRampToValueAtTime(volume, t + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t + len - 0.02);
+      o.connect(g).connect(ctx.destination);
+      o.start(t);
+      o.stop(t + len);
+    }
+  }
+
   // A clock element updated every second with the daemon's time in the branch's zone.
   function clock(el) {
     const tick = () => {
@@ -285,5 +305,5 @@ const BQ = (() => {
     return true;
   }
 
-  return { api, signOut, toSignIn, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, clock, live, applyStaff };
+  return { api, signOut, toSignIn, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, tone, clock, live, applyStaff };
 })();

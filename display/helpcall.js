@@ -33,17 +33,7 @@
   function chime() {
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      if (audio.state === 'suspended') audio.resume();
-      [660, 880, 1100].forEach((f, i) => {
-        const o = audio.createOscillator(), g = audio.createGain(), t = audio.currentTime + i * 0.25;
-        o.frequency.value = f;
-        g.gain.setValueAtTime(0.0001, t);
-        g.gain.exponentialRampToValueAtTime(0.3, t + 0.03);
-        g.gain.exponentialRampToValueAtTime(0.0001, t + 0.22);
-        o.connect(g).connect(audio.destination);
-        o.start(t);
-        o.stop(t + 0.24);
-      });
+      BQ.tone(audio, [[660, 0, 0.24], [880, 0.25, 0.24], [1100, 0.5, 0.24]], 0.3);
       document.body.dataset.helpChimes = String(Number(document.body.dataset.helpChimes || 0) + 1);
     } catch { /* no sound: the banner still shows */ }
   }

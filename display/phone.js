@@ -74,25 +74,12 @@
   // ---- sound: a tone made in the page, once the customer allowed it with a tap ---------------
 
   const sound = { on: false, ctx: null };
+  // Two notes, high then low, `times` times, a second apart.
   function tone(times) {
-    const ctx = sound.ctx;
-    if (!sound.on || !ctx) return;
-    if (ctx.state === 'suspended') ctx.resume().catch(() => {});
-    let t = ctx.currentTime + 0.05;
-    for (let i = 0; i < times; i++) {
-      for (const f of [880, 660]) {
-        const o = ctx.createOscillator(), g = ctx.createGain();
-        o.frequency.value = f;
-        g.gain.setValueAtTime(0.0001, t);
-        g.gain.exponentialRampToValueAtTime(0.4, t + 0.02);
-        g.gain.exponentialRampToValueAtTime(0.0001, t + 0.3);
-        o.connect(g).connect(ctx.destination);
-        o.start(t);
-        o.stop(t + 0.32);
-        t += 0.35;
-      }
-      t += 0.3;
-    }
+    if (!sound.on || !sound.ctx) return;
+    const notes = [];
+    for (let i = 0; i < times; i++) notes.push([880, 0.05 + i, 0.32], [660, 0.4 + i, 0.32]);
+    BQ.tone(sound.ctx, notes, 0.4);
   }
   const AudioCtx = window.AudioContext || window.webkitAudioContext;
   if (AudioCtx) $('sound').hidden = false;
