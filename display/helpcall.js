@@ -8,13 +8,11 @@
 // page's only: it tells the daemon nothing. Calls made while the page was
 // closed are not replayed: a call is for someone who is there now.
 //
-// The banner's look is set here through the CSSOM (the page's CSP forbids
-// inline style markup, not styles set from a script of its own).
+// The banner's look is in lobby.css (#helpcalls, .helpcall).
 'use strict';
 
 (() => {
-  const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) =>
-    ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const esc = BQ.esc;
   let box = null, audio = null;
 
   function container() {
@@ -23,8 +21,6 @@
     box.id = 'helpcalls';
     box.setAttribute('role', 'region');
     box.setAttribute('aria-label', '呼叫大堂经理 Lobby manager calls');
-    Object.assign(box.style, { position: 'fixed', top: '0', left: '0', right: '0', zIndex: '50',
-      display: 'flex', flexDirection: 'column', gap: '4px' });
     document.body.appendChild(box);
     return box;
   }
@@ -41,21 +37,17 @@
   function show(ev) {
     const from = ev.from || ev.by || '取号机 kiosk';
     const t = Date.parse(ev.at);
-    const time = Number.isNaN(t) ? '' : (typeof BQ !== 'undefined' ? BQ.timeOf(t) : new Date(t).toLocaleTimeString());
+    const time = Number.isNaN(t) ? '' : BQ.timeOf(t);
     const el = document.createElement('div');
     el.className = 'helpcall';
     el.setAttribute('role', 'alert');
     el.dataset.from = from;
-    Object.assign(el.style, { display: 'flex', alignItems: 'center', gap: '1rem', padding: '.8rem 1.2rem',
-      background: '#fff4d6', color: '#3d2800', borderBottom: '4px solid #b7791f', fontSize: '1.25rem',
-      fontWeight: '700', boxShadow: '0 2px 6px rgba(0,0,0,.25)' });
     el.innerHTML = `<span class="helpcall-text">${esc(from)} 呼叫大堂经理 <span lang="en">${esc(from)} calls the lobby manager</span>` +
       (time ? ` · ${esc(time)}` : '') + '</span>';
     const ack = document.createElement('button');
     ack.type = 'button';
     ack.className = 'btn primary helpcall-ack';
     ack.innerHTML = '知道了 <span lang="en">Acknowledge</span>';
-    Object.assign(ack.style, { marginLeft: 'auto', minHeight: '48px', fontSize: '1.1rem' });
     ack.addEventListener('click', () => el.remove());
     el.appendChild(ack);
     container().appendChild(el);
