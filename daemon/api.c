@@ -249,14 +249,6 @@ wipe_string(json_t *o, const char *key)
 }
 
 /*
- * A kiosk device issues at most kiosk_rate tickets a minute, after a burst
- * of API_KIOSK_BURST (a generic cell rate: each ticket moves the kiosk's due
- * time on by 60/kiosk_rate s). Staff and API tokens are not paced: the lobby
- * and a bench issue as fast as they like. False, with 429 and Retry-After,
- * when this kiosk is ahead of its pace. A clock that steps back only makes
- * the kiosk wait for its due time, never lets it past.
- */
-/*
  * One device's pace against table (API_KIOSKS entries): at most rate a
  * minute after a burst (a generic cell rate: each request moves the
  * device's due time on by 60/rate s). False, with *wait_s the seconds until
@@ -1061,26 +1053,17 @@ h_help(struct route_ctx *r)
 static void
 get_phone_qr(struct route_ctx *r)
 {
-	const char *tok = r->seg[3];
 	const struct config *cfg = r->a->queue->cfg;
-	char url[CONFIG_URL_MAX + TICKET_TOKEN_LEN + 8], today[11];
+	char url[CONFIG_URL_MAX + TICKET_TOKEN_LEN + 8];
 	struct ticket t;
 	struct qr code;
-	size_t i, cap, len = 0;
+	size_t cap, len = 0;
 	char *svg;
 	int side;
 
-	for (i = 0; tok[i] != '\0'; i++)
-		if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f')))
-			break;
-	if (tok[i] != '\0' || i != TICKET_TOKEN_LEN) {
-		reply_error(r->rep, BQ_ERR_UNKNOWN_TICKET, NULL);
+	if (!phone_ticket(r, r->seg[3], &t))
 		return;
-	}
-	if (fail(r, queue_ticket_by_token(r->a->queue, tok, r->req->now, &t)))
-		return;
-	date_format(bday_of(r->req->now, cfg->day_reset_min), today);
-	if (strcmp(t.bday, today) != 0) {
+	if (!phone_today(r, &t)) {
 		reply_error(r->rep, BQ_ERR_TICKET_EXPIRED, NULL);
 		return;
 	}

@@ -276,6 +276,21 @@ config_parse_int(const char *s, int64_t *out)
 	return 0;
 }
 
+/*
+ * The digits s starts with, into *n, and where they end (a unit may follow).
+ * strtoll would skip blanks and take a sign: only digits may lead. -1 when
+ * none lead or they overflow.
+ */
+static int
+leading_number(const char *s, long long *n, char **end)
+{
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*n = strtoll(s, end, 10);
+	return errno != 0 ? -1 : 0;
+}
+
 int
 config_parse_duration(const char *s, int64_t *out_s)
 {
@@ -283,12 +298,7 @@ config_parse_duration(const char *s, int64_t *out_s)
 	long long n;
 	int64_t unit;
 
-	/* strtoll would skip blanks and take a sign: only digits may lead. */
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0)
+	if (leading_number(s, &n, &end) != 0)
 		return -1;
 	switch (*end) {
 	case 's': unit = 1; end++; break;
@@ -310,11 +320,7 @@ config_parse_days(const char *s, int *out_days)
 	long long n;
 	int unit = 1;
 
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0)
+	if (leading_number(s, &n, &end) != 0)
 		return -1;
 	if (*end == 'y') {
 		unit = CONFIG_YEAR_DAYS;
@@ -626,11 +632,7 @@ config_parse_size(const char *v, int64_t *out)
 	long long n;
 	int64_t mult = 1;
 
-	if (!isdigit((unsigned char)*v))
-		return -1;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno != 0)
+	if (leading_number(v, &n, &end) != 0)
 		return -1;
 	if (*end != '\0') {
 		const char *u = strchr(units, *end);

@@ -580,6 +580,22 @@ queue_expire(struct queue *q, int64_t now, int *n)
 	return e;
 }
 
+/* The policy's inputs: the rules and each counter as the hall has it now. */
+static void
+policy_inputs(struct queue *q, struct policy_rules *rules, struct policy_counter pcs[MAX_COUNTERS])
+{
+	const struct config *cfg = q->cfg;
+
+	policy_rules_from(cfg, rules);
+	for (int i = 0; i < cfg->ncounters; i++) {
+		struct counter_state cs;
+		struct ticket cur;
+
+		hall_counter(q->hall, cfg->counters[i].number, &cs, &cur);
+		policy_counter_from(&cfg->counters[i], &cs, &pcs[i]);
+	}
+}
+
 /* Pick the next ticket for counter index ci; *found is false when none waits. */
 static void
 pick_next(struct queue *q, int ci, int64_t now, struct ticket *out, bool *found)
@@ -589,14 +605,7 @@ pick_next(struct queue *q, int ci, int64_t now, struct ticket *out, bool *found)
 	struct policy_rules rules;
 	const struct ticket *t;
 
-	policy_rules_from(cfg, &rules);
-	for (int i = 0; i < cfg->ncounters; i++) {
-		struct counter_state cs;
-		struct ticket cur;
-
-		hall_counter(q->hall, cfg->counters[i].number, &cs, &cur);
-		policy_counter_from(&cfg->counters[i], &cs, &pcs[i]);
-	}
+	policy_inputs(q, &rules, pcs);
 	t = hall_next(q->hall, cfg, &rules, pcs, ci, now);
 	*found = t != NULL;
 	if (t != NULL)
@@ -618,14 +627,7 @@ queue_next(struct queue *q, int number, int64_t now, struct ticket *out, int max
 		return BQ_ERR_UNKNOWN_COUNTER;
 	if ((e = queue_hall(q, now)) != BQ_OK)
 		return e;
-	policy_rules_from(cfg, &rules);
-	for (int i = 0; i < cfg->ncounters; i++) {
-		struct counter_state cs;
-		struct ticket cur;
-
-		hall_counter(q->hall, cfg->counters[i].number, &cs, &cur);
-		policy_counter_from(&cfg->counters[i], &cs, &pcs[i]);
-	}
+	policy_inputs(q, &rules, pcs);
 	*n = hall_next_n(q->hall, cfg, &rules, pcs, ci, now, pick,
 	    max < QUEUE_NEXT_MAX ? max : QUEUE_NEXT_MAX);
 	for (int i = 0; i < *n; i++)
