@@ -63,52 +63,66 @@ queue_today(const struct queue *q, int64_t now, char bday[11])
 }
 
 /*
+ * The text of an event as the log and the streams carry it: ticket t (may
+ * be NULL) at counter (0: none), done by actor ("" for the daemon itself);
+ * extra (may be NULL, reference stolen) adds fields. NULL when out of memory.
+ */
+static char *
+event_text(const struct config *cfg, enum bus_type type, int64_t now, const struct ticket *t,
+    int counter, const char *actor, json_t *extra)
+{
+	json_t *data = json_object();
+	char *text = NULL;
+
+	if (data != NULL) {
+		json_object_set_new(data, "type", json_string(bus_type_name(type)));
+		json_object_set_new(data, "at", render_time(now));
+		if (t != NULL)
+			json_object_set_new(data, "ticket", render_ticket(cfg, t, NULL, false));
+		json_object_set_new(data, "counter", counter ? json_integer(counter) : json_null());
+		if (extra != NULL)
+			json_object_update(data, extra);
+		if (actor[0] != '\0')
+			json_object_set_new(data, "by", json_string(actor));
+		text = json_dumps(data, JSON_COMPACT);
+	}
+	json_decref(extra);
+	json_decref(data);
+	return text;
+}
+
+/*
  * Append an event for ticket t (may be NULL) at counter (0: none) to the
- * log; extra (may be NULL, reference stolen) adds fields to its data.
+ * log; extra (may be NULL, reference stolen) adds fields to its data. Who
+ * did it is the account or device the API named (queue_set_actor).
  */
 static enum bq_err
 txn_emit(struct txn *x, enum bus_type type, int64_t now, const struct ticket *t, int counter,
     json_t *extra)
 {
-	json_t *data = json_object();
-	char *text = NULL;
+	char *text;
 	int64_t id = 0;
-	enum bq_err e = BQ_ERR_INTERNAL;
+	enum bq_err e;
 
-	if (data == NULL || x->nev == TXN_MAX_EVENTS)
-		goto out;
-	json_object_set_new(data, "type", json_string(bus_type_name(type)));
-	json_object_set_new(data, "at", render_time(now));
-	if (t != NULL)
-		json_object_set_new(data, "ticket", render_ticket(x->q->cfg, t, NULL, false));
-	json_object_set_new(data, "counter", counter ? json_integer(counter) : json_null());
-	if (extra != NULL)
-		json_object_update(data, extra);
-	/* Who did it: the account or device the API named (queue_set_actor). */
-	if (x->q->actor[0] != '\0')
-		json_object_set_new(data, "by", json_string(x->q->actor));
-	if ((text = json_dumps(data, JSON_COMPACT)) == NULL)
-		goto out;
+	if (x->nev == TXN_MAX_EVENTS) {
+		json_decref(extra);
+		return BQ_ERR_INTERNAL;
+	}
+	if ((text = event_text(x->q->cfg, type, now, t, counter, x->q->actor, extra)) == NULL)
+		return BQ_ERR_INTERNAL;
 	e = store_event_append(x->q->store, now, bus_type_name(type), t ? t->id : 0, counter,
 	    text, &id);
-	if (e == BQ_OK) {
-		x->ev[x->nev].id = id;
-		x->ev[x->nev].type = type;
-		x->ev[x->nev].ticket_id = t ? t->id : 0;
-		x->ev[x->nev].counter = counter;
-		x->ev[x->nev].has_ticket = t != NULL;
-		if (t != NULL)
-			x->ev[x->nev].ticket = *t;
-		x->ev[x->nev].data = text;
-		x->text[x->nev] = text;
-		text = NULL;
-		x->nev++;
+	if (e != BQ_OK) {
+		free(text);
+		return e;
 	}
-out:
-	free(text);
-	json_decref(extra);
-	json_decref(data);
-	return e;
+	x->ev[x->nev] = (struct bus_event){ .id = id, .type = type, .ticket_id = t ? t->id : 0,
+	    .counter = counter, .has_ticket = t != NULL, .data = text };
+	if (t != NULL)
+		x->ev[x->nev].ticket = *t;
+	x->text[x->nev] = text;
+	x->nev++;
+	return BQ_OK;
 }
 
 /* Remember the image of a leg as written; a later image of the same leg replaces it. */
@@ -538,18 +552,14 @@ queue_expire(struct queue *q, int64_t now, int *n)
 	if (nleft > 0 && (e = store_begin(q->store)) == BQ_OK) {
 		for (int i = 0; i < nleft && e == BQ_OK; i++) {
 			struct ticket *t = &left[i];
-			json_t *data;
 			char *text;
 
 			t->status = TS_EXPIRED;
 			t->ended_at = now;
 			if ((e = store_ticket_update(q->store, t)) != BQ_OK)
 				break;
-			data = json_pack("{s:s,s:o,s:o,s:n}", "type", bus_type_name(EV_TICKET_EXPIRED),
-			    "at", render_time(now), "ticket", render_ticket(q->cfg, t, NULL, false),
-			    "counter");
-			text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
-			json_decref(data);
+			/* The day reset expires them: no account did it. */
+			text = event_text(q->cfg, EV_TICKET_EXPIRED, now, t, 0, "", NULL);
 			if (text == NULL) {
 				e = BQ_ERR_INTERNAL;
 				break;
