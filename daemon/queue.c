@@ -1194,9 +1194,13 @@ queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 		}
 		for (int j = 0; j < n; j++) {
 			int w = find_by_id(v->waiting, v->nwaiting, tmp[j]->id);
+			/* A held ticket is listed last but called after its calls to go (hall.h). */
+			int ahead = tmp[j]->due_call > hall_calls(q->hall, tmp[j]->service) ?
+			    hall_ahead(q->hall, cfg, &rules, tmp[j], now) : j;
+
 			v->order[s][j] = w;
-			v->pos[w].ahead = j;
-			v->pos[w].estimated_wait_s = policy_estimate_wait(j, avg, v->open_counters[s]);
+			v->pos[w].ahead = ahead;
+			v->pos[w].estimated_wait_s = policy_estimate_wait(ahead, avg, v->open_counters[s]);
 		}
 		v->count[s] = n;
 	}

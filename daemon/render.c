@@ -198,7 +198,7 @@ render_hall_counters(const struct config *cfg, const struct queue_view *v)
 		/* The keypad's question: a number and a language, nothing personal. */
 		if (c != NULL)
 			json_object_set_new(c, "rating", p->ticket_id == 0 ? json_null() :
-			    json_pack("{s:I,s:s,s:s,s:o,s:O}", "ticket_id", (json_int_t)p->ticket_id,
+			    json_pack("{s:I,s:s,s:s,s:o,s:o}", "ticket_id", (json_int_t)p->ticket_id,
 			    "number", p->number, "lang", lang_name(p->lang), "until", render_time(p->until),
 			    "keys", render_rating_key_names(cfg)));
 		json_array_append_new(list, c);
