@@ -83,8 +83,8 @@ def _status(d, method, path, headers):
 # table. The matrix below checks the daemon against its own table; this checks the table.
 STAFF = {"lobby", "teller", "head", "admin"}
 EXPECTED_ROLES = {
-    "public": STAFF | {"none", "kiosk", "display", "metrics"},
-    "signed_in": STAFF | {"kiosk", "display"},
+    "public": STAFF | {"none", "kiosk", "display", "metrics", "keypad"},
+    "signed_in": STAFF | {"kiosk", "display", "keypad"},
     "issue": {"lobby", "head", "admin", "kiosk"},
     "tickets": {"lobby", "head", "admin"},
     "preview": {"lobby", "head", "admin"},
@@ -97,6 +97,8 @@ EXPECTED_ROLES = {
     "admin": {"admin"},
     # /metrics: a Prometheus server's token, or an admin (or an address of metrics_allow).
     "metrics": {"admin", "metrics"},
+    # The customer's rating: the counter's keypad only, never staff (admin, for tests).
+    "rate": {"admin", "keypad"},
 }
 
 
