@@ -15,7 +15,8 @@ def test_phone_token_lookup(env):
     st, _, body = d.fetch("GET", "/api/v1/t/%s" % mine["token"])
     check_eq(st, 200, "GET own ticket")
     j = json.loads(body)
-    check_eq(sorted(j), ["branch", "ticket"], "only the ticket and the branch")
+    check_eq(sorted(j), ["branch", "rating", "ticket"], "only the ticket, the branch and its rating")
+    check_eq((j["rating"]["open"], j["rating"]["key"]), (False, None), "no rating while waiting")
     t = j["ticket"]
     check_eq((t["number"], t["status"], t["ahead"]), (mine["number"], "waiting", 1), "own ticket, one ahead")
     check("token" not in t, "the token is not echoed")

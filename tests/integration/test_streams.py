@@ -20,7 +20,9 @@ DISPLAY = "/api/v1/display/events"
 # What the wall screen may be told; anything else is a leak.
 DISPLAY_EVENT_KEYS = {"type", "at", "ticket", "counter", "waiting", "counters"}
 HALL_TICKET_KEYS = {"number", "service", "green", "lang", "status", "called_at"}
-HALL_COUNTER_KEYS = {"number", "paused", "state", "ticket"}
+# rating: the keypad's open prompt (a number, a language, the keys), else null;
+# teller (工号) only with [display] show_staff_number.
+HALL_COUNTER_KEYS = {"number", "name_zh", "name_en", "paused", "state", "ticket", "rating"}
 PHONE_TICKET_KEYS = {"number", "service", "service_name_zh", "service_name_en", "green", "status",
                      "counter", "ahead", "estimated_wait_s"}
 NEVER_ON_THE_WALL = ("category", "token", "print", "id", "origin_id", "transferred_to",
@@ -65,7 +67,7 @@ def test_display_stream_shows_only_what_the_wall_shows(env):
     st, _, state = d.get("/api/v1/display")
     check_eq(st, 200, "GET /api/v1/display")
     check_eq(sorted(state), ["at", "branch", "business_day", "call_repeats", "counters", "green",
-                             "last_event_id", "services"], "display state fields")
+                             "last_event_id", "rating_keys", "services"], "display state fields")
     check_eq(state["call_repeats"], 2, "display state: call_repeats, [branch] call_repeats' default")
     s = d.sse(path=DISPLAY)
     s.wait_hello()
