@@ -213,3 +213,60 @@ test('the transfer dialog has a title and a cancel, and a transferred customer s
   await shot(page, 'counter-history');
   await page.close();
 });
+
+test('the USB numeric keypad drives the counter page by its default keys', async () => {
+  const t = await d.issue('A');
+  const page = await b.newPage(VIEW);
+  await signIn(page, d, 'e2e-teller', { counter: 1 });
+  await page.locator(`#next li[data-number="${t.number}"]`).waitFor(T);
+  assert.match(await page.locator('#usb-keys').innerText(), /叫号 小键盘 Add/);
+  await page.keyboard.press('NumpadAdd');              // call
+  await page.locator('#number').getByText(t.number).waitFor(T);
+  await page.locator('#state').getByText('已叫号').waitFor(T);
+  await page.keyboard.press('NumpadMultiply');         // start
+  await page.locator('#state').getByText('办理中').waitFor(T);
+  await page.keyboard.press('NumpadEnter');            // finish
+  await page.locator('#state').getByText('空闲').waitFor(T);
+  assert.equal(await ticketStatus(t.id), 'served');
+  await page.keyboard.press('NumpadDivide');           // pause
+  await page.locator('#state').getByText('暂停').waitFor(T);
+  await page.keyboard.press('NumpadDivide');           // resume
+  await page.locator('#state').getByText('空闲').waitFor(T);
+  await assertAxeClean(page, 'counter with the USB keypad line');
+  await page.close();
+});
+
+test('call next on a recalled customer asks 客户来了吗 and sends the answer with the call (contract)', async () => {
+  const t = await d.issue('A');
+  await d.issue('A');
+  const page = await b.newPage(VIEW);
+  await signIn(page, d, 'e2e-teller', { counter: 1 });
+  await page.locator(`#next li[data-number="${t.number}"]`).waitFor(T);
+  await page.locator('button[data-action="call"]').click();
+  await page.locator('#number').getByText(t.number).waitFor(T);
+  // The daemon of issue 13 answers such a call 409 outcome_needed; here Playwright answers for it.
+  const bodies = [];
+  await page.route('**/api/v1/counters/1/call', async (route) => {
+    const body = JSON.parse(route.request().postData());
+    bodies.push(body);
+    if (!body.outcome) {
+      await route.fulfill({ status: 409, json: { error: { code: 'outcome_needed', message: 'did they come?' },
+        ticket: { id: t.id, number: t.number } } });
+    } else {
+      await route.fulfill({ status: 204, body: '' });
+    }
+  });
+  await page.locator('button[data-action="call"]').click();
+  const dialog = page.locator('#outcome-dialog');
+  await dialog.waitFor({ state: 'visible', ...T });
+  assert.match(await dialog.getByRole('heading').innerText(), /客户来了吗？\s*Did the customer come\?/);
+  assert.match(await page.locator('#outcome-who').innerText(), new RegExp(t.number));
+  await assertAxeClean(page, 'counter, did the customer come');
+  await shot(page, 'counter-outcome');
+  await page.locator('#outcome-dialog button[data-outcome="no_show"]').click();
+  await dialog.waitFor({ state: 'hidden', ...T });
+  assert.equal(bodies.length, 2);
+  assert.equal(bodies[1].outcome, 'no_show');
+  assert.equal(bodies[1].expect, t.id);
+  await page.close();
+});
