@@ -53,7 +53,7 @@
     if (a.kind === 'dissatisfied') {
       const teller = a.teller ? ` · 柜员 ${esc(a.teller)}` : '';
       const tellerEn = a.teller ? ` · teller ${esc(a.teller)}` : '';
-      el.innerHTML = `<span class="helpcall-text">不满意评价：${esc(a.counter)} 号窗口${teller} · ${esc(a.number)} ` +
+      el.innerHTML = `<span class="helpcall-text">不满意评价：${esc(a.counter)} 号窗口${teller} · ${esc(a.number)} / ` +
         `<span lang="en">Dissatisfied: counter ${esc(a.counter)}${tellerEn} · ${esc(a.number)}</span>${time}</span>`;
     } else {
       const from = a.from || '取号机 kiosk';

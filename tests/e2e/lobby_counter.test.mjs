@@ -339,3 +339,24 @@ test('a 不满意 alert shows as a banner with counter, teller and ticket until 
   else assert.deepEqual(acks.map((u) => new URL(u).pathname), ['/api/v1/alerts/41/ack']);
   await page.close();
 });
+
+test('请评价 Rate asks the keypad to prompt the last customer; nobody to rate says so (contract)', async () => {
+  const page = await b.newPage(VIEW);
+  await signIn(page, d, 'e2e-teller', { counter: 1 });
+  await page.locator('#state').getByText('空闲').waitFor(T);
+  const bodies = [];
+  let answer = [409, { error: { code: 'nothing_to_rate', message: 'nobody' } }];
+  await page.route('**/api/v1/counters/1/rate', (route) => {
+    bodies.push(route.request().postDataJSON());
+    return route.fulfill({ status: answer[0], json: answer[1] });
+  });
+  await page.locator('button[data-action="rate"]').click();
+  await page.locator('#msg').getByText('Nobody to rate').waitFor(T);
+  answer = [200, { ticket: { id: 7, number: 'A001' }, until: new Date(Date.now() + 30000).toISOString() }];
+  await page.locator('button[data-action="rate"]:not([disabled])').waitFor(T);   // the refusal's reload is over
+  await page.keyboard.press('Numpad0');                 // the USB keypad's Rate
+  await page.locator('#msg').getByText('The keypad asks the customer to rate').waitFor(T);
+  assert.equal(bodies.length, 2);
+  assert.ok(!('expect' in bodies[0]), 'a rating prompt is not a change of the counter\'s customer');
+  await page.close();
+});
