@@ -132,7 +132,7 @@ async function hasRatings() {
 test('keypad against the daemon: finish, prompt, rating, thank-you, idle; a second and a late press refused', async (t) => {
   if (!(await hasRatings())) { t.skip('the daemon has no ratings yet (issue 13 backend)'); return; }
   await d.stop();
-  d = await new Daemon(demoConfig({}, '[rating]\nwindow = 4s\n')).start();
+  d = await new Daemon(demoConfig({}, '[rating]\nwindow = 5s\n')).start();
   const ctx = await b.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
   const token = await d.token('keypad', { counter: 3, name: 'keypad-3' });
@@ -156,7 +156,7 @@ test('keypad against the daemon: finish, prompt, rating, thank-you, idle; a seco
   await d.counter(3, 'call');
   await d.counter(3, 'finish');
   await page.locator('#main[data-state="ask"]').waitFor(T);
-  await page.locator('#main[data-state="idle"]').waitFor({ timeout: 8000 });
+  await page.locator('#main[data-state="idle"]').waitFor({ timeout: 10000 });
   const late = await d.api('POST', '/api/v1/counters/3/rating', { ticket_id: second.id, key: 'satisfied' });
   assert.equal(late.status, 409);
   assert.equal(late.body.error.code, 'rating_closed');
