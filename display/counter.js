@@ -26,7 +26,8 @@
 // call is sent again with {"outcome": "served"|"no_show"}.
 // The counter's own no-shows of today (the queue's `no_shows` when the
 // daemon gives it, else those this page saw on the stream) can be put back
-// in line: POST /api/v1/tickets/{id}/reinstate.
+// in line: POST /api/v1/counters/{n}/reinstate {ticket_id} (the teller's
+// own; the lobby's is /api/v1/tickets/{id}/reinstate).
 'use strict';
 
 (() => {
@@ -142,7 +143,7 @@
     busy = true;
     buttons();
     try {
-      const r = await BQ.api('POST', `/api/v1/tickets/${id}/reinstate`);
+      const r = await BQ.api('POST', `/api/v1/counters/${n}/reinstate`, { ticket_id: id });
       const x = noShows.get(id);
       if (r.status === 200) {
         noShows.delete(id);

@@ -224,8 +224,10 @@
     }
     if (!rating.open || !Array.isArray(rating.keys)) return '';
     return `<div class="rate-box" id="rate-box"><p class="rate-ask">${bi('请为本次服务评价', 'Please rate our service')}</p>` +
-      `<div class="rate-keys">${rating.keys.map((k) => {
-        const [z, e] = RATING[k] || [k, k];
+      `<div class="rate-keys">${rating.keys.map((x) => {
+        // {key, zh, en} as the daemon gives them (a bare key name is read too).
+        const k = typeof x === 'string' ? x : x.key;
+        const [z, e] = typeof x === 'object' && x.zh ? [x.zh, x.en] : RATING[k] || [k, k];
         return `<button type="button" class="tool rate-key" data-key="${esc(k)}"${rating_busy ? ' disabled' : ''}>${bi(z, e)}</button>`;
       }).join('')}</div></div>`;
   }

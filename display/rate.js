@@ -7,7 +7,8 @@
 // the keys of `rating.keys` (labels from the view's `rating_keys`), the
 // ticket's number and a prompt in the ticket's language, with a short tone
 // made in the page (the daemon renders no spoken prompt clip; the words are
-// on screen). One press sends POST /api/v1/counters/{n}/rating
+// on screen), and tells the daemon the keys are shown (POST
+// /api/v1/counters/{n}/rating/shown {ticket_id}). One press sends POST /api/v1/counters/{n}/rating
 // {ticket_id, key}; every key is then disabled, so a second press sends
 // nothing. 200 shows 谢谢 Thank you with the key chosen, then idle; 409
 // (rating_closed, already_rated) says the rating was not taken. The keys
@@ -64,6 +65,8 @@
     say('');
     show('ask');
     tone();
+    // The daemon counts a prompt the customer never saw apart ("prompt not shown").
+    BQ.api('POST', `/api/v1/counters/${n}/rating/shown`, { ticket_id: r.ticket_id }, { noRedirect: true }).catch(() => {});
   }
 
   // Counter N's prompt as the state says, unless the page is thanking or the prompt's time is up.
