@@ -84,8 +84,12 @@
     if (!prompt || prompt.ticket_id !== r.ticket_id) {
       prompt = r;
       ask(r);
+    }
+    // The window may move (it runs from when the keys were shown): the keys go when it ends.
+    if (prompt.until !== r.until || !closeTimer) {
+      prompt.until = r.until;
       clearTimeout(closeTimer);
-      closeTimer = setTimeout(render, Math.max(0, Date.parse(r.until) - BQ.now()) + 50);
+      closeTimer = setTimeout(() => { closeTimer = null; render(); }, Math.max(0, Date.parse(r.until) - BQ.now()) + 50);
     }
   }
 

@@ -157,7 +157,10 @@ test('keypad against the daemon: finish, prompt, rating, thank-you, idle; a seco
   await d.counter(3, 'call');
   await d.counter(3, 'finish');
   await page.locator('#main[data-state="ask"]').waitFor(T);
-  await page.locator('#main[data-state="idle"]').waitFor({ timeout: 10000 });
+  await page.locator('#main[data-state="idle"]').waitFor({ timeout: 12000 });
+  // The page went idle when the window ended; the daemon's view says the prompt is closed too.
+  const c3 = (await d.api('GET', '/api/v1/display')).body.counters.find((c) => c.number === 3);
+  assert.equal(c3.rating, null, 'the keys went when the daemon closed the prompt, not before');
   const late = await d.api('POST', '/api/v1/counters/3/rating', { ticket_id: second.id, key: 'satisfied' });
   assert.equal(late.status, 409);
   assert.equal(late.body.error.code, 'rating_closed');
