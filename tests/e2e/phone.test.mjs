@@ -234,7 +234,7 @@ test('phone: once served, the rating keys; one tap rates once, and the key chose
   assert.equal(await page.locator('#rate-box').count(), 0, 'no keys once rated');
   if (!real) assert.deepEqual(posts, [{ key: 'satisfied' }], 'one rating sent for a double tap');
   else {
-    const again = await d.api('POST', `/api/v1/t/${t.token}/rating`, { key: 'dissatisfied' }, { Authorization: null });
+    const again = await d.api('POST', `/api/v1/t/${t.token}/rating`, { key: 'dissatisfied' }, { Authorization: null, Origin: d.url });
     assert.equal(again.status, 409);
   }
   await check(page, 'phone rated 390×844');
