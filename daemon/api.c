@@ -1447,6 +1447,9 @@ h_page(struct route_ctx *r)
 }
 
 static void h_counter_page(struct route_ctx *r) { reply_page(r, "counter.html"); }
+/* The window screen over counter n and its rating keypad: public, as the hall display is. */
+static void h_window_page(struct route_ctx *r) { reply_page(r, "window.html"); }
+static void h_rate_page(struct route_ctx *r) { reply_page(r, "rate.html"); }
 
 /*
  * The phone page. It looks the token up itself and says what it finds; a
@@ -1879,6 +1882,8 @@ static const struct route routes[] = {
 	{ "GET",    "/lobby",                              CAP_TICKETS,   h_page,              NULL },
 	{ "GET",    "/reports",                            CAP_FIGURES,   h_page,              NULL },
 	{ "GET",    "/counter/{n}",                        CAP_COUNTER,   h_counter_page,      NULL },
+	{ "GET",    "/window/{n}",                         CAP_PUBLIC,    h_window_page,       NULL },
+	{ "GET",    "/rate/{n}",                           CAP_PUBLIC,    h_rate_page,         NULL },
 };
 
 const struct route *

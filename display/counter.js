@@ -16,7 +16,18 @@
 // That list is fetched again shortly after each change the stream carries.
 // Keys: N call next, R recall, S start, X no-show, F finish, T transfer
 // (a dialog: 1-9 picks the service, Esc or Cancel closes it and does
-// nothing), P pause or resume. While the dialog is open no other key acts.
+// nothing), P pause or resume, V 请评价 Rate (opens the rating keypad's
+// prompt for the last customer served here). While a dialog is open no
+// other key acts. A USB numeric keypad (叫号器) drives the same buttons by
+// KeyboardEvent.code, as GET /api/v1/counters/{n} `keys` maps them (the
+// defaults are in USB_DEFAULT and docs/pages.md).
+// Call next on a customer recalled and never started is answered 409
+// outcome_needed: a dialog asks 客户来了吗 Did the customer come? and the
+// call is sent again with {"outcome": "served"|"no_show"}.
+// The counter's own no-shows of today (the queue's `no_shows` when the
+// daemon gives it, else those this page saw on the stream) can be put back
+// in line: POST /api/v1/counters/{n}/reinstate {ticket_id} (the teller's
+// own; the lobby's is /api/v1/tickets/{id}/reinstate).
 'use strict';
 
 (() => {
@@ -31,13 +42,22 @@
   let guardUntil = 0;
   let nextSeq = 0, nextTimer = null;
   const guarded = (action) => (action === 'call' || action === 'recall') && performance.now() < guardUntil;
-  const KEYS = { n: 'call', r: 'recall', s: 'start', x: 'no-show', f: 'finish', t: 'transfer' };
+  const KEYS = { n: 'call', r: 'recall', s: 'start', x: 'no-show', f: 'finish', t: 'transfer', v: 'rate' };
+  // The USB keypad's defaults ([counter_keys] in the config): action -> KeyboardEvent.code.
+  const USB_DEFAULT = { call: 'NumpadAdd', recall: 'NumpadDecimal', start: 'NumpadMultiply',
+    finish: 'NumpadEnter', no_show: 'NumpadSubtract', pause: 'NumpadDivide', rate: 'Numpad0' };
+  let usb = new Map(Object.entries(USB_DEFAULT).map(([a, c]) => [c, a]));
+  const noShows = new Map();     // id -> ticket: this counter's no-shows of today
   const ERR = {
     counter_changed: ['柜台状态已变化，已刷新', 'The counter changed (another click or client); refreshed'],
     counter_paused: ['窗口已暂停', 'The counter is paused'],
     no_current_ticket: ['当前没有客户', 'Nobody is at the counter'],
     not_called: ['客户已在办理中', 'The customer is already being served'],
     previous_day: ['该号为前一营业日的号', 'The ticket is from an earlier business day'],
+    nothing_to_rate: ['没有可评价的客户（10 分钟内办结的）', 'Nobody to rate (a customer served in the last 10 minutes)'],
+    not_no_show: ['该号不是过号', 'That ticket is not a no-show'],
+    reinstate_limit: ['该号已重新排队过，不能再排', 'That ticket was already put back in line as often as allowed'],
+    ticket_expired: ['该号为前一营业日的号', 'The ticket is from an earlier business day'],
   };
 
   $('title').textContent = `${n} 号窗口`;
@@ -60,10 +80,11 @@
       transfer: !!t,
       pause: counter && !counter.paused,
       resume: counter && counter.paused,
+      rate: !!counter,
     };
     for (const b of document.querySelectorAll('#actions button'))
       b.disabled = busy || !on[b.dataset.action] || guarded(b.dataset.action);
-    for (const b of document.querySelectorAll('#transfer button')) b.disabled = busy;
+    for (const b of document.querySelectorAll('#transfer button, #outcome-dialog button, #noshows button')) b.disabled = busy;
   }
 
   function render(q) {
@@ -102,7 +123,43 @@
       `<span class="en">${esc(s.name_en)}</span></button>`).join('');
     $('transfer-who').innerHTML = t ? `<b>${esc(t.number)}</b> ${esc(t.service_name_zh)} <span class="en">${esc(t.service_name_en)}</span>` : '';
     if (!t && $('transfer-dialog').open) $('transfer-dialog').close();
+    if (Array.isArray(q.no_shows)) {
+      noShows.clear();
+      for (const x of q.no_shows) if (x.counter === n) noShows.set(x.id, x);
+    }
+    renderNoShows();
     buttons();
+  }
+
+  function renderNoShows() {
+    const list = [...noShows.values()];
+    $('noshow-card').classList.toggle('hidden', list.length === 0);
+    $('noshows').innerHTML = list.map((x) => `<li data-number="${esc(x.number)}"><span class="num">${esc(x.number)}</span>` +
+      `<button class="btn" data-reinstate="${x.id}" aria-label="${esc(x.number)} 重新排队 Reinstate">重新排队 <span lang="en">Reinstate</span></button></li>`).join('');
+  }
+
+  async function reinstate(id) {
+    if (busy) return;
+    busy = true;
+    buttons();
+    try {
+      const r = await BQ.api('POST', `/api/v1/counters/${n}/reinstate`, { ticket_id: id });
+      const x = noShows.get(id);
+      if (r.status === 200) {
+        noShows.delete(id);
+        say(`${x ? x.number : ''} 已重新排队 back in line`, 'ok');
+      } else {
+        const m = ERR[r.body?.error?.code];
+        if (r.body?.error?.code !== 'reinstate_limit' && r.status === 409) noShows.delete(id);
+        say(m ? `${m[0]} ${m[1]}` : `错误 Error: ${r.body?.error?.message || r.status}`, 'error');
+      }
+      renderNoShows();
+    } catch {
+      say('网络错误，请重试 Network error, try again', 'error');
+    } finally {
+      busy = false;
+      buttons();
+    }
   }
 
   // Who comes next here, and where the current customer has been.
@@ -155,7 +212,7 @@
       return;
     }
     const body = { ...extra };
-    if (action !== 'pause' && action !== 'resume') body.expect = counter.ticket ? counter.ticket.id : null;
+    if (!['pause', 'resume', 'rate'].includes(action)) body.expect = counter.ticket ? counter.ticket.id : null;
     busy = true;
     buttons();
     say('…');
@@ -167,13 +224,27 @@
         // Only a call or recall right after another is held back: finish then call is meant.
         guardUntil = action === 'call' || action === 'recall' ? performance.now() + REPEAT_GUARD_MS : 0;
         if (guardUntil) setTimeout(buttons, REPEAT_GUARD_MS + 10);
-        say(action === 'call' ? `已叫 ${t.number} Called ${t.number}` : '完成 Done', 'ok');
+        if (action === 'no-show' && t) { noShows.set(t.id, t); renderNoShows(); }
+        if (extra.outcome === 'no_show' && r.body.ended) { noShows.set(r.body.ended.id, r.body.ended); renderNoShows(); }
+        say(action === 'call' && t ? `已叫 ${t.number} Called ${t.number}` :
+          action === 'rate' ? '已请客户评价 The keypad asks the customer to rate' : '完成 Done', 'ok');
+      } else if (r.status === 409 && r.body?.error?.code === 'outcome_needed' && action === 'call') {
+        // Recalled and never started: the teller says whether the customer came.
+        const who = r.body.ticket || counter.ticket;
+        $('outcome-who').innerHTML = who ? `<b>${esc(who.number)}</b>` : '';
+        say('');
+        busy = false;
+        buttons();
+        $('outcome-dialog').showModal();
+        $('outcome-dialog').querySelector('[data-outcome="served"]').focus();
+        return;
       } else {
         const code = r.body?.error?.code;
         const m = ERR[code];
         say(m ? `${m[0]} ${m[1]}` : `错误 Error: ${r.body?.error?.message || r.status}`, 'error');
       }
       if ($('transfer-dialog').open) $('transfer-dialog').close();
+      if ($('outcome-dialog').open) $('outcome-dialog').close();
       // The answer says what the counter is now; anything else (a refusal, nobody to call) reloads.
       const i = r.status === 200 && r.body.counter ? state.counters.findIndex((c) => c.number === n) : -1;
       if (i >= 0) {
@@ -200,6 +271,18 @@
     if (b && !b.disabled) act('transfer', { service: b.dataset.service });
   });
   $('transfer-cancel').addEventListener('click', () => $('transfer-dialog').close());
+  $('outcome-dialog').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-outcome]');
+    if (b && !b.disabled) act('call', { outcome: b.dataset.outcome });
+  });
+  $('outcome-cancel').addEventListener('click', () => $('outcome-dialog').close());
+  $('outcome-dialog').addEventListener('close', () => {
+    document.querySelector('#actions button[data-action="call"]')?.focus();
+  });
+  $('noshows').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-reinstate]');
+    if (b && !b.disabled) reinstate(Number(b.dataset.reinstate));
+  });
   // Closed (Cancel, Esc, or done): back to the button that opened it.
   $('transfer-dialog').addEventListener('close', () => {
     document.querySelector('#actions button[data-action="transfer"]')?.focus();
@@ -207,6 +290,11 @@
   document.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || busy || !counter) return;
     const k = e.key.toLowerCase();
+    if ($('outcome-dialog').open) {
+      const o = { 1: 'served', 2: 'no_show' }[k];
+      if (o) { e.preventDefault(); act('call', { outcome: o }); }
+      return;
+    }
     if ($('transfer-dialog').open) {
       // The dialog closes itself on Esc; a digit picks; nothing else acts behind it.
       if (/^[1-9]$/.test(k)) {
@@ -215,8 +303,10 @@
       }
       return;
     }
-    let action = KEYS[k];
-    if (k === 'p') action = counter.paused ? 'resume' : 'pause';
+    // The USB keypad first, by the key's place (a numpad's + is NumpadAdd, whatever it types).
+    const u = usb.get(e.code);
+    let action = u ? u.replace('_', '-') : KEYS[k];
+    if (k === 'p' || u === 'pause') action = counter.paused ? 'resume' : 'pause';
     const b = action && document.querySelector(`#actions button[data-action="${action}"]`);
     if (b && !b.disabled) {
       e.preventDefault();
@@ -224,9 +314,28 @@
     }
   });
 
+  // The USB keypad's keys, as this counter's config has them.
+  function showUsb() {
+    const names = { call: '叫号', recall: '重呼', start: '开始', finish: '完成', no_show: '过号', pause: '暂停/恢复', rate: '请评价' };
+    const pretty = (c) => c.replace(/^Numpad/, '小键盘 ');
+    $('usb-keys').textContent = '叫号器 USB keypad: ' + [...usb.entries()].map(([c, a]) => `${names[a] || a} ${pretty(c)}`).join(' · ');
+  }
+  showUsb();
+  BQ.api('GET', `/api/v1/counters/${n}`).then((r) => {
+    const keys = r.status === 200 && r.body.counter && r.body.counter.keys;
+    if (keys && typeof keys === 'object') {
+      usb = new Map(Object.entries(keys).filter(([, c]) => typeof c === 'string' && c).map(([a, c]) => [c, a]));
+      showUsb();
+    }
+    const c = r.status === 200 && r.body.counter;
+    if (c && c.name_zh) { $('title').textContent = c.name_zh; $('title-en').textContent = c.name_en || `Counter ${n}`; }
+  }).catch(() => {});
+
   BQ.live({
     load,
     onEvent(ev, id) {
+      if (ev.type === 'ticket.no_show' && ev.counter === n && ev.ticket) { noShows.set(ev.ticket.id, ev.ticket); renderNoShows(); }
+      if (ev.type === 'ticket.reinstated' && ev.from != null) { noShows.delete(typeof ev.from === 'object' ? ev.from.id : ev.from); renderNoShows(); }
       if (!BQ.applyStaff(state, ev, id)) return false;
       render(state);
       nextSoon();

@@ -23,6 +23,12 @@
 // the state, a reprint button (POST /api/v1/tickets/{id}/reprint) and a
 // preview link (/api/v1/tickets/{id}/ticket.png). With no printer configured
 // (state "none") only the preview shows.
+//
+// Missed calls (过号): today's no-shows (the queue's `no_shows` when the
+// daemon gives it, else those seen on the stream since the page opened),
+// each with 重新排队 Reinstate (POST /api/v1/tickets/{id}/reinstate), which
+// puts it back in line with its number. The alerts banners (a kiosk's help
+// call, a 不满意 rating) are helpcall.js's.
 'use strict';
 
 (() => {
@@ -34,6 +40,7 @@
   let found = null;              // the number the manager looked for, highlighted while it waits
   let asking = null;             // the ticket the confirm dialog asks about: {id, number}
   const pending = new Map();     // id -> {number, until, timer}: cancels not yet sent
+  const noShows = new Map();     // id -> ticket: today's no-shows that can be put back in line
   const PRINT = {
     none: ['未打印', 'not printed'], queued: ['排队打印', 'queued'], printing: ['打印中', 'printing'],
     printed: ['已打印', 'printed'], failed: ['打印失败', 'failed'],
@@ -157,6 +164,11 @@
         `<b class="cur">${c.ticket ? esc(c.ticket.number) : '—'}</b></span>` +
         `${c.ticket && c.ticket.green ? ' ' + BQ.greenMark() : ''}</li>`;
     }).join('');
+    if (Array.isArray(q.no_shows)) {
+      noShows.clear();
+      for (const x of q.no_shows) noShows.set(x.id, x);
+    }
+    renderNoShows();
     if (issuedId) {
       // Keep the issued ticket's line fresh (its place, its print state) while it waits.
       for (const s of q.services) {
@@ -164,6 +176,39 @@
         if (t) { lastIssued = t; renderIssued(); }
       }
     }
+  }
+
+  function renderNoShows() {
+    const list = [...noShows.values()];
+    $('noshow-card').classList.toggle('hidden', list.length === 0);
+    const html = list.map((x) => `<li data-number="${esc(x.number)}"><span class="num">${esc(x.number)}</span>` +
+      `<span class="where">${x.counter ? `${x.counter} 号窗口过号 <span class="en">missed at counter ${x.counter}</span>` : ''}</span>` +
+      `<button class="btn" data-reinstate="${x.id}" aria-label="${esc(x.number)} 重新排队 Reinstate">重新排队 <span lang="en">Reinstate</span></button></li>`).join('');
+    if ($('noshows').innerHTML !== html) $('noshows').innerHTML = html;
+  }
+
+  async function reinstate(id, button) {
+    const x = noShows.get(id);
+    button.disabled = true;
+    const r = await BQ.api('POST', `/api/v1/tickets/${id}/reinstate`).catch(() => null);
+    const code = r && r.body && r.body.error && r.body.error.code;
+    if (r && r.status === 200) {
+      noShows.delete(id);
+      const t = r.body.ticket;
+      say(`${x ? x.number : ''} 已重新排队${t && t.hold != null ? `，再叫 ${t.hold} 位后轮到` : ''} ` +
+        `${x ? x.number : ''} is back in line${t && t.hold != null ? `, after ${t.hold} more calls` : ''}`, 'ok');
+    } else {
+      const m = {
+        reinstate_limit: ['已重新排队过，不能再排', 'already put back in line as often as allowed'],
+        not_no_show: ['不是过号', 'is not a no-show'],
+        ticket_expired: ['是前一营业日的号', 'is from an earlier business day'],
+      }[code];
+      if (code === 'not_no_show' || code === 'ticket_expired') noShows.delete(id);
+      say(m ? `${x ? x.number : ''} ${m[0]} ${m[1]}` : `错误 Error: ${r ? r.body?.error?.message || r.status : 'network'}`, 'error');
+      button.disabled = false;
+    }
+    renderNoShows();
+    live.reload();
   }
 
   // The cancels waiting to be sent, each with its seconds left and an Undo.
@@ -205,7 +250,9 @@
   let reportTimer = null;
   const REPORT_EVENTS = ['ticket.called', 'ticket.served', 'ticket.no_show', 'ticket.cancelled', 'ticket.transferred'];
   function onEvent(ev, id) {
-    if (!BQ.applyStaff(state, ev, id)) return false;
+    if (ev.type === 'ticket.no_show' && ev.ticket) noShows.set(ev.ticket.id, { ...ev.ticket, counter: ev.counter });
+    if (ev.type === 'ticket.reinstated' && ev.from != null) noShows.delete(typeof ev.from === 'object' ? ev.from.id : ev.from);
+    if (!BQ.applyStaff(state, ev, id)) { renderNoShows(); return false; }
     render(state);
     if (REPORT_EVENTS.includes(ev.type)) {
       clearTimeout(reportTimer);
@@ -347,6 +394,10 @@
     const r = await BQ.api('POST', `/api/v1/tickets/${b.dataset.reprint}/reprint`);
     if (r && r.status >= 300) say(`错误 Error: ${r.body?.error?.message || r.status}`, 'error');
     live.reload();
+  });
+  $('noshows').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-reinstate]');
+    if (b && !b.disabled) reinstate(Number(b.dataset.reinstate), b);
   });
   $('undo').addEventListener('click', (e) => {
     const b = e.target.closest('button[data-undo]');

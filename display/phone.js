@@ -14,6 +14,13 @@
 //
 // English-first for a ticket whose lang is en; 大字版 (html.large) is
 // remembered in localStorage.
+//
+// Rating: once served, while the answer's `rating.open` is true (within
+// the branch's phone_window of the end, not rated at the counter), the
+// keys of `rating.keys`; one tap sends POST /api/v1/t/{token}/rating
+// {key}, after which (and whenever `rating.key` is set) the page shows the
+// key chosen and no keys. An event that ends the ticket carries no rating:
+// the page loads the ticket again to learn it.
 'use strict';
 
 (() => {
@@ -25,6 +32,12 @@
   const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
     'September', 'October', 'November', 'December'];
 
+  const RATING = {
+    very_satisfied: ['非常满意', 'Very satisfied'], satisfied: ['满意', 'Satisfied'],
+    neutral: ['一般', 'Neutral'], dissatisfied: ['不满意', 'Dissatisfied'],
+  };
+  let rating = null;             // the answer's rating: {open, key, until, keys}
+  let rating_busy = false;
   let enFirst = false;
   let alertAhead = 3;
   let branch = null;
@@ -193,6 +206,8 @@
       const [z, e] = (STATE[t.status] || (() => [t.status, t.status]))(t);
       html += `<div class="state" id="status">${bi(z, e)}</div>`;
     }
+    if (body.rating !== undefined) rating = body.rating;
+    html += ratingHtml(t);
     $('card').innerHTML = html;
     $('leave').hidden = t.status !== 'waiting';
     $('updated').innerHTML = enFirst
@@ -200,6 +215,40 @@
       : `更新于 <span lang="en">Updated</span> ${esc(BQ.timeOf(BQ.now()))}`;
     maybeAlert(t);
   }
+
+  function ratingHtml(t) {
+    if (t.status !== 'served' || !rating) return '';
+    if (rating.key) {
+      const [z, e] = RATING[rating.key] || [rating.key, rating.key];
+      return `<div class="rated" id="rated">${bi(`您的评价：${z}`, `Your rating: ${e}`)}</div>`;
+    }
+    if (!rating.open || !Array.isArray(rating.keys)) return '';
+    return `<div class="rate-box" id="rate-box"><p class="rate-ask">${bi('请为本次服务评价', 'Please rate our service')}</p>` +
+      `<div class="rate-keys">${rating.keys.map((x) => {
+        // {key, zh, en} as the daemon gives them (a bare key name is read too).
+        const k = typeof x === 'string' ? x : x.key;
+        const [z, e] = typeof x === 'object' && x.zh ? [x.zh, x.en] : RATING[k] || [k, k];
+        return `<button type="button" class="tool rate-key" data-key="${esc(k)}"${rating_busy ? ' disabled' : ''}>${bi(z, e)}</button>`;
+      }).join('')}</div></div>`;
+  }
+
+  $('card').addEventListener('click', async (e) => {
+    const b = e.target.closest('button[data-key]');
+    if (!b || b.disabled || rating_busy) return;
+    rating_busy = true;
+    for (const x of $('card').querySelectorAll('button[data-key]')) x.disabled = true;
+    let r = null;
+    try { r = await BQ.api('POST', `${api}/rating`, { key: b.dataset.key }, { noRedirect: true }); } catch { /* below */ }
+    rating_busy = false;
+    if (r && r.status === 200) {
+      rating = { ...(rating || {}), open: false, key: b.dataset.key };
+      announce('谢谢您的评价', 'Thank you for your rating');
+    }
+    await load().catch(() => {});
+    if (!(r && r.status === 200)) {
+      $('updated').innerHTML = bi('未能记录评价：评价时间已过或已评价', 'The rating was not recorded: its time has passed or it was already given');
+    }
+  });
 
   function message(zh, en) {
     $('card').innerHTML = `<div class="state msg-card" id="status">${bi(zh, en)}</div>`;
@@ -285,7 +334,9 @@
       everyMs: 20000,
       onEvent(ev) {
         if (!ev.ticket) return false;
-        render({ ticket: ev.ticket });
+        // A ticket just served: its rating comes with the next load, which this asks for.
+        if (ev.ticket.status === 'served' && ev.rating === undefined && !(rating && rating.key)) return false;
+        render({ ticket: ev.ticket, rating: ev.rating });
         return true;
       },
     });

@@ -29,12 +29,14 @@ const SIZES = {
   phone: [[390, 844], [360, 640]],
   signin: [[1366, 768]],
   index: [[1366, 768]],
+  window: [[1920, 360], [1280, 400], [800, 480], [1920, 1080]],
+  rate: [[1280, 800], [800, 1280], [1024, 600]],
 };
 
 const READY = {
   display: '.calls li .where', kiosk: 'button[data-service]', lobby: '#queue tr[data-number]',
   counter: '#number', reports: 'body[data-ready="1"]', phone: '#card .number, #card .state',
-  signin: '#submit', index: 'main a',
+  signin: '#submit', index: 'main a', window: '#win[data-state="called"]', rate: '#main[data-state="idle"]',
 };
 
 async function check(name, path, who, [width, height]) {
@@ -57,7 +59,8 @@ for (const [name, sizes] of Object.entries(SIZES)) {
   for (const size of sizes) {
     test(`axe-core finds nothing on ${name} at ${size[0]}x${size[1]}`, async () => {
       const path = { display: '/display', kiosk: '/kiosk', lobby: '/lobby', counter: '/counter/1',
-        reports: '/reports', phone: `/t/${waiting.token}`, signin: '/signin', index: '/' }[name];
+        reports: '/reports', phone: `/t/${waiting.token}`, signin: '/signin', index: '/',
+        window: '/window/1', rate: '/rate/1' }[name];
       const who = { kiosk: 'kiosk', lobby: 'e2e-lobby', counter: 'e2e-teller', reports: 'e2e-head' }[name];
       await check(name, path, who, size);
     });

@@ -2,7 +2,8 @@
 //
 // startDaemon() writes the demo branch's config (config/branchq.conf with a
 // private database, the repository's display/ pages and a day_reset twelve
-// hours away, so no test runs across the start of a business day) into a
+// hours away, so no test runs across the start of a business day; BRANCHQ_PAGES
+// serves another copy of the pages, to watch a test fail on a broken one) into a
 // fresh directory, starts the sanitizer build of branchqd in the foreground
 // on a free loopback port, and waits for its "ready" line. restart() keeps
 // the port, so an open page can reconnect to the same URL. stop() expects
@@ -43,7 +44,7 @@ function safeDayReset() {
 // The demo config with the keys of `branch` replaced or added in [branch],
 // and `extra` (INI text) appended.
 export function demoConfig(branch = {}, extra = '') {
-  const keys = { day_reset: safeDayReset(), pages: join(ROOT, 'display'), ...branch };
+  const keys = { day_reset: safeDayReset(), pages: process.env.BRANCHQ_PAGES || join(ROOT, 'display'), ...branch };
   let text = readFileSync(join(ROOT, 'config', 'branchq.conf'), 'utf8');
   for (const [k, v] of Object.entries(keys)) {
     const re = new RegExp(`^${k}\\s*=.*$`, 'm');

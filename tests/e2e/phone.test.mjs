@@ -198,3 +198,45 @@ for (const [w, h] of SIZES) {
     await ctx.close();
   });
 }
+
+test('phone: once served, the rating keys; one tap rates once, and the key chosen shows', async () => {
+  const d = await daemon();
+  const t = await d.issue('A');
+  await d.counter(3, 'call');
+  await d.counter(3, 'finish');
+  const { ctx, page } = await phone(390, 844);
+  const real = (await d.api('GET', `/api/v1/t/${t.token}`, undefined, { Authorization: null })).body.rating !== undefined;
+  const posts = [];
+  if (!real) {
+    // Until the daemon rates: its answers as issue 13's contract gives them.
+    let key = null;
+    await page.route(`**/api/v1/t/${t.token}`, async (route) => {
+      const r = await route.fetch();
+      const j = await r.json();
+      j.rating = { open: key === null, key, until: null, keys: ['very_satisfied', 'satisfied', 'dissatisfied'] };
+      await route.fulfill({ response: r, json: j });
+    });
+    await page.route(`**/api/v1/t/${t.token}/rating`, async (route) => {
+      posts.push(JSON.parse(route.request().postData()));
+      if (key) return route.fulfill({ status: 409, json: { error: { code: 'already_rated', message: 'rated' } } });
+      key = posts[0].key;
+      return route.fulfill({ json: { rating: { key } } });
+    });
+  }
+  await page.goto(`${d.url}/t/${t.token}`);
+  await page.locator('#rate-box').waitFor(T);
+  assert.deepEqual(await page.locator('#rate-box button').evaluateAll((bs) => bs.map((x) => x.innerText.replace(/\s+/g, ' '))),
+    ['非常满意 Very satisfied', '满意 Satisfied', '不满意 Dissatisfied']);
+  await check(page, 'phone rating 390×844');
+  await page.locator('#rate-box button[data-key="satisfied"]').dblclick();
+  await page.locator('#rated').getByText('您的评价：满意').waitFor(T);
+  assert.match(await page.locator('#rated').innerText(), /Your rating: Satisfied/);
+  assert.equal(await page.locator('#rate-box').count(), 0, 'no keys once rated');
+  if (!real) assert.deepEqual(posts, [{ key: 'satisfied' }], 'one rating sent for a double tap');
+  else {
+    const again = await d.api('POST', `/api/v1/t/${t.token}/rating`, { key: 'dissatisfied' }, { Authorization: null, Origin: d.url });
+    assert.equal(again.status, 409);
+  }
+  await check(page, 'phone rated 390×844');
+  await ctx.close();
+});
