@@ -1742,12 +1742,13 @@ struct table {
 static json_t *
 bands_row(const char *scope, const char *key, const json_t *g)
 {
-	json_t *row = json_pack("{s:s,s:s,s:O}", "scope", scope, "key", key, "called",
-	    json_object_get(g, "called")), *b;
+	json_t *row = json_pack("{s:s,s:s,s:O}", "scope", scope, "key", key ? key : "", "called",
+	    json_object_get(g, "called"));
+	const json_t *bands = json_object_get(g, "wait_bands");
 	char name[32];
-	size_t i;
 
-	json_array_foreach(json_object_get(g, "wait_bands"), i, b) {
+	for (size_t i = 0; i < json_array_size(bands); i++) {
+		const json_t *b = json_array_get(bands, i);
 		const char *band = json_string_value(json_object_get(b, "band"));
 		if (band == NULL)
 			continue;
@@ -1762,16 +1763,19 @@ bands_row(const char *scope, const char *key, const json_t *g)
 static json_t *
 bands_rows(const json_t *rep)
 {
-	json_t *rows = json_array(), *g;
-	size_t i;
+	static const char *const groups[2][2] = { { "by_service", "service" },
+	    { "by_category", "category" } };
+	json_t *rows = json_array();
 
 	json_array_append_new(rows, bands_row("totals", "", json_object_get(rep, "totals")));
-	json_array_foreach(json_object_get(rep, "by_service"), i, g)
-		json_array_append_new(rows, bands_row("service",
-		    json_string_value(json_object_get(g, "service")), g));
-	json_array_foreach(json_object_get(rep, "by_category"), i, g)
-		json_array_append_new(rows, bands_row("category",
-		    json_string_value(json_object_get(g, "category")), g));
+	for (int k = 0; k < 2; k++) {
+		const json_t *a = json_object_get(rep, groups[k][0]);
+		for (size_t i = 0; i < json_array_size(a); i++) {
+			const json_t *g = json_array_get(a, i);
+			json_array_append_new(rows, bands_row(groups[k][1],
+			    json_string_value(json_object_get(g, groups[k][1])), g));
+		}
+	}
 	return rows;
 }
 

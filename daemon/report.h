@@ -2,7 +2,8 @@
  * report.h: the branch head's daily report, and the same over a range of
  * days: ticket counts, waits (average, median, 90th percentile, maximum),
  * overtime (超时等候) and its share against the target, by service, by
- * category, by hour, by counter and by teller, and the longest waits. docs/reports.md
+ * category, by hour, by counter and by teller, waits in bands, satisfaction
+ * (ratings), missed and abandoned tickets, and the longest waits. docs/reports.md
  * defines every figure; this header and report.c compute exactly those.
  *
  * Two layers. The core (report_new … report_json) is pure: it is handed the
