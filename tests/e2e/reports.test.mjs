@@ -193,10 +193,10 @@ test('the by-teller table names who finished each ticket', async () => {
   assert.equal(mine.served, 1, 'the teller finished one');
   const table = page.locator('#table-teller');
   assert.match(await table.locator('caption').textContent(), /By teller/);
-  assert.equal(await table.locator('thead th[scope="col"]').count(), 5);
+  assert.equal(await table.locator('thead th[scope="col"]').count(), 6);
   const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) =>
     [tr.querySelector('th[scope="row"]').textContent, tr.querySelectorAll('td')[0].textContent,
-      tr.querySelectorAll('td')[2].textContent]));
+      tr.querySelectorAll('td')[3].textContent]));
   assert.deepEqual(rows, api.by_teller.map((t) => [t.teller, String(t.served), String(t.no_show)]),
     'a row per teller, the API\'s counts');
   assert.ok(rows.some(([who, served]) => who === 'e2e-teller' && served === '1'), 'e2e-teller served 1');
