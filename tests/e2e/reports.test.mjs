@@ -29,9 +29,28 @@ function pastDaySql() {
     rows.push(`(${id},${id},'${PAST}','${num}','${svc}','${cats[i % 5]}','zh','served',${tok},` +
       `${issued},${issued},${called},NULL,${called + 30},${called + 360},${counter},0,NULL)`);
   }
+  // Ratings of the served: a prompt for three in four, rated by two in four (very satisfied,
+  // satisfied, dissatisfied in turn); and one help call from the kiosk, acknowledged 45 s later.
+  const events = [];
+  const ev = (at, type, ticket, counter, data) => events.push(`(${at},'${type}',${ticket ?? 'NULL'},` +
+    `${counter ?? 'NULL'},'${JSON.stringify({ type, counter: counter ?? null, ...data })}')`);
+  for (let i = 0; i < 46; i++) {
+    const id = 1000 + i, svc = i % 3 === 2 ? 'B' : 'A', issued = t0 + i * 540;
+    const ended = issued + ((i * 37) % 35) * 60 + 360, counter = svc === 'B' ? 5 : 1 + (i % 4);
+    if (i % 4 === 3) continue;
+    ev(ended, 'rating.prompted', id, counter, { by: 'e2e-teller' });
+    if (i % 4 === 2) continue;
+    ev(ended + 5, 'ticket.rated', id, counter, { key: ['very_satisfied', 'satisfied', 'dissatisfied'][i % 3],
+      source: 'counter', teller: null });
+  }
+  ev(t0 + 600, 'help.called', null, null, { from: 'door', by: 'door' });
   return 'INSERT INTO tickets(id, origin_id, bday, number, service, category, lang, status, token, ' +
     'issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, ' +
-    `transferred_to) VALUES ${rows.join(',\n')};`;
+    `transferred_to) VALUES ${rows.join(',\n')};\n` +
+    `INSERT INTO events(at, type, ticket_id, counter, data) VALUES ${events.join(',\n')};\n` +
+    'INSERT INTO events(at, type, ticket_id, counter, data) SELECT at + 45, \'alert.acknowledged\', ' +
+    'NULL, NULL, json_object(\'type\', \'alert.acknowledged\', \'counter\', NULL, \'of\', id, ' +
+    '\'kind\', \'help\', \'after_s\', 45, \'by\', \'e2e-lobby\') FROM events WHERE type = \'help.called\';';
 }
 
 let d, b;
@@ -130,6 +149,34 @@ test('a busy past day: the share missed in red, and every wait in the histogram'
   assert.equal(await page.locator('#chart-overtime rect.bar-share').count(), api.by_hour.length);
   assert.equal(await page.locator('#table-longest tr').count(), api.longest_waits.length + 1);
   await shot(page, 'reports');
+  await page.close();
+});
+
+test('a past day\'s waits in bands, satisfaction and missed calls are the API\'s', async () => {
+  const page = await headPage('/reports?date=' + PAST, { viewport: { width: 1366, height: 768 } });
+  await page.waitForSelector('body[data-ready="1"]');
+  const api = (await d.api('GET', '/api/v1/reports/daily?date=' + PAST)).body;
+  const bands = page.locator('#table-bands');
+  assert.equal(await bands.locator('tbody tr').count(), 1 + api.by_service.length + api.by_category.length,
+    'a row for the totals, each service and each category');
+  const totals = await bands.locator('tbody tr').first().locator('td').allTextContents();
+  assert.deepEqual(totals, [String(api.totals.called), ...api.totals.wait_bands.map((b) =>
+    `${b.count} · ${(b.share * 100).toFixed(2)}%`)], 'the totals\' bands, count and share');
+  assert.equal(api.totals.wait_bands.reduce((s, b) => s + b.count, 0), api.totals.called, 'every called wait');
+
+  const sat = page.locator('#table-counter-satisfaction');
+  assert.equal(await sat.locator('tbody tr').count(), api.by_counter.length);
+  const rows = await sat.locator('tbody tr').evaluateAll((trs) => trs.map((tr) =>
+    [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)));
+  assert.deepEqual(rows, api.by_counter.map((c) => [String(c.served), String(c.rated)]), 'served and rated');
+  assert.ok(api.satisfaction.rated > 0 && api.satisfaction.not_rated > 0 &&
+    api.satisfaction.prompt_not_shown > 0, 'the fixture has each kind');
+  assert.equal(await page.locator('#table-teller-satisfaction tbody tr').count(), api.by_teller.length);
+  const missed = await page.locator('#table-missed tbody td').allTextContents();
+  assert.equal(api.missed.help_calls, 1);
+  assert.ok(missed.includes('45 秒 s'), `the help call's 45 s to acknowledge: ${missed}`);
+  await page.locator('#table-missed').scrollIntoViewIfNeeded();
+  await shot(page, 'reports-figures');
   await page.close();
 });
 
