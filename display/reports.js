@@ -236,7 +236,7 @@ function table(title, rows, keys, withFigures, id) {
 // A group's wait bands as cells of a row: each band's count and share.
 const banded = (key, g) => {
   const row = { scope: key, called: g.called };
-  for (const b of g.wait_bands) row[b.band] = b;
+  for (const b of g.wait_bands || []) row[b.band] = b;
   return row;
 };
 // A row's ratings beside its other fields, for the satisfaction columns.
@@ -259,22 +259,23 @@ function tables(rep) {
     table('绿色通道与普通 Green against normal', gvn, ['group'], true, 'table-green'),
     table('按时段（按取号时间；叫号数按叫号时间）By hour of issue (calls: in the hour made)',
       rep.by_hour, ['hour', 'calls'], true, 'table-hour'),
-    table('等候时长分段（已叫号，含上限：3–5 即 3 分钟以上至 5 分钟）Waits in bands (called tickets; a band includes its upper edge)',
-      bands, ['scope', 'called', ...BANDS], false, 'table-bands'),
+    // A day pruned before these figures existed keeps a stored report without them.
+    ...(rep.totals.wait_bands ? [table('等候时长分段（已叫号，含上限：3–5 即 3 分钟以上至 5 分钟）Waits in bands (called tickets; a band includes its upper edge)',
+      bands, ['scope', 'called', ...BANDS], false, 'table-bands')] : []),
     table('按窗口 By counter', rep.by_counter,
       ['counter', 'calls', 'served', 'service_avg_s', 'pause_s', 'idle_waiting_s'], false, 'table-counter'),
-    table('按窗口满意度 Satisfaction by counter', rep.by_counter.map(rated),
-      ['counter', 'served', ...SAT], false, 'table-counter-satisfaction'),
+    ...(rep.satisfaction ? [table('按窗口满意度 Satisfaction by counter', rep.by_counter.map(rated),
+      ['counter', 'served', ...SAT], false, 'table-counter-satisfaction')] : []),
     // Only those who may read every report get who served how much.
     ...(rep.by_teller ? [table('按柜员（办结与过号归办理人，暂停归暂停人）By teller (a finish counts for who finished, a pause for who paused)',
       rep.by_teller.map(tellerName),
       ['teller', 'served', 'service_avg_s', 'service_p50_s', 'no_show', 'pause_s'], false, 'table-teller'),
-    table('按柜员满意度 Satisfaction by teller', rep.by_teller.map((t) => rated(tellerName(t))),
-      ['teller', 'served', ...SAT], false, 'table-teller-satisfaction')] : []),
-    table('过号与弃号 Missed and abandoned', [{ scope: '全部 All', ...rep.missed }],
+    ...(rep.satisfaction ? [table('按柜员满意度 Satisfaction by teller', rep.by_teller.map((t) => rated(tellerName(t))),
+      ['teller', 'served', ...SAT], false, 'table-teller-satisfaction')] : [])] : []),
+    ...(rep.missed ? [table('过号与弃号 Missed and abandoned', [{ scope: '全部 All', ...rep.missed }],
       ['scope', 'called', 'no_show', 'no_show_rate', 'issued', 'cancelled', 'cancelled_rate', 'reinstated',
         'reinstated_called', 'reinstated_wait_avg_s', 'reinstated_wait_max_s', 'help_calls',
-        'help_acknowledged', 'help_ack_avg_s', 'help_ack_max_s'], false, 'table-missed'),
+        'help_acknowledged', 'help_ack_avg_s', 'help_ack_max_s'], false, 'table-missed')] : []),
     table('最长等候 Longest waits', rep.longest_waits,
       ['number', 'service', 'category', 'issued_at', 'called_at', 'wait_s', 'overtime', 'outcome', 'counter'],
       false, 'table-longest'),
