@@ -1321,9 +1321,11 @@ rating_first(const struct rating_ev *v, int n, int64_t id, int rated)
 static int
 load_ratings(sqlite3 *db, struct loaded *L, int64_t from, int64_t to)
 {
+	/* A prompt's data is not read: only a rating has a key to parse. */
 	static const char sql[] = "SELECT ticket_id, type = 'ticket.rated', at, id, "
-	    "json_extract(data, '$.key') FROM events WHERE type IN ('rating.prompted', "
-	    "'ticket.rated') AND counter IS ?1 AND at >= ?2 AND at <= ?3";
+	    "CASE type WHEN 'ticket.rated' THEN json_extract(data, '$.key') END FROM events "
+	    "WHERE type IN ('rating.prompted', 'ticket.rated') AND counter IS ?1 AND at >= ?2 "
+	    "AND at <= ?3";
 	sqlite3_stmt *st = NULL;
 	struct rating_ev *v = NULL;
 	int *counters = NULL, nc = 0, n = 0, cap = 0, ok = -1;
