@@ -578,7 +578,7 @@ report_add_day(struct report *r, const struct report_day *day)
 	for (int i = 0; i < day->nhelps; i++) {
 		const struct report_help *h = &day->helps[i];
 
-		if (h->at < day->start || h->at >= day->close)
+		if (h->at < day->start || h->at > day->close)
 			continue;
 		r->help_calls++;
 		if (h->acked_at != 0 && h->acked_at <= day->close) {
@@ -1685,11 +1685,12 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 		for (int k = 0; k < npauses; k++)
 			if (pauses[k].at >= day.start && pauses[k].at < day.close)
 				daypauses[day.npauses++] = pauses[k];
-		/* The day's help calls: they are in time order. */
+		/* The day's help calls, in time order: up to the next day's start, or up to now. */
 		while (hi < nhelps && helps[hi].at < day.start)
 			hi++;
 		day.helps = nhelps > 0 ? helps + hi : NULL;
-		while (hi + day.nhelps < nhelps && helps[hi + day.nhelps].at < day.close)
+		while (hi + day.nhelps < nhelps && (helps[hi + day.nhelps].at < day.close ||
+		    (date_cmp(d, today) == 0 && helps[hi + day.nhelps].at <= day.close)))
 			day.nhelps++;
 		if (report_add_day(r, &day) != 0)
 			goto out;

@@ -85,7 +85,7 @@ struct report_day {
 	const bool *paused_at_start;     /* per config counter index: paused when the day began */
 	const char *const *paused_by_at_start;   /* per counter index: who paused it then
 	                                            (NULL array or entry: not recorded) */
-	const struct report_help *helps; /* help calls in [start, close), any order */
+	const struct report_help *helps; /* the day's help calls (at in [start, close]), any order */
 	int nhelps;
 };
 

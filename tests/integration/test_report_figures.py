@@ -364,3 +364,30 @@ def test_report_figures_fixture_exact(env):
     check_eq(rc, 0, "branchqd report html")
     check("等候时长分段 Waits in bands" in out and "满意度 Satisfaction" in out and
           "过号与弃号 Missed and abandoned" in out, "the HTML has the new tables")
+
+
+def test_report_figures_today_through_the_api(env):
+    """Today so far, made through the API: a help call, a no-show, served legs, their bands."""
+    d = env.daemon()
+    for _ in range(3):
+        d.issue("A")
+    d.call(3)
+    check_eq(d.post("/api/v1/counters/3/finish")[0], 200, "finish")
+    d.call(3)
+    check_eq(d.post("/api/v1/counters/3/no-show")[0], 200, "no-show")
+    # Asked for right after the call, in the same second: today's close is now, and it counts.
+    st, _, j = d.post("/api/v1/help", {})
+    check_eq(st, 202, "a help call (%r)" % (j,))
+    st, _, rep = d.get("/api/v1/reports/daily")
+    check_eq(st, 200, "today so far")
+    m = rep["missed"]
+    check_eq((m["help_calls"], m["help_acknowledged"], m["help_ack_avg_s"]), (1, 0, None),
+             "the help call, not acknowledged yet")
+    check_eq((m["called"], m["no_show"], m["no_show_rate"], m["issued"], m["cancelled_rate"]),
+             (2, 1, 0.5, 3, 0.0), "one no-show of two called; nothing cancelled of three")
+    # Both called within seconds: both in the first band.
+    check_eq([b["count"] for b in rep["totals"]["wait_bands"]], [2, 0, 0, 0, 0, 0, 0], "bands")
+    check_eq(rep["totals"]["wait_bands"][0]["share"], 1.0, "all of them")
+    c3 = {r["counter"]: r for r in rep["by_counter"]}[3]
+    check_eq((c3["served"], c3["rated"], c3["prompt_not_shown"]), (1, 0, 1),
+             "the served leg, never prompted (no keypad here)")
