@@ -163,6 +163,8 @@ test('a past day\'s waits in bands, satisfaction and missed calls are the API\'s
   assert.deepEqual(totals, [String(api.totals.called), ...api.totals.wait_bands.map((b) =>
     `${b.count} · ${(b.share * 100).toFixed(2)}%`)], 'the totals\' bands, count and share');
   assert.equal(api.totals.wait_bands.reduce((s, b) => s + b.count, 0), api.totals.called, 'every called wait');
+  await bands.scrollIntoViewIfNeeded();
+  await shot(page, 'reports-bands');
 
   const sat = page.locator('#table-counter-satisfaction');
   assert.equal(await sat.locator('tbody tr').count(), api.by_counter.length);
