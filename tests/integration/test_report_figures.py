@@ -44,10 +44,11 @@ from test_report_tellers import FINISHES, PAUSES
 from test_reports import DAY, LEGS, at, fixture_config
 
 # id, origin, bday, number, service, category, status, issued, created, called, recalled,
-# started, ended, counter, recalls, transferred_to
+# started, ended, counter, recalls, transferred_to (a reinstated no-show points to its new leg,
+# and stays no_show)
 MORE_LEGS = [
     (11, 11, DAY, "A008", "A", "normal", "no_show", at(11, 0), at(11, 0), at(11, 10), None,
-     None, at(11, 12), 3, 0, None),
+     None, at(11, 12), 3, 0, 12),
     (12, 11, DAY, "A008", "A", "normal", "served", at(11, 0), at(11, 15), at(11, 20), None,
      at(11, 21), at(11, 30), 3, 0, None),
     (13, 13, DAY, "V001", "V", "normal", "served", at(12, 0), at(12, 0), at(12, 2), None,
@@ -55,7 +56,7 @@ MORE_LEGS = [
     (14, 14, DAY, "B002", "B", "military", "served", at(13, 0), at(13, 0), at(13, 40), None,
      at(13, 41), at(13, 52), 5, 0, None),
     (15, 15, DAY, "A009", "A", "normal", "no_show", at(14, 0), at(14, 0), at(14, 5), None,
-     None, at(14, 7), 4, 0, None),
+     None, at(14, 7), 4, 0, 16),
     (16, 15, DAY, "A009", "A", "normal", "waiting", at(14, 0), at(14, 10), None, None,
      None, None, None, 0, None),
 ]
