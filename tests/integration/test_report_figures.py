@@ -39,7 +39,7 @@ import json
 import os
 import sqlite3
 
-from harness import check, check_eq
+from harness import Skip, check, check_eq
 from test_report_tellers import FINISHES, PAUSES
 from test_reports import DAY, LEGS, at, fixture_config
 
@@ -392,3 +392,53 @@ def test_report_figures_today_through_the_api(env):
     c3 = {r["counter"]: r for r in rep["by_counter"]}[3]
     check_eq((c3["served"], c3["rated"], c3["prompt_not_shown"]), (1, 0, 1),
              "the served leg, never prompted (no keypad here)")
+
+
+def test_report_figures_ratings_alerts_reinstatement_through_the_api(env):
+    """
+    A rating, its alert, a help call and a reinstatement made through the
+    routes of issue 13, and the figures they make. Until those routes are
+    in this build (GET /api/v1/alerts answers not_found), it says so and
+    skips: the fixture test above checks the same figures from the events.
+    """
+    d = env.daemon()
+    st, _, j = d.get("/api/v1/alerts")
+    if st == 404 and (j or {}).get("error", {}).get("code") == "not_found":
+        raise Skip("this build has no ratings, alerts or reinstatement routes yet")
+    check_eq(st, 200, "alerts (%r)" % (j,))
+    for _ in range(2):
+        d.issue("A")
+    first = d.call(3)
+    check_eq(d.post("/api/v1/counters/3/finish")[0], 200, "finish")
+    st, _, j = d.post("/api/v1/counters/3/rating", {"ticket_id": first["id"], "key": "dissatisfied"})
+    check_eq(st, 200, "the keypad's rating (%r)" % (j,))
+    missed = d.call(3)
+    check_eq(d.post("/api/v1/counters/3/no-show")[0], 200, "no-show")
+    st, _, j = d.post("/api/v1/tickets/%d/reinstate" % missed["id"])
+    check_eq(st, 200, "reinstate (%r)" % (j,))
+    again = d.call(3)             # nobody else waits: it is called at once
+    check_eq(again["number"], missed["number"], "the reinstated ticket is called")
+    check_eq(d.post("/api/v1/counters/3/finish")[0], 200, "finish the reinstated")
+    check_eq(d.post("/api/v1/help", {})[0], 202, "a help call")
+    st, _, j = d.get("/api/v1/alerts")
+    check_eq(sorted(a["kind"] for a in j["alerts"]), ["dissatisfied", "help"], "two alerts")
+    for a in j["alerts"]:
+        check_eq(d.post("/api/v1/alerts/%d/ack" % a["id"])[0], 200, "ack %s" % a["kind"])
+
+    st, _, rep = d.get("/api/v1/reports/daily")
+    check_eq(st, 200, "today so far")
+    m = rep["missed"]
+    check_eq((m["issued"], m["called"], m["no_show"], m["reinstated"], m["reinstated_called"]),
+             (2, 2, 0, 1, 1), "a no-show put back and served is no longer a no-show")
+    check(m["reinstated_wait_max_s"] is not None and m["reinstated_wait_max_s"] <= 5,
+          "called again at once: %r" % m["reinstated_wait_max_s"])
+    check_eq((m["help_calls"], m["help_acknowledged"]), (1, 1),
+             "the help call, acknowledged; the dissatisfied alert's acknowledgement is not one")
+    check(m["help_ack_max_s"] is not None and m["help_ack_max_s"] <= 5, "acknowledged at once")
+    s = rep["satisfaction"]
+    check_eq((s["served"], s["rated"], s["ratings"]["dissatisfied"], s["satisfied_share"],
+              s["rated_share"]), (2, 1, 1, 0.0, 0.5), "one of two served legs rated, dissatisfied")
+    c3 = {r["counter"]: r for r in rep["by_counter"]}[3]
+    check_eq((c3["served"], c3["rated"]), (2, 1), "counter 3")
+    check_eq(sum(r["no_show"] for r in rep["by_teller"]), m["no_show"] + m["reinstated"],
+             "the tellers' no-shows: the leg marked, then put back")
