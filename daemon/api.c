@@ -471,6 +471,7 @@ post_counter_action(struct route_ctx *r)
 	int number = r->counter;
 	static const char *const transfer_fields[] = { "service", "expect", NULL };
 	static const char *const ticket_fields[] = { "expect", NULL };
+	static const char *const call_fields[] = { "expect", "outcome", NULL };
 	static const char *const no_fields[] = { NULL };
 	int a = queue_action_parse(action), service = -1;
 	int64_t expect = QUEUE_EXPECT_ANY;
@@ -484,7 +485,7 @@ post_counter_action(struct route_ctx *r)
 	}
 	if (!method_is(r, "POST", "POST"))
 		return;
-	o = body_object(r, a == CA_TRANSFER ? transfer_fields :
+	o = body_object(r, a == CA_TRANSFER ? transfer_fields : a == CA_CALL ? call_fields :
 	    a == CA_PAUSE || a == CA_RESUME ? no_fields : ticket_fields);
 	if (o == NULL)
 		return;
@@ -509,6 +510,19 @@ post_counter_action(struct route_ctx *r)
 		}
 		if ((service = service_lookup(r, svc)) < 0)
 			goto out;
+	}
+	if (a == CA_CALL) {
+		/* Whether the recalled customer, never started, came: asked when not said. */
+		const char *oc;
+
+		if (!field_string(r, o, "outcome", &oc, NULL))
+			goto out;
+		service = oc == NULL ? QUEUE_OUTCOME_ASK : strcmp(oc, "served") == 0 ? TS_SERVED :
+		    strcmp(oc, "no_show") == 0 ? TS_NO_SHOW : -2;
+		if (service == -2) {
+			reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"outcome\" is served or no_show");
+			goto out;
+		}
 	}
 	ok = true;
 out:
@@ -536,8 +550,16 @@ get_counters(struct route_ctx *r)
 	json_t *list, *c;
 
 	if (number != 0) {
-		if (!fail(r, counter_now(q, config_counter_index(q->cfg, number), r->req->now, &c)))
+		if (!fail(r, counter_now(q, config_counter_index(q->cfg, number), r->req->now, &c))) {
+			/* The USB keypad's keys ([counter_keys]), for the counter page. */
+			json_t *keys = json_object();
+
+			for (int k = 0; keys != NULL && k < CK_COUNT; k++)
+				json_object_set_new(keys, counter_key_name(k),
+				    json_string(q->cfg->counter_keys[k]));
+			json_object_set_new(c, "keys", keys);
 			reply_json(r->rep, 200, json_pack("{s:o}", "counter", c));
+		}
 		return;
 	}
 	list = json_array();
@@ -980,9 +1002,190 @@ get_by_token(struct route_ctx *r, bool events)
 		r->rep->sse_ticket = t;
 		return;
 	}
-	reply_json(r->rep, 200, json_pack("{s:o,s:{s:s,s:s,s:i}}", "ticket",
-	    ticket_with_pos(r, &t, false), "branch", "name_zh", cfg->name_zh, "name_en",
-	    cfg->name_en, "alert_ahead", cfg->phone_alert_ahead));
+	{
+		struct rating rt;
+		int64_t until;
+		bool open;
+
+		if (fail(r, queue_phone_rating(r->a->queue, &t, r->req->now, &open, &until, &rt)))
+			return;
+		reply_json(r->rep, 200, json_pack("{s:o,s:{s:s,s:s,s:i},s:{s:b,s:o,s:o,s:o}}",
+		    "ticket", ticket_with_pos(r, &t, false), "branch", "name_zh", cfg->name_zh,
+		    "name_en", cfg->name_en, "alert_ahead", cfg->phone_alert_ahead, "rating", "open",
+		    open, "key", rt.key[0] ? json_string(rt.key) : json_null(), "until",
+		    open ? render_time(until) : json_null(), "keys", render_rating_keys(cfg)));
+	}
+}
+
+/* A rating key of the body's "key"; -1 (reply set) when absent or unknown. */
+static int
+body_rating_key(struct route_ctx *r, json_t *o)
+{
+	const char *k;
+	int key;
+
+	if (!field_string(r, o, "key", &k, NULL))
+		return -1;
+	if (k == NULL || (key = rating_key_parse(k)) < 0) {
+		reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"key\" is one of the keypad's keys: "
+		    "very_satisfied, satisfied, neutral, dissatisfied");
+		return -1;
+	}
+	return key;
+}
+
+/* A positive integer field (a ticket id); 0 (reply set) when absent or not one. */
+static int64_t
+body_id(struct route_ctx *r, json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		reply_error(r->rep, BQ_ERR_INVALID_FIELD, "\"%s\" must be a ticket id", name);
+		return 0;
+	}
+	return json_integer_value(v);
+}
+
+/* POST /api/v1/t/{token}/rating: the customer rates the service once, from the phone. */
+static void
+h_phone_rating(struct route_ctx *r)
+{
+	static const char *const fields[] = { "key", NULL };
+	struct ticket t;
+	struct rating rt;
+	json_t *o;
+	int key;
+
+	snprintf(r->audit_who, sizeof(r->audit_who), "%s", "phone");
+	if ((o = body_object(r, fields)) == NULL)
+		return;
+	key = body_rating_key(r, o);
+	json_decref(o);
+	if (key < 0 || !phone_ticket(r, r->seg[3], &t))
+		return;
+	if (!phone_today(r, &t)) {
+		reply_error(r->rep, BQ_ERR_TICKET_EXPIRED, NULL);
+		return;
+	}
+	if (!fail(r, queue_rate_phone(r->a->queue, &t, key, r->req->now, &rt)))
+		reply_json(r->rep, 200, json_pack("{s:o}", "rating", render_rating(&rt)));
+}
+
+/* POST /api/v1/counters/{n}/rate: 请评价, the keypad asks again for the last served. */
+static void
+h_counter_rate(struct route_ctx *r)
+{
+	static const char *const no_fields[] = { NULL };
+	struct queue_prompt p;
+	json_t *o;
+
+	if ((o = body_object(r, no_fields)) == NULL)
+		return;
+	json_decref(o);
+	if (!fail(r, queue_rating_ask(r->a->queue, r->counter, r->req->now, &p)))
+		reply_json(r->rep, 200, json_pack("{s:{s:I,s:s,s:o}}", "rating", "ticket_id",
+		    (json_int_t)p.ticket_id, "number", p.number, "until", render_time(p.until)));
+}
+
+/*
+ * POST /api/v1/counters/{n}/rating {"ticket_id", "key"}: a press on the
+ * counter's keypad; POST …/rating/shown {"ticket_id"}: the keypad shows
+ * the keys (what "prompt not shown" in the report is counted against).
+ */
+static void
+h_counter_rating(struct route_ctx *r)
+{
+	static const char *const press_fields[] = { "ticket_id", "key", NULL };
+	static const char *const shown_fields[] = { "ticket_id", NULL };
+	bool shown = r->nseg == 6;
+	struct rating rt;
+	int64_t id;
+	json_t *o;
+	int key = 0;
+
+	if ((o = body_object(r, shown ? shown_fields : press_fields)) == NULL)
+		return;
+	id = body_id(r, o, "ticket_id");
+	if (id != 0 && !shown)
+		key = body_rating_key(r, o);
+	json_decref(o);
+	if (id == 0 || key < 0)
+		return;
+	if (shown) {
+		if (!fail(r, queue_rating_shown(r->a->queue, r->counter, id, r->req->now)))
+			r->rep->status = 204;
+		return;
+	}
+	if (!fail(r, queue_rate_counter(r->a->queue, r->counter, id, key, r->req->now, &rt)))
+		reply_json(r->rep, 200, json_pack("{s:o}", "rating", render_rating(&rt)));
+}
+
+/*
+ * Put a no-show back in line: POST /api/v1/tickets/{id}/reinstate (the
+ * lobby), or POST /api/v1/counters/{n}/reinstate {"ticket_id"} (the teller,
+ * for a no-show of that counter only).
+ */
+static void
+h_reinstate(struct route_ctx *r)
+{
+	static const char *const no_fields[] = { NULL };
+	static const char *const counter_fields[] = { "ticket_id", NULL };
+	bool at_counter = r->counter != 0;
+	int64_t id = r->id;
+	struct ticket t;
+	json_t *o;
+
+	if ((o = body_object(r, at_counter ? counter_fields : no_fields)) == NULL)
+		return;
+	if (at_counter)
+		id = body_id(r, o, "ticket_id");
+	json_decref(o);
+	if (id == 0)
+		return;
+	if (at_counter) {
+		if (fail(r, queue_ticket(r->a->queue, id, r->req->now, &t)))
+			return;
+		if (t.counter != r->counter) {
+			reply_error(r->rep, BQ_ERR_FORBIDDEN, "ticket %s was not called at counter %d: "
+			    "the lobby can put it back in line", t.number, r->counter);
+			return;
+		}
+	}
+	if (!fail(r, queue_reinstate(r->a->queue, id, r->req->now, &t)))
+		reply_json(r->rep, 200, json_pack("{s:o}", "ticket", ticket_with_pos(r, &t, false)));
+}
+
+/* GET /api/v1/alerts: today's alerts nobody answered yet (不满意, help calls). */
+static void
+get_alerts(struct route_ctx *r)
+{
+	struct alert *v = NULL;
+	json_t *list;
+	int n = 0;
+
+	if (fail(r, queue_alerts(r->a->queue, r->req->now, &v, &n)))
+		return;
+	list = json_array();
+	for (int i = 0; list != NULL && i < n; i++)
+		json_array_append_new(list, render_alert(&v[i]));
+	free(v);
+	reply_json(r->rep, 200, json_pack("{s:o}", "alerts", list));
+}
+
+/* POST /api/v1/alerts/{id}/ack: the lobby answered it. */
+static void
+h_alert_ack(struct route_ctx *r)
+{
+	static const char *const no_fields[] = { NULL };
+	struct alert a;
+	json_t *o;
+
+	if ((o = body_object(r, no_fields)) == NULL)
+		return;
+	json_decref(o);
+	if (!fail(r, queue_alert_ack(r->a->queue, r->id, r->req->now, &a)))
+		reply_json(r->rep, 200, json_pack("{s:o}", "alert", render_alert(&a)));
 }
 
 /*
@@ -1498,6 +1701,8 @@ h_pair(struct route_ctx *r)
 		snprintf(r->rep->location, sizeof(r->rep->location), "/counter/%d", p.counter);
 	else if (p.role == ROLE_DISPLAY)
 		snprintf(r->rep->location, sizeof(r->rep->location), "/display");
+	else if (p.role == ROLE_KEYPAD && p.counter)
+		snprintf(r->rep->location, sizeof(r->rep->location), "/rate/%d", p.counter);
 	else
 		snprintf(r->rep->location, sizeof(r->rep->location), "/");
 	r->rep->status = 303;
@@ -1634,6 +1839,7 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/t/{token}",                   CAP_PUBLIC,    h_phone,             NULL },
 	{ "GET",    "/api/v1/t/{token}/events",            CAP_PUBLIC,    h_phone_events,      NULL },
 	{ "POST",   "/api/v1/t/{token}/cancel",            CAP_PUBLIC,    h_phone_cancel,      "phone-cancel" },
+	{ "POST",   "/api/v1/t/{token}/rating",            CAP_PUBLIC,    h_phone_rating,      "phone-rating" },
 	{ "GET",    "/api/v1/t/{token}/qr.svg",            CAP_PUBLIC,    get_phone_qr,        NULL },
 	{ "GET",    "/api/v1/session",                     CAP_SIGNED_IN, h_session,           NULL },
 	{ "POST",   "/api/v1/session",                     CAP_PUBLIC,    h_signin,            "sign-in" },
@@ -1644,6 +1850,10 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/counters/{n}",                CAP_QUEUE,     get_counters,        NULL },
 	{ "GET",    "/api/v1/counters/{n}/next",           CAP_COUNTER,   get_counter_next,    NULL },
 	{ "POST",   "/api/v1/counters/{n}/release",        CAP_RELEASE,   h_release,           "release" },
+	{ "POST",   "/api/v1/counters/{n}/rate",           CAP_COUNTER,   h_counter_rate,      "rate-ask" },
+	{ "POST",   "/api/v1/counters/{n}/rating",         CAP_RATE,      h_counter_rating,    "rating" },
+	{ "POST",   "/api/v1/counters/{n}/rating/shown",   CAP_RATE,      h_counter_rating,    NULL },
+	{ "POST",   "/api/v1/counters/{n}/reinstate",      CAP_COUNTER,   h_reinstate,         "reinstate" },
 	{ "POST",   "/api/v1/counters/{n}/{action}",       CAP_COUNTER,   post_counter_action, "" },
 	{ "POST",   "/api/v1/tickets",                     CAP_ISSUE,     post_ticket,         "issue" },
 	{ "POST",   "/api/v1/help",                        CAP_ISSUE,     h_help,              "help" },
@@ -1651,6 +1861,9 @@ static const struct route routes[] = {
 	{ "POST",   "/api/v1/tickets/{id}/green",          CAP_TICKETS,   post_ticket_action,  "green" },
 	{ "POST",   "/api/v1/tickets/{id}/cancel",         CAP_TICKETS,   post_ticket_action,  "cancel" },
 	{ "POST",   "/api/v1/tickets/{id}/reprint",        CAP_TICKETS,   post_reprint,        "reprint" },
+	{ "POST",   "/api/v1/tickets/{id}/reinstate",      CAP_TICKETS,   h_reinstate,         "reinstate" },
+	{ "GET",    "/api/v1/alerts",                      CAP_TICKETS,   get_alerts,          NULL },
+	{ "POST",   "/api/v1/alerts/{id}/ack",             CAP_TICKETS,   h_alert_ack,         "alert-ack" },
 	{ "GET",    "/api/v1/tickets/{id}/ticket.png",     CAP_PREVIEW,   get_ticket_png,      NULL },
 	{ "GET",    "/api/v1/reports/daily",               CAP_FIGURES,   h_daily,             NULL },
 	{ "GET",    "/api/v1/reports/range",               CAP_REPORTS,   h_range,             NULL },

@@ -32,7 +32,7 @@
 static const char *const role_names[ROLE_COUNT] = {
 	[ROLE_NONE] = "none", [ROLE_LOBBY] = "lobby", [ROLE_TELLER] = "teller",
 	[ROLE_HEAD] = "head", [ROLE_ADMIN] = "admin", [ROLE_KIOSK] = "kiosk",
-	[ROLE_DISPLAY] = "display", [ROLE_METRICS] = "metrics",
+	[ROLE_DISPLAY] = "display", [ROLE_METRICS] = "metrics", [ROLE_KEYPAD] = "keypad",
 };
 
 static const char *const cap_names[CAP_COUNT] = {
@@ -40,7 +40,7 @@ static const char *const cap_names[CAP_COUNT] = {
 	[CAP_TICKETS] = "tickets", [CAP_PREVIEW] = "preview", [CAP_QUEUE] = "queue",
 	[CAP_COUNTER] = "counter", [CAP_RELEASE] = "release", [CAP_FIGURES] = "figures",
 	[CAP_REPORTS] = "reports", [CAP_AUDIT] = "audit", [CAP_ADMIN] = "admin",
-	[CAP_METRICS] = "metrics",
+	[CAP_METRICS] = "metrics", [CAP_RATE] = "rate",
 };
 
 #define C(x) (1u << (x))
@@ -57,6 +57,8 @@ static const unsigned role_caps[ROLE_COUNT] = {
 	[ROLE_KIOSK] = C(CAP_PUBLIC) | C(CAP_SIGNED_IN) | C(CAP_ISSUE),
 	[ROLE_DISPLAY] = C(CAP_PUBLIC) | C(CAP_SIGNED_IN),
 	[ROLE_METRICS] = C(CAP_PUBLIC) | C(CAP_METRICS),
+	/* Nobody on staff rates their own service: only the customer's keypad (and admin's tests). */
+	[ROLE_KEYPAD] = C(CAP_PUBLIC) | C(CAP_SIGNED_IN) | C(CAP_RATE),
 };
 #undef C
 
@@ -93,7 +95,7 @@ auth_may(const struct principal *p, enum cap c, int counter)
 	if (!role_may(p->role, c))
 		return false;
 	/* A teller, and a counter's device, operate their own counter only. */
-	if (c == CAP_COUNTER && p->role == ROLE_TELLER)
+	if ((c == CAP_COUNTER && p->role == ROLE_TELLER) || (c == CAP_RATE && p->role == ROLE_KEYPAD))
 		return counter != 0 && counter == p->counter;
 	return true;
 }

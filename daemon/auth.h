@@ -32,6 +32,7 @@ enum role {
 	ROLE_KIOSK,                 /* device: issues tickets */
 	ROLE_DISPLAY,               /* device: the hall display */
 	ROLE_METRICS,               /* device: a Prometheus server, reads /metrics only */
+	ROLE_KEYPAD,                /* device: the rating keypad (评价器) facing one counter's customer */
 	ROLE_COUNT
 };
 
@@ -50,6 +51,7 @@ enum cap {
 	CAP_AUDIT,                  /* the audit trail */
 	CAP_ADMIN,                  /* accounts and tokens */
 	CAP_METRICS,                /* GET /metrics (or an address in [monitoring] metrics_allow) */
+	CAP_RATE,                   /* a customer's rating at the counter of the path: its keypad */
 	CAP_COUNT
 };
 

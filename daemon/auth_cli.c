@@ -185,7 +185,7 @@ user_cmd(sqlite3 *db, const char *sub, const char *name, const char *role_s)
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0) {
 		enum role r = role_s != NULL ? role_parse(role_s) : ROLE_NONE;
 		if (strcmp(sub, "add") == 0 && (r == ROLE_NONE || r == ROLE_KIOSK || r == ROLE_DISPLAY ||
-		    r == ROLE_METRICS)) {
+		    r == ROLE_METRICS || r == ROLE_KEYPAD)) {
 			fprintf(stderr, "branchqd: --role is lobby, teller, head or admin "
 			    "(devices get tokens: branchqd token add)\n");
 			return 2;
@@ -304,8 +304,9 @@ token_cmd(sqlite3 *db, const struct config *cfg, const char *sub, const char *ar
 				return 2;
 			}
 		}
-		if (r == ROLE_TELLER && counter == 0) {
-			fprintf(stderr, "branchqd: a teller device is bound to a counter: --counter N\n");
+		if ((r == ROLE_TELLER || r == ROLE_KEYPAD) && counter == 0) {
+			fprintf(stderr, "branchqd: a %s device is bound to a counter: --counter N\n",
+			    role_name(r));
 			return 2;
 		}
 		if (auth_secret(secret) != 0)

@@ -504,6 +504,13 @@ parse_options(int argc, char **argv, struct options *opt)
 		usage();
 }
 
+/* Who is signed in at a counter, for the window screens' 工号 ([display] show_staff_number). */
+static const char *
+counter_holder(void *arg, int counter, int64_t now)
+{
+	return auth_counter_holder(arg, counter, now, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -613,6 +620,8 @@ main(int argc, char **argv)
 	d.api.reports = d.reports;
 	if ((d.api.auth = auth_new(d.cfg.database, &d.cfg, clock_now())) == NULL)
 		fatalx("database: cannot read the staff accounts and tokens");
+	d.queue.holder = counter_holder;
+	d.queue.holder_arg = d.api.auth;
 	if ((d.signins = work_new("sign-in", 16, sizeof(struct signin_job), api_signin_run)) == NULL)
 		fatalx("cannot start the sign-in worker");
 	work_set_secret(d.signins);

@@ -22,6 +22,11 @@ static const struct {
 	{ EV_TICKET_PRINT, "ticket.print" },
 	{ EV_TICKET_EXPIRED, "ticket.expired" },
 	{ EV_HELP_CALLED, "help.called" },
+	{ EV_RATING_PROMPTED, "rating.prompted" },
+	{ EV_TICKET_RATED, "ticket.rated" },
+	{ EV_ALERT_ACKED, "alert.acknowledged" },
+	{ EV_TICKET_REINSTATED, "ticket.reinstated" },
+	{ EV_RATING_ASKED, "rating.asked" },
 };
 
 const char *

@@ -29,9 +29,14 @@ enum bus_type {
 	EV_TICKET_PRINT       = 1u << 11,   /* the paper ticket's print state changed */
 	EV_TICKET_EXPIRED     = 1u << 12,   /* left waiting when its business day ended */
 	EV_HELP_CALLED        = 1u << 13,   /* a kiosk called the lobby manager: staff only */
+	EV_RATING_PROMPTED    = 1u << 14,   /* a counter's keypad showed the rating keys */
+	EV_TICKET_RATED       = 1u << 15,   /* the customer rated the service */
+	EV_ALERT_ACKED        = 1u << 16,   /* the lobby answered an alert: staff only */
+	EV_TICKET_REINSTATED  = 1u << 17,   /* a no-show put back in line */
+	EV_RATING_ASKED       = 1u << 18,   /* 请评价: the teller asked the keypad again */
 };
 
-#define EV_ALL 0x3fffu
+#define EV_ALL 0x7ffffu
 #define BUS_MAX_SUBSCRIBERS 8
 
 /* The wire name of an event type, "ticket.called". */

@@ -58,6 +58,8 @@ enum opt_kind {
 	OPT_DAYS,       /* config_parse_days, days in min..max */
 	OPT_NETS,       /* IPv4 addresses or ADDR/BITS, separated by commas or blanks */
 	OPT_SIZE,       /* bytes: a whole number with K, M, G or T (powers of 1024), in min..max */
+	OPT_RATING_KEYS,/* 3 or 4 rating key names, in display order */
+	OPT_KEYCODE,    /* a KeyboardEvent.code name: letters and digits, "NumpadAdd" */
 };
 
 struct option {
@@ -99,6 +101,9 @@ static const struct option branch_options[] = {
 	BRANCH("phone_alert_ahead", OPT_INT, 0, 20,           phone_alert_ahead, OPTIONAL, "3"),
 	/* What `branchqd prune` keeps (maint_cli.c); it never removes today or yesterday. */
 	BRANCH("keep",         OPT_DAYS,     1, CONFIG_KEEP_MAX_DAYS, keep_days, OPTIONAL, "3y"),
+	/* A no-show put back in line (过号重排): see docs/policy.md. */
+	BRANCH("reinstate_places", OPT_INT,  0, 50,           reinstate_places, OPTIONAL, "3"),
+	BRANCH("reinstate_max",    OPT_INT,  0, 10,           reinstate_max,    OPTIONAL, "1"),
 };
 
 /* The boost keys are the category names of domain.c. */
@@ -131,6 +136,28 @@ static const struct option monitoring_options[] = {
 	    "100M"),
 };
 
+static const struct option display_options[] = {
+	BRANCH("show_staff_number", OPT_BOOL, 0, 0, show_staff_number, OPTIONAL, "no"),
+};
+
+static const struct option rating_options[] = {
+	BRANCH("keys",         OPT_RATING_KEYS, 0, 0, rating, OPTIONAL,
+	    "very_satisfied satisfied dissatisfied"),
+	BRANCH("window",       OPT_DURATION, 5, 600,          rating.window_s,       OPTIONAL, "30s"),
+	BRANCH("phone_window", OPT_DURATION, 60, CONFIG_DAY_S, rating.phone_window_s, OPTIONAL, "30m"),
+};
+
+/* The defaults are a common 叫号器's keys: + calls, . recalls, Enter finishes. */
+static const struct option counter_key_options[] = {
+	BRANCH("call",    OPT_KEYCODE, 0, 0, counter_keys[CK_CALL],    OPTIONAL, "NumpadAdd"),
+	BRANCH("recall",  OPT_KEYCODE, 0, 0, counter_keys[CK_RECALL],  OPTIONAL, "NumpadDecimal"),
+	BRANCH("start",   OPT_KEYCODE, 0, 0, counter_keys[CK_START],   OPTIONAL, "NumpadMultiply"),
+	BRANCH("finish",  OPT_KEYCODE, 0, 0, counter_keys[CK_FINISH],  OPTIONAL, "NumpadEnter"),
+	BRANCH("no_show", OPT_KEYCODE, 0, 0, counter_keys[CK_NO_SHOW], OPTIONAL, "NumpadSubtract"),
+	BRANCH("pause",   OPT_KEYCODE, 0, 0, counter_keys[CK_PAUSE],   OPTIONAL, "NumpadDivide"),
+	BRANCH("rate",    OPT_KEYCODE, 0, 0, counter_keys[CK_RATE],    OPTIONAL, "Numpad0"),
+};
+
 static const struct option service_options[] = {
 	SERVICE("name_zh",      OPT_STRING,   0, 0,            name_zh,        REQUIRED, NULL),
 	SERVICE("name_en",      OPT_STRING,   0, 0,            name_en,        REQUIRED, NULL),
@@ -143,6 +170,8 @@ static const struct option counter_options[] = {
 	COUNTER("services", OPT_SERVICES, 0, 0, services, REQUIRED, NULL),
 	COUNTER("green",    OPT_BOOL,     0, 0, green,    OPTIONAL, "no"),
 	COUNTER("english",  OPT_BOOL,     0, 0, english,  OPTIONAL, "no"),
+	COUNTER("name_zh",  OPT_STRING,   0, 0, name_zh,  OPTIONAL, NULL),
+	COUNTER("name_en",  OPT_STRING,   0, 0, name_en,  OPTIONAL, NULL),
 };
 
 #define NOPTS(t) (sizeof(t) / sizeof((t)[0]))
@@ -154,6 +183,7 @@ _Static_assert(NOPTS(tls_options) <= OPTS_MAX, "too many options for parse.seen"
 _Static_assert(NOPTS(monitoring_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(service_options) <= OPTS_MAX, "too many options for parse.seen");
 _Static_assert(NOPTS(counter_options) <= OPTS_MAX, "too many options for parse.seen");
+_Static_assert(NOPTS(counter_key_options) <= OPTS_MAX, "too many options for parse.seen");
 
 enum section {
 	SEC_NONE,       /* before the first header */
@@ -165,7 +195,28 @@ enum section {
 	SEC_SERVICE,
 	SEC_COUNTER,
 	SEC_MONITORING,
+	SEC_DISPLAY,
+	SEC_RATING,
+	SEC_COUNTER_KEYS,
 };
+
+/* The sections that appear once and take no name: [branch], [tls], ... */
+static const struct singleton {
+	const char *word;
+	enum section sec;
+	const struct option *opts;
+	size_t nopts;
+} singletons[] = {
+	{ "branch",       SEC_BRANCH,       branch_options,      NOPTS(branch_options) },
+	{ "green",        SEC_GREEN,        green_options,       NOPTS(green_options) },
+	{ "printer",      SEC_PRINTER,      printer_options,     NOPTS(printer_options) },
+	{ "tls",          SEC_TLS,          tls_options,         NOPTS(tls_options) },
+	{ "monitoring",   SEC_MONITORING,   monitoring_options,  NOPTS(monitoring_options) },
+	{ "display",      SEC_DISPLAY,      display_options,     NOPTS(display_options) },
+	{ "rating",       SEC_RATING,       rating_options,      NOPTS(rating_options) },
+	{ "counter_keys", SEC_COUNTER_KEYS, counter_key_options, NOPTS(counter_key_options) },
+};
+#define NSINGLETONS NOPTS(singletons)
 
 /* Everything config_load knows while it reads one file. */
 struct parse {
@@ -185,11 +236,8 @@ struct parse {
 	void *base;              /* the struct that opts' offsets point into */
 	uint32_t seen;           /* bit i: opts[i] was given in this section */
 
-	int branch_line;         /* 0 until [branch] is seen */
-	int green_line;
-	int printer_line;
-	int tls_line;
-	int monitoring_line;
+	int single_line[NSINGLETONS]; /* where each of singletons[] began; 0 until seen */
+	int keys_line[CK_COUNT]; /* of each [counter_keys] key given */
 	int services_line[MAX_COUNTERS]; /* line of each counter's services key */
 };
 
@@ -646,6 +694,93 @@ config_parse_size(const char *v, int64_t *out)
 	return 0;
 }
 
+static const struct {
+	const char *name, *zh, *en;
+} rating_keys[RK_COUNT] = {
+	[RK_VERY_SATISFIED] = { "very_satisfied", "非常满意", "Very satisfied" },
+	[RK_SATISFIED]      = { "satisfied",      "满意",     "Satisfied" },
+	[RK_NEUTRAL]        = { "neutral",        "一般",     "Neutral" },
+	[RK_DISSATISFIED]   = { "dissatisfied",   "不满意",   "Dissatisfied" },
+};
+
+const char *
+rating_key_name(int k)
+{
+	return k >= 0 && k < RK_COUNT ? rating_keys[k].name : "?";
+}
+
+const char *
+rating_key_zh(int k)
+{
+	return k >= 0 && k < RK_COUNT ? rating_keys[k].zh : "?";
+}
+
+const char *
+rating_key_en(int k)
+{
+	return k >= 0 && k < RK_COUNT ? rating_keys[k].en : "?";
+}
+
+int
+rating_key_parse(const char *s)
+{
+	for (int k = 0; k < RK_COUNT; k++)
+		if (strcmp(s, rating_keys[k].name) == 0)
+			return k;
+	return -1;
+}
+
+const char *
+counter_key_name(int k)
+{
+	static const char *const names[CK_COUNT] = {
+		"call", "recall", "start", "finish", "no_show", "pause", "rate",
+	};
+
+	return k >= 0 && k < CK_COUNT ? names[k] : "?";
+}
+
+/*
+ * "very_satisfied satisfied dissatisfied": 3 or 4 different keys, shown in
+ * the order given. 不满意 must be among them: without it nobody hears of an
+ * unhappy customer, which is the point of the keypad.
+ */
+static int
+config_parse_rating_keys(const char *v, struct rating_conf *r, char *why, size_t whylen)
+{
+	char word[32], q[CONFIG_QUOTE_MAX + 4];
+	bool seen[RK_COUNT] = { false };
+
+	r->nkeys = 0;
+	while (*(v += strspn(v, " \t,")) != '\0') {
+		size_t wl = strcspn(v, " \t,");
+		int k;
+
+		snprintf(word, sizeof(word), "%.*s", (int)(wl < sizeof(word) - 1 ? wl : sizeof(word) - 1), v);
+		v += wl;
+		if (wl >= sizeof(word) || (k = rating_key_parse(word)) < 0) {
+			snprintf(why, whylen, "\"%s\" is not a rating key (very_satisfied, satisfied, "
+			    "neutral, dissatisfied)", config_quote(word, q));
+			return -1;
+		}
+		if (seen[k]) {
+			snprintf(why, whylen, "%s is listed twice", word);
+			return -1;
+		}
+		seen[k] = true;
+		r->keys[r->nkeys++] = k;
+	}
+	if (r->nkeys < RATING_KEYS_MIN) {
+		snprintf(why, whylen, "lists %d keys: a keypad shows 3 or 4", r->nkeys);
+		return -1;
+	}
+	if (!seen[RK_DISSATISFIED]) {
+		snprintf(why, whylen, "has no dissatisfied: an unhappy customer could not say so");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Parse value v for option o into its field in base. Returns 0, or -1 with
  * the reason in why (the caller prefixes the key and the line).
@@ -794,6 +929,26 @@ config_set(const struct option *o, const char *v, void *base, char *why, size_t 
 		}
 		*(int64_t *)(void *)field = n;
 		return 0;
+	case OPT_RATING_KEYS:
+		assert(o->size == sizeof(struct rating_conf));
+		return config_parse_rating_keys(v, (struct rating_conf *)(void *)field, why, whylen);
+	case OPT_KEYCODE: {
+		size_t len = strlen(v);
+
+		for (size_t i = 0; i < len; i++) {
+			if (!isalnum((unsigned char)v[i])) {
+				len = 0;
+				break;
+			}
+		}
+		if (len == 0 || len >= o->size) {
+			snprintf(why, whylen, "\"%s\" is not a key name such as NumpadAdd or KeyF "
+			    "(KeyboardEvent.code: letters and digits)", config_quote(v, q));
+			return -1;
+		}
+		memcpy(field, v, len + 1);
+		return 0;
+	}
 	case OPT_SERVICES:
 		if (config_parse_services(v, base, why, whylen) != 0) {
 			/* An empty list tells config_resolve not to pile on. */
@@ -881,57 +1036,30 @@ config_section_open(struct parse *p, const char *name, size_t len)
 		snprintf(arg, sizeof(arg), "%s", a);
 	}
 
-	if (strcmp(word, "branch") == 0 || strcmp(word, "green") == 0 ||
-	    strcmp(word, "printer") == 0) {
-		bool branch = word[0] == 'b', printer = word[0] == 'p';
-		int *seen_at = branch ? &p->branch_line : printer ? &p->printer_line : &p->green_line;
+	for (size_t k = 0; k < NSINGLETONS; k++) {
+		const struct singleton *g = &singletons[k];
 
+		if (strcmp(word, g->word) != 0)
+			continue;
 		if (arg[0] != '\0') {
 			config_error(p, p->line, "[%s] takes no name: write [%s]",
 			    config_quote(text, q), word);
 			return;
 		}
-		if (*seen_at != 0) {
-			config_error(p, p->line, "[%s] appears twice (first at line %d)", word, *seen_at);
+		if (p->single_line[k] != 0) {
+			config_error(p, p->line, "[%s] appears twice (first at line %d)", word,
+			    p->single_line[k]);
 			return;
 		}
-		*seen_at = p->line;
-		p->sec = branch ? SEC_BRANCH : printer ? SEC_PRINTER : SEC_GREEN;
-		p->opts = branch ? branch_options : printer ? printer_options : green_options;
-		p->nopts = branch ? NOPTS(branch_options) : printer ? NOPTS(printer_options) :
-		    NOPTS(green_options);
+		p->single_line[k] = p->line;
+		p->sec = g->sec;
+		p->opts = g->opts;
+		p->nopts = g->nopts;
 		p->base = c;
-	} else if (strcmp(word, "tls") == 0) {
-		if (arg[0] != '\0') {
-			config_error(p, p->line, "[%s] takes no name: write [tls]", config_quote(text, q));
-			return;
-		}
-		if (p->tls_line != 0) {
-			config_error(p, p->line, "[tls] appears twice (first at line %d)", p->tls_line);
-			return;
-		}
-		p->tls_line = p->line;
-		p->sec = SEC_TLS;
-		p->opts = tls_options;
-		p->nopts = NOPTS(tls_options);
-		p->base = c;
-	} else if (strcmp(word, "monitoring") == 0) {
-		if (arg[0] != '\0') {
-			config_error(p, p->line, "[%s] takes no name: write [monitoring]",
-			    config_quote(text, q));
-			return;
-		}
-		if (p->monitoring_line != 0) {
-			config_error(p, p->line, "[monitoring] appears twice (first at line %d)",
-			    p->monitoring_line);
-			return;
-		}
-		p->monitoring_line = p->line;
-		p->sec = SEC_MONITORING;
-		p->opts = monitoring_options;
-		p->nopts = NOPTS(monitoring_options);
-		p->base = c;
-	} else if (strcmp(word, "service") == 0) {
+		snprintf(p->sec_name, sizeof(p->sec_name), "%s", text);
+		return;
+	}
+	if (strcmp(word, "service") == 0) {
 		struct service_conf *sv;
 		int i;
 
@@ -1119,6 +1247,8 @@ config_handle(void *user, const char *section, const char *name, const char *val
 		p->services_line[p->sec_index] = p->line;
 	if (p->sec == SEC_TLS)
 		*(i == 0 ? &p->cfg->tls.cert_line : &p->cfg->tls.key_line) = p->line;
+	if (p->sec == SEC_COUNTER_KEYS)
+		p->keys_line[i] = p->line;
 	if (config_set(&p->opts[i], value, p->base, why, sizeof(why)) != 0)
 		config_error(p, p->line, "%s: %s", name, why);
 	return 1;
@@ -1135,7 +1265,7 @@ config_resolve(struct parse *p)
 	bool served[MAX_SERVICES] = { false };
 	bool lists_ok = c->ncounters > 0;
 
-	if (p->branch_line == 0)
+	if (p->single_line[0] == 0)
 		config_error(p, 0, "no [branch] section");
 	if (c->nservices == 0)
 		config_error(p, 0, "no [service X] section: define at least one service");
@@ -1145,6 +1275,10 @@ config_resolve(struct parse *p)
 	for (int i = 0; i < c->ncounters; i++) {
 		struct counter_conf *ct = &c->counters[i];
 
+		if (ct->name_zh[0] == '\0')
+			snprintf(ct->name_zh, sizeof(ct->name_zh), "%d 号窗口", ct->number);
+		if (ct->name_en[0] == '\0')
+			snprintf(ct->name_en, sizeof(ct->name_en), "Counter %d", ct->number);
 		if (ct->nservices == 0)
 			lists_ok = false;
 		for (int j = 0; j < ct->nservices; j++) {
@@ -1166,6 +1300,14 @@ config_resolve(struct parse *p)
 		if (!served[k])
 			config_error(p, c->services[k].line, "service %s is served by no counter",
 			    c->services[k].id);
+
+	/* One key, one action: the keypad could not tell which was meant. */
+	for (int i = 0; i < CK_COUNT; i++)
+		for (int j = 0; j < i; j++)
+			if (strcmp(c->counter_keys[i], c->counter_keys[j]) == 0)
+				config_error(p, p->keys_line[i] ? p->keys_line[i] : p->keys_line[j],
+				    "[counter_keys] %s and %s are both %s", counter_key_name(j),
+				    counter_key_name(i), c->counter_keys[i]);
 
 	/* Half a pair serves nothing (config_section_close said so): no https:// is assumed. */
 	if (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0')
@@ -1243,10 +1385,8 @@ config_load(const char *path, struct config *out, FILE *errors)
 		return p.nerrors;
 	}
 	memcpy(out->path, path, strlen(path) + 1);
-	config_defaults(branch_options, NOPTS(branch_options), out);
-	config_defaults(green_options, NOPTS(green_options), out);
-	config_defaults(printer_options, NOPTS(printer_options), out);
-	config_defaults(monitoring_options, NOPTS(monitoring_options), out);
+	for (size_t k = 0; k < NSINGLETONS; k++)
+		config_defaults(singletons[k].opts, singletons[k].nopts, out);
 
 	if ((p.file = fopen(path, "r")) == NULL) {
 		config_error(&p, 0, "cannot open: %s", strerror(errno));

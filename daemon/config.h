@@ -38,6 +38,8 @@ struct counter_conf {
 	int nservices;
 	bool green;                      /* 爱心窗口: calls green tickets first */
 	bool english;                    /* a teller here speaks English */
+	char name_zh[CONFIG_NAME_MAX];   /* "3 号窗口" unless the file names it */
+	char name_en[CONFIG_NAME_MAX];   /* "Counter 3" */
 	int line;
 };
 
@@ -76,6 +78,30 @@ struct monitoring_conf {
 	int64_t min_free_disk;           /* bytes: below, /healthz is degraded; below a tenth, failing */
 };
 
+/* The keys a customer may press on the rating keypad, in the order they are shown. */
+enum rating_key {
+	RK_VERY_SATISFIED,               /* 非常满意 */
+	RK_SATISFIED,                    /* 满意 */
+	RK_NEUTRAL,                      /* 一般 */
+	RK_DISSATISFIED,                 /* 不满意: an alert to the lobby */
+	RK_COUNT
+};
+#define RATING_KEYS_MIN 3
+
+/* [rating]: the keypad at each counter and the phone page's rating. */
+struct rating_conf {
+	int keys[RK_COUNT];              /* enum rating_key, in display order */
+	int nkeys;                       /* 3 or 4 */
+	int64_t window_s;                /* the keypad takes a press this long after its prompt */
+	int64_t phone_window_s;          /* the phone page offers it this long after the service */
+};
+
+/* [counter_keys]: the USB numeric keypad (叫号器) at a counter, as KeyboardEvent.code names. */
+enum counter_key {
+	CK_CALL, CK_RECALL, CK_START, CK_FINISH, CK_NO_SHOW, CK_PAUSE, CK_RATE, CK_COUNT
+};
+#define CONFIG_KEYCODE_MAX 32
+
 struct config {
 	char path[PATH_MAX];
 	char name_zh[CONFIG_NAME_MAX];
@@ -97,6 +123,11 @@ struct config {
 	int phone_alert_ahead;           /* the phone page alerts when this many are ahead; 0: only the call */
 	int keep_days;                   /* branchqd prune keeps this many days before today */
 	int elderly_age;                 /* age on the business date that makes a ticket elderly */
+	int reinstate_places;            /* a reinstated no-show is called after this many calls of its service */
+	int reinstate_max;               /* reinstatements one ticket may have; 0: none */
+	bool show_staff_number;          /* [display]: the window screen shows the teller's 工号 */
+	struct rating_conf rating;
+	char counter_keys[CK_COUNT][CONFIG_KEYCODE_MAX];
 	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */
 	struct service_conf services[MAX_SERVICES];
 	int nservices;
@@ -141,6 +172,15 @@ int config_tls_files(struct config *c, FILE *errors);
 
 /* Index of the service with prefix id ("A"), or -1. */
 int config_service_index(const struct config *c, const char *id);
+
+/* "very_satisfied", ...; the wire name of a rating key, and back (-1 when unknown). */
+const char *rating_key_name(int k);
+int rating_key_parse(const char *s);
+/* 非常满意, Very satisfied. */
+const char *rating_key_zh(int k);
+const char *rating_key_en(int k);
+/* "call", "no_show": the action a counter key stands for. */
+const char *counter_key_name(int k);
 
 /* Index of the counter with this number, or -1. */
 int config_counter_index(const struct config *c, int number);

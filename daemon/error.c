@@ -33,6 +33,22 @@ static const struct {
 	[BQ_ERR_COUNTER_CHANGED] = { "counter_changed", 409, "the counter's current ticket is not the "
 	    "one expected (another click or another client got there first); nothing was changed" },
 	[BQ_ERR_NO_PRINTER] = { "no_printer", 409, "no printer is configured ([printer] queue)" },
+	[BQ_ERR_OUTCOME_NEEDED] = { "outcome_needed", 409, "the current ticket was recalled and "
+	    "never started: say whether the customer came (outcome served) or not (outcome no_show) "
+	    "(客户来了吗？)" },
+	[BQ_ERR_NOT_NO_SHOW] = { "not_no_show", 409, "only a ticket marked no-show can be put "
+	    "back in line (只有过号的票可以重新排队)" },
+	[BQ_ERR_REINSTATE_LIMIT] = { "reinstate_limit", 409, "this ticket was put back in line as "
+	    "often as the branch allows (reinstate_max) (已达重新排队次数上限)" },
+	[BQ_ERR_NOTHING_TO_RATE] = { "nothing_to_rate", 409, "the counter has finished no ticket "
+	    "in the last 10 minutes that is not rated yet" },
+	[BQ_ERR_RATING_CLOSED] = { "rating_closed", 409, "no rating is asked for this ticket now "
+	    "(the time for it passed, or it was never asked); nothing was changed" },
+	[BQ_ERR_ALREADY_RATED] = { "already_rated", 409, "this ticket was rated already; one "
+	    "rating per ticket (已评价)" },
+	[BQ_ERR_UNKNOWN_ALERT] = { "unknown_alert", 404, "no such alert today" },
+	[BQ_ERR_ALREADY_ACKNOWLEDGED] = { "already_acknowledged", 409, "somebody acknowledged "
+	    "this alert already" },
 	[BQ_ERR_BODY_TOO_LARGE] = { "body_too_large", 413, "the request body is over 16 KiB" },
 	[BQ_ERR_UNSUPPORTED_MEDIA] = { "unsupported_media_type", 415, "send application/json" },
 	[BQ_ERR_STORAGE_FULL] = { "storage_full", 507, "the disk is full; nothing was changed" },

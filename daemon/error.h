@@ -28,6 +28,14 @@ enum bq_err {
 	BQ_ERR_PREVIOUS_DAY,        /* 409: transfer of a ticket from an earlier business day */
 	BQ_ERR_COUNTER_CHANGED,     /* 409: the counter's ticket is not the one the client expected */
 	BQ_ERR_NO_PRINTER,          /* 409: reprint with no printer configured */
+	BQ_ERR_OUTCOME_NEEDED,      /* 409: call next on a recalled ticket never started: came or not? */
+	BQ_ERR_NOT_NO_SHOW,         /* 409: reinstate of a ticket that is not a no-show */
+	BQ_ERR_REINSTATE_LIMIT,     /* 409: the ticket was reinstated as often as it may be */
+	BQ_ERR_NOTHING_TO_RATE,     /* 409: the counter served nobody lately */
+	BQ_ERR_RATING_CLOSED,       /* 409: no rating is asked for that ticket now */
+	BQ_ERR_ALREADY_RATED,       /* 409: one rating per ticket */
+	BQ_ERR_UNKNOWN_ALERT,       /* 404 */
+	BQ_ERR_ALREADY_ACKNOWLEDGED,/* 409: somebody answered the alert already */
 	BQ_ERR_BODY_TOO_LARGE,      /* 413 */
 	BQ_ERR_UNSUPPORTED_MEDIA,   /* 415 */
 	BQ_ERR_STORAGE_FULL,        /* 507: the disk is full; nothing was changed */

@@ -20,6 +20,14 @@
 #define HALL_LETTERS 26
 #define HALL_LANGS 2
 #define HALL_BUCKETS (CAT_COUNT * HALL_LANGS)
+/*
+ * After each letter's HALL_BUCKETS comes its held bucket: the reinstated
+ * tickets whose service has not had their due_call calls yet, in the order
+ * they come due. A call of the service that brings one due moves it into its
+ * ordinary bucket (hall_release); a rewound call moves it back (hall_rehold).
+ */
+#define HALL_HELD HALL_BUCKETS
+#define HALL_SLOTS (HALL_BUCKETS + 1)
 
 struct bucket {
 	struct ticket **v;
@@ -39,7 +47,7 @@ struct history {
 };
 
 /* One undo record of the journal: what a change found before it touched it. */
-enum jkind { J_TICKET, J_COUNTER, J_NCOUNTERS, J_HISTORY };
+enum jkind { J_TICKET, J_COUNTER, J_NCOUNTERS, J_HISTORY, J_CALLS };
 
 struct jrec {
 	enum jkind kind;
@@ -72,7 +80,8 @@ struct hall {
 	struct ticket **bytok;
 	size_t captok;
 	int n, cap;
-	struct bucket b[HALL_LETTERS][HALL_BUCKETS];
+	struct bucket b[HALL_LETTERS][HALL_SLOTS];
+	int calls[HALL_LETTERS];     /* legs of each letter called today (store_day_calls) */
 	struct hall_counter counters[MAX_COUNTERS];
 	int ncounters;
 	struct history hist[HALL_LETTERS];
@@ -87,6 +96,15 @@ hall_letter(const char *service)
 	return service[0] - 'A';
 }
 
+/* Whether t waits for calls of its service still to pass (a reinstated no-show). */
+static bool
+hall_held(const struct hall *h, const struct ticket *t)
+{
+	int l = hall_letter(t->service);
+
+	return l >= 0 && t->due_call > h->calls[l];
+}
+
 static struct bucket *
 hall_bucket(struct hall *h, const struct ticket *t)
 {
@@ -95,13 +113,27 @@ hall_bucket(struct hall *h, const struct ticket *t)
 
 	if (l < 0 || c < 0 || c >= CAT_COUNT)
 		return NULL;
+	if (hall_held(h, t))
+		return &h->b[l][HALL_HELD];
 	return &h->b[l][c * HALL_LANGS + (t->lang == LANG_EN)];
 }
 
-/* Issue order within a bucket: issue time, then the first leg's id. */
-static int
-bucket_key_cmp(const struct ticket *a, const struct ticket *b)
+static bool
+bucket_is_held(const struct hall *h, const struct bucket *b)
 {
+	return (b - &h->b[0][0]) % HALL_SLOTS == HALL_HELD;
+}
+
+/*
+ * Issue order within a bucket: issue time, then the first leg's id; in a
+ * held bucket the call they come due at goes first (the policy's order of
+ * held tickets).
+ */
+static int
+bucket_key_cmp(bool held, const struct ticket *a, const struct ticket *b)
+{
+	if (held && a->due_call != b->due_call)
+		return a->due_call < b->due_call ? -1 : 1;
 	if (a->issued_at != b->issued_at)
 		return a->issued_at < b->issued_at ? -1 : 1;
 	if (a->origin_id != b->origin_id)
@@ -111,13 +143,14 @@ bucket_key_cmp(const struct ticket *a, const struct ticket *b)
 
 /* The first place in b whose key is not below t's. */
 static int
-bucket_lower(const struct bucket *b, const struct ticket *t)
+bucket_lower(const struct hall *h, const struct bucket *b, const struct ticket *t)
 {
+	bool held = bucket_is_held(h, b);
 	int lo = 0, hi = b->n;
 
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
-		if (bucket_key_cmp(b->v[mid], t) < 0)
+		if (bucket_key_cmp(held, b->v[mid], t) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -153,7 +186,7 @@ bucket_insert(struct hall *h, struct ticket *t)
 		return 0;
 	if (grow(&b->v, &b->cap, b->n + 1, sizeof(b->v[0])) != 0)
 		return -1;
-	at = bucket_lower(b, t);
+	at = bucket_lower(h, b, t);
 	memmove(&b->v[at + 1], &b->v[at], (size_t)(b->n - at) * sizeof(b->v[0]));
 	b->v[at] = t;
 	b->n++;
@@ -167,7 +200,8 @@ bucket_remove(struct hall *h, const struct ticket *t)
 
 	if (b == NULL)
 		return;
-	for (int at = bucket_lower(b, t); at < b->n && bucket_key_cmp(b->v[at], t) == 0; at++) {
+	for (int at = bucket_lower(h, b, t); at < b->n &&
+	    bucket_key_cmp(bucket_is_held(h, b), b->v[at], t) == 0; at++) {
 		if (b->v[at] == t) {
 			memmove(&b->v[at], &b->v[at + 1], (size_t)(b->n - at - 1) * sizeof(b->v[0]));
 			b->n--;
@@ -250,7 +284,7 @@ hall_clear(struct hall *h)
 	free(h->byid);
 	free(h->bytok);
 	for (int l = 0; l < HALL_LETTERS; l++)
-		for (int k = 0; k < HALL_BUCKETS; k++)
+		for (int k = 0; k < HALL_SLOTS; k++)
 			free(h->b[l][k].v);
 	memset(h, 0, sizeof(*h));
 	/* What the journal recorded is of a hall that is gone. */
@@ -459,15 +493,71 @@ waiting_set(struct hall *h, int64_t id, const struct ticket *t, bool belongs)
 	return 0;
 }
 
+/*
+ * Move the tickets of letter l that are where they were before calls[l]
+ * changed into the bucket they belong in now: the held bucket's heads that
+ * came due into their own buckets, and, after a rewound call (rehold), the
+ * reinstated tickets that are held again back: that costs the letter's
+ * tickets, a call only its held bucket's heads. 0, or -1 when out of memory.
+ */
+static int
+hall_settle(struct hall *h, int l, bool rehold)
+{
+	struct bucket *hb = &h->b[l][HALL_HELD];
+
+	while (hb->n > 0 && !hall_held(h, hb->v[0])) {
+		struct ticket *t = hb->v[0];
+
+		memmove(&hb->v[0], &hb->v[1], (size_t)(hb->n - 1) * sizeof(hb->v[0]));
+		hb->n--;
+		if (bucket_insert(h, t) != 0)
+			return -1;
+	}
+	for (int b = 0; rehold && b < HALL_BUCKETS; b++) {
+		struct bucket *bk = &h->b[l][b];
+
+		for (int i = 0; i < bk->n; i++) {
+			struct ticket *t = bk->v[i];
+
+			if (t->due_call == 0 || !hall_held(h, t))
+				continue;
+			memmove(&bk->v[i], &bk->v[i + 1], (size_t)(bk->n - i - 1) * sizeof(bk->v[0]));
+			bk->n--;
+			i--;
+			if (bucket_insert(h, t) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* One more call of letter l today: what brings its held tickets due. */
+static int
+hall_count_call(struct hall *h, int l)
+{
+	struct jrec *r = journal_add(h, J_CALLS, l);
+
+	if (r != NULL)
+		memset(&r->u, 0, sizeof(r->u));
+	h->calls[l]++;
+	return hall_settle(h, l, false);
+}
+
 int
 hall_put_ticket(struct hall *h, const struct ticket *t)
 {
 	bool belongs = t->status == TS_WAITING && strcmp(t->bday, h->bday) == 0 &&
 	    hall_bucket(h, t) != NULL;
+	const struct ticket *was = hall_waiting(h, t->id);
+	/* A leg's first call counts, whoever it goes to: a recall is no new call. */
+	int called = was != NULL && was->called_at == 0 && t->called_at != 0 ?
+	    hall_letter(was->service) : -1;
 
 	h->version++;
-	journal_ticket(h, t->id, hall_waiting(h, t->id));
+	journal_ticket(h, t->id, was);
 	if (waiting_set(h, t->id, t, belongs) != 0)
+		goto oom;
+	if (called >= 0 && hall_count_call(h, called) != 0)
 		goto oom;
 	for (int i = 0; i < h->ncounters; i++) {
 		struct hall_counter *hc = &h->counters[i];
@@ -530,6 +620,8 @@ hall_load(struct hall *h, struct store *s, const struct config *cfg, const char 
 	enum bq_err e;
 
 	hall_clear(h);
+	if ((e = store_day_calls(s, bday, h->calls)) != BQ_OK)
+		return e;
 	if ((e = store_waiting(s, bday, &w, &n)) != BQ_OK)
 		return e;
 	snprintf(h->bday, sizeof(h->bday), "%s", bday);
@@ -601,6 +693,13 @@ hall_journal_rewind(struct hall *h)
 		case J_HISTORY:
 			h->hist[r->index] = r->u.hs;
 			break;
+		case J_CALLS:
+			h->calls[r->index]--;
+			if (hall_settle(h, r->index, true) != 0) {
+				hall_invalidate(h);
+				ret = -1;
+			}
+			break;
 		}
 	}
 	j->on = j->broken = false;
@@ -660,11 +759,19 @@ hall_nwaiting(const struct hall *h)
 }
 
 int
+hall_calls(const struct hall *h, const char *service)
+{
+	int l = hall_letter(service);
+
+	return l >= 0 ? h->calls[l] : 0;
+}
+
+int
 hall_count(const struct hall *h, const char *service)
 {
 	int l = hall_letter(service), n = 0;
 
-	for (int b = 0; l >= 0 && b < HALL_BUCKETS; b++)
+	for (int b = 0; l >= 0 && b < HALL_SLOTS; b++)
 		n += h->b[l][b].n;
 	return n;
 }
@@ -686,22 +793,26 @@ hall_counter(const struct hall *h, int number, struct counter_state *cs, struct 
 }
 
 static void
-policy_ticket_of(const struct ticket *t, int s, struct policy_ticket *pt)
+policy_ticket_of(const struct hall *h, const struct ticket *t, int s, struct policy_ticket *pt)
 {
+	int l = hall_letter(t->service);
+
 	pt->id = t->origin_id;
 	pt->service = s;
 	pt->category = t->category;
 	pt->english = t->lang == LANG_EN;
 	pt->issued_at = t->issued_at;
+	pt->held = hall_held(h, t);
+	pt->hold_left = pt->held ? (int)(t->due_call - h->calls[l]) : 0;
 }
 
 int
 hall_next_n(const struct hall *h, const struct config *cfg, const struct policy_rules *r,
     const struct policy_counter *pcs, int ci, int64_t now, const struct ticket **out, int max)
 {
-	struct policy_ticket pt[MAX_SERVICES * HALL_BUCKETS];
-	const struct bucket *bk[MAX_SERVICES * HALL_BUCKETS];
-	int svc[MAX_SERVICES * HALL_BUCKETS], at[MAX_SERVICES * HALL_BUCKETS] = { 0 };
+	struct policy_ticket pt[MAX_SERVICES * HALL_SLOTS];
+	const struct bucket *bk[MAX_SERVICES * HALL_SLOTS];
+	int svc[MAX_SERVICES * HALL_SLOTS], at[MAX_SERVICES * HALL_SLOTS] = { 0 };
 	const struct counter_conf *cc = &cfg->counters[ci];
 	bool seen[HALL_LETTERS] = { false };
 	int nb = 0, got = 0;
@@ -712,7 +823,7 @@ hall_next_n(const struct hall *h, const struct config *cfg, const struct policy_
 		if (l < 0 || seen[l])
 			continue;
 		seen[l] = true;
-		for (int b = 0; b < HALL_BUCKETS; b++) {
+		for (int b = 0; b < HALL_SLOTS; b++) {
 			if (h->b[l][b].n == 0)
 				continue;
 			bk[nb] = &h->b[l][b];
@@ -726,12 +837,12 @@ hall_next_n(const struct hall *h, const struct config *cfg, const struct policy_
 	 * next call would see, since a call changes no counter's policy view.
 	 */
 	while (got < max) {
-		int map[MAX_SERVICES * HALL_BUCKETS], k = 0, pick;
+		int map[MAX_SERVICES * HALL_SLOTS], k = 0, pick;
 
 		for (int i = 0; i < nb; i++) {
 			if (at[i] == bk[i]->n)
 				continue;
-			policy_ticket_of(bk[i]->v[at[i]], svc[i], &pt[k]);
+			policy_ticket_of(h, bk[i]->v[at[i]], svc[i], &pt[k]);
 			map[k++] = i;
 		}
 		pick = policy_next(r, pcs, cfg->ncounters, ci, pt, k, now);
@@ -762,7 +873,17 @@ hall_ahead(const struct hall *h, const struct config *cfg, const struct policy_r
 	if (m == NULL || (s = config_service_index(cfg, m->service)) < 0)
 		return -1;
 	l = hall_letter(m->service);
-	policy_ticket_of(m, s, &pm);
+	if (hall_held(h, m)) {
+		/* Called after its calls to go, sooner when nobody else is left (policy.h). */
+		const struct bucket *hb = &h->b[l][HALL_HELD];
+		int unheld = hall_count(h, m->service) - hb->n, before = 0;
+
+		while (before < hb->n && hb->v[before] != m)
+			before++;
+		return (int)(m->due_call - h->calls[l]) < unheld ? (int)(m->due_call - h->calls[l]) + before :
+		    unheld + before;
+	}
+	policy_ticket_of(h, m, s, &pm);
 	/* Those before m in a bucket are a prefix of it: count each by halving. */
 	for (int b = 0; b < HALL_BUCKETS; b++) {
 		const struct bucket *bk = &h->b[l][b];
@@ -770,7 +891,7 @@ hall_ahead(const struct hall *h, const struct config *cfg, const struct policy_r
 
 		while (lo < hi) {
 			int mid = lo + (hi - lo) / 2;
-			policy_ticket_of(bk->v[mid], s, &pu);
+			policy_ticket_of(h, bk->v[mid], s, &pu);
 			if (policy_order_cmp(r, &pu, &pm, now) < 0)
 				lo = mid + 1;
 			else
@@ -798,7 +919,7 @@ int
 hall_order(const struct hall *h, const struct config *cfg, const struct policy_rules *r, int s,
     int64_t now, const struct ticket **out)
 {
-	int l = hall_letter(cfg->services[s].id), at[HALL_BUCKETS] = { 0 }, k = 0;
+	int l = hall_letter(cfg->services[s].id), at[HALL_SLOTS] = { 0 }, k = 0;
 
 	if (l < 0)
 		return 0;
@@ -807,10 +928,10 @@ hall_order(const struct hall *h, const struct config *cfg, const struct policy_r
 		struct policy_ticket best, pu;
 		int bi = -1;
 
-		for (int b = 0; b < HALL_BUCKETS; b++) {
+		for (int b = 0; b < HALL_SLOTS; b++) {
 			if (at[b] == h->b[l][b].n)
 				continue;
-			policy_ticket_of(h->b[l][b].v[at[b]], s, &pu);
+			policy_ticket_of(h, h->b[l][b].v[at[b]], s, &pu);
 			if (bi < 0 || policy_order_cmp(r, &pu, &best, now) < 0) {
 				bi = b;
 				best = pu;
@@ -850,7 +971,8 @@ ticket_equal(const struct ticket *a, const struct ticket *b)
 	    a->recalled_at == b->recalled_at && a->started_at == b->started_at &&
 	    a->ended_at == b->ended_at && a->counter == b->counter && a->recalls == b->recalls &&
 	    a->transferred_to == b->transferred_to && a->print_state == b->print_state &&
-	    strcmp(a->print_error, b->print_error) == 0;
+	    strcmp(a->print_error, b->print_error) == 0 && a->reinstated == b->reinstated &&
+	    a->due_call == b->due_call;
 }
 
 /* Every bucket in order, and every ticket in exactly its own bucket. */
@@ -860,14 +982,14 @@ hall_consistent(const struct hall *h, char *why, size_t len)
 	int total = 0;
 
 	for (int l = 0; l < HALL_LETTERS; l++) {
-		for (int b = 0; b < HALL_BUCKETS; b++) {
+		for (int b = 0; b < HALL_SLOTS; b++) {
 			const struct bucket *bk = &h->b[l][b];
 
 			for (int i = 0; i < bk->n; i++) {
 				const struct ticket *t = bk->v[i];
 				if (hall_bucket((struct hall *)h, t) != bk)
 					DIFF("ticket %lld is in another bucket", (long long)t->id);
-				if (i > 0 && bucket_key_cmp(bk->v[i - 1], t) >= 0)
+				if (i > 0 && bucket_key_cmp(b == HALL_HELD, bk->v[i - 1], t) >= 0)
 					DIFF("bucket %c/%d is out of order at %d", 'A' + l, b, i);
 				if (hall_waiting(h, t->id) != t)
 					DIFF("ticket %lld is in a bucket but not in the index",
@@ -916,6 +1038,8 @@ hall_equal(const struct hall *a, const struct hall *b, char *why, size_t len)
 			DIFF("counter %d differs", x->cs.number);
 	}
 	for (int l = 0; l < HALL_LETTERS; l++) {
+		if (a->calls[l] != b->calls[l])
+			DIFF("service %c: %d calls against %d", 'A' + l, a->calls[l], b->calls[l]);
 		if (a->hist[l].n != b->hist[l].n)
 			DIFF("service %c: %d service times against %d", 'A' + l, a->hist[l].n,
 			    b->hist[l].n);

@@ -86,6 +86,9 @@ const struct ticket *hall_waiting(const struct hall *h, int64_t id);
 /* A number that changes whenever anything in h changes (never repeats for one h). */
 uint64_t hall_version(const struct hall *h);
 
+/* How many legs of the service (its prefix) were called today: what due_call counts in. */
+int hall_calls(const struct hall *h, const char *service);
+
 /* How many tickets wait in all; in one service (its prefix). */
 int hall_nwaiting(const struct hall *h);
 int hall_count(const struct hall *h, const char *service);

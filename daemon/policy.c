@@ -97,6 +97,13 @@ policy_cmp_tickets(const struct policy_rules *r, const struct policy_view *v,
 	bool oa = policy_overtime(r, a, now);
 	bool ob = policy_overtime(r, b, now);
 
+	if (a->held != b->held)
+		return a->held ? 1 : -1;
+	if (a->held) {
+		POLICY_CMP(a->hold_left, b->hold_left);
+		POLICY_CMP(a->id, b->id);
+		return 0;
+	}
 	if (oa != ob)
 		return oa ? -1 : 1;
 	if (oa) {

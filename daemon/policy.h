@@ -14,6 +14,10 @@
  *    ticket issued first (lower id).
  *  - A counter without English skips en tickets of a service that an open
  *    English-speaking counter serves.
+ *  - A held ticket (a no-show put back in line, still waiting for its
+ *    service's calls to pass: hall.h) goes after every ticket that is not
+ *    held; a counter calls it only when it has nobody else to call. Held
+ *    tickets among themselves: fewest calls still to wait first, then id.
  */
 #ifndef BRANCHQ_POLICY_H
 #define BRANCHQ_POLICY_H
@@ -29,6 +33,8 @@ struct policy_ticket {
 	enum category category;
 	bool english;            /* lang en */
 	int64_t issued_at;       /* original issue time (kept across transfers), unix s */
+	bool held;               /* reinstated, its service's calls not passed yet */
+	int hold_left;           /* when held: calls of its service still to pass */
 };
 
 struct policy_counter {

@@ -726,11 +726,27 @@ queue_issue(struct queue *q, const struct issue_req *r, int64_t now, struct tick
 	return e;
 }
 
+/* Counter index ci's keypad asks the customer of leg t to rate the service, from now. */
+static void
+prompt_open(struct queue *q, int ci, const struct ticket *t, int64_t now)
+{
+	struct queue_prompt *p = &q->prompt[ci];
+
+	p->ticket_id = t->id;
+	p->origin_id = t->origin_id;
+	snprintf(p->number, sizeof(p->number), "%s", t->number);
+	p->lang = t->lang;
+	p->until = now + q->cfg->rating.window_s;
+	p->shown = false;
+}
+
 /* End the current ticket cur at counter state cs with status st, and say so. */
 static enum bq_err
 end_current(struct txn *x, struct counter_state *cs, struct ticket *cur,
     enum ticket_status st, enum bus_type ev, int64_t now)
 {
+	struct queue *q = x->q;
+	int ci = config_counter_index(q->cfg, cs->number);
 	enum bq_err e;
 
 	cur->status = st;
@@ -738,6 +754,12 @@ end_current(struct txn *x, struct counter_state *cs, struct ticket *cur,
 	cs->ticket_id = 0;
 	if ((e = txn_update(x, cur)) != BQ_OK)
 		return e;
+	/* Served: the keypad asks at once, before the event's frames are drawn. */
+	if (st == TS_SERVED && ci >= 0) {
+		prompt_open(q, ci, cur, now);
+		q->served[ci] = (struct queue_served){ .ticket_id = cur->id, .ended_at = now };
+		snprintf(q->served[ci].teller, sizeof(q->served[ci].teller), "%s", q->actor);
+	}
 	return txn_emit(x, ev, now, cur, cs->number, NULL);
 }
 
@@ -810,7 +832,14 @@ counter_step(struct txn *x, int ci, enum counter_action a, int svc, int64_t expe
 	case CA_CALL:
 		if (cs->paused)
 			return BQ_ERR_COUNTER_PAUSED;
-		if (has_cur && (e = end_current(x, cs, &cur, TS_SERVED, EV_TICKET_SERVED, now)) != BQ_OK)
+		/* Recalled and never started: the customer may never have come. */
+		if (has_cur && cur.status == TS_CALLED && cur.recalls > 0 && svc == QUEUE_OUTCOME_ASK)
+			return BQ_ERR_OUTCOME_NEEDED;
+		if (has_cur && cur.status == TS_CALLED && cur.recalls > 0 && svc == TS_NO_SHOW)
+			e = end_current(x, cs, &cur, TS_NO_SHOW, EV_TICKET_NO_SHOW, now);
+		else
+			e = has_cur ? end_current(x, cs, &cur, TS_SERVED, EV_TICKET_SERVED, now) : BQ_OK;
+		if (e != BQ_OK)
 			return e;
 		pick_next(q, ci, now, out, has_ticket);
 		if (!*has_ticket)
@@ -926,7 +955,8 @@ waiting_change(struct queue *q, int64_t id, int cat, int lang, int64_t now, stru
 	} else {
 		/* Not waiting today: the store says why, or finds the leg it went on as. */
 		e = store_ticket_get(q->store, id, out);
-		while (e == BQ_OK && out->status == TS_TRANSFERRED && out->transferred_to > out->id)
+		while (e == BQ_OK && (out->status == TS_TRANSFERRED || out->status == TS_NO_SHOW) &&
+		    out->transferred_to > out->id)
 			e = store_ticket_get(q->store, out->transferred_to, out);
 	}
 	if (e == BQ_OK) {
@@ -981,8 +1011,16 @@ queue_help(struct queue *q, const char *from, int64_t now)
 
 	if ((e = txn_begin(&x)) != BQ_OK)
 		return e;
-	return txn_end(&x, txn_emit(&x, EV_HELP_CALLED, now, NULL, 0,
-	    json_pack("{s:s}", "from", from != NULL ? from : "")));
+	e = txn_emit(&x, EV_HELP_CALLED, now, NULL, 0,
+	    json_pack("{s:s}", "from", from != NULL ? from : ""));
+	if (e == BQ_OK) {
+		struct alert a = { .id = x.ev[x.nev - 1].id, .kind = "help", .at = now };
+
+		queue_today(q, now, a.bday);
+		snprintf(a.from, sizeof(a.from), "%s", from != NULL ? from : "");
+		e = store_alert_insert(q->store, &a);
+	}
+	return txn_end(&x, e);
 }
 
 enum bq_err
@@ -1109,8 +1147,16 @@ queue_view_summary(struct queue *q, int64_t now, struct queue_view *v)
 	queue_today(q, now, v->bday);
 	v->at = now;
 	v->last_event_id = q->last_event_id;
-	for (int i = 0; i < cfg->ncounters; i++)
+	for (int i = 0; i < cfg->ncounters; i++) {
+		const char *who;
+
 		hall_counter(q->hall, cfg->counters[i].number, &v->counters[i], &v->current[i]);
+		if (q->prompt[i].ticket_id != 0 && now <= q->prompt[i].until)
+			v->prompt[i] = q->prompt[i];
+		if (cfg->show_staff_number && q->holder != NULL &&
+		    (who = q->holder(q->holder_arg, cfg->counters[i].number, now)) != NULL)
+			snprintf(v->teller[i], sizeof(v->teller[i]), "%s", who);
+	}
 	open_counters(q, v->open_counters);
 	for (int s = 0; s < cfg->nservices; s++)
 		v->count[s] = hall_count(q->hall, cfg->services[s].id);
@@ -1148,9 +1194,13 @@ queue_view_load(struct queue *q, int64_t now, struct queue_view *v)
 		}
 		for (int j = 0; j < n; j++) {
 			int w = find_by_id(v->waiting, v->nwaiting, tmp[j]->id);
+			/* A held ticket is listed last but called after its calls to go (hall.h). */
+			int ahead = tmp[j]->due_call > hall_calls(q->hall, tmp[j]->service) ?
+			    hall_ahead(q->hall, cfg, &rules, tmp[j], now) : j;
+
 			v->order[s][j] = w;
-			v->pos[w].ahead = j;
-			v->pos[w].estimated_wait_s = policy_estimate_wait(j, avg, v->open_counters[s]);
+			v->pos[w].ahead = ahead;
+			v->pos[w].estimated_wait_s = policy_estimate_wait(ahead, avg, v->open_counters[s]);
 		}
 		v->count[s] = n;
 	}
@@ -1219,4 +1269,282 @@ queue_close(struct queue *q)
 	free(q->pq);
 	q->pq = NULL;
 	q->cappq = 0;
+}
+
+enum bq_err
+queue_reinstate(struct queue *q, int64_t id, int64_t now, struct ticket *out)
+{
+	const struct config *cfg = q->cfg;
+	struct txn x = { .q = q };
+	struct ticket old;
+	char today[11];
+	enum bq_err e;
+
+	if ((e = queue_hall(q, now)) != BQ_OK || (e = txn_begin(&x)) != BQ_OK)
+		return e;
+	queue_today(q, now, today);
+	if ((e = store_ticket_get(q->store, id, &old)) != BQ_OK)
+		goto out;
+	if (strcmp(old.bday, today) != 0)
+		e = BQ_ERR_TICKET_EXPIRED;
+	else if (old.status != TS_NO_SHOW || old.transferred_to != 0)
+		e = BQ_ERR_NOT_NO_SHOW;
+	else if (old.reinstated >= cfg->reinstate_max)
+		e = BQ_ERR_REINSTATE_LIMIT;
+	if (e != BQ_OK)
+		goto out;
+	*out = old;
+	out->id = 0;
+	out->status = TS_WAITING;
+	out->created_at = now;
+	out->called_at = out->recalled_at = out->started_at = out->ended_at = 0;
+	out->counter = 0;
+	out->recalls = 0;
+	out->transferred_to = 0;
+	out->reinstated = old.reinstated + 1;
+	/* Held for the next reinstate_places calls of its service (none: first at once). */
+	out->due_call = cfg->reinstate_places > 0 ?
+	    hall_calls(q->hall, old.service) + cfg->reinstate_places : 0;
+	if ((e = txn_insert(&x, out)) != BQ_OK)
+		goto out;
+	old.transferred_to = out->id;
+	if ((e = txn_update(&x, &old)) != BQ_OK)
+		goto out;
+	e = txn_emit(&x, EV_TICKET_REINSTATED, now, out, 0, json_pack("{s:I,s:i}", "from",
+	    (json_int_t)old.id, "places", cfg->reinstate_places));
+out:
+	return txn_end(&x, e);
+}
+
+enum bq_err
+queue_rating_ask(struct queue *q, int number, int64_t now, struct queue_prompt *out)
+{
+	int ci = config_counter_index(q->cfg, number);
+	struct txn x = { .q = q };
+	struct ticket leg;
+	struct rating r;
+	enum bq_err e;
+
+	if (ci < 0)
+		return BQ_ERR_UNKNOWN_COUNTER;
+	if (q->served[ci].ticket_id == 0 || now - q->served[ci].ended_at > 600 ||
+	    now < q->served[ci].ended_at)
+		return BQ_ERR_NOTHING_TO_RATE;
+	if ((e = txn_begin(&x)) != BQ_OK)
+		return e;
+	if ((e = store_ticket_get(q->store, q->served[ci].ticket_id, &leg)) == BQ_OK &&
+	    leg.status != TS_SERVED)
+		e = BQ_ERR_NOTHING_TO_RATE;
+	if (e == BQ_OK) {
+		e = store_rating_get(q->store, leg.origin_id, &r);
+		e = e == BQ_OK ? BQ_ERR_NOTHING_TO_RATE : e == BQ_ERR_NOT_FOUND ? BQ_OK : e;
+	}
+	if (e == BQ_OK) {
+		/* Before the event: its display frame carries the prompt. */
+		prompt_open(q, ci, &leg, now);
+		*out = q->prompt[ci];
+		e = txn_emit(&x, EV_RATING_ASKED, now, &leg, number, json_pack("{s:o}", "until",
+		    render_time(q->prompt[ci].until)));
+	}
+	return txn_end(&x, e);
+}
+
+/* Counter index ci's prompt, when it is open at now for leg ticket_id; else NULL. */
+static struct queue_prompt *
+prompt_for(struct queue *q, int ci, int64_t ticket_id, int64_t now)
+{
+	struct queue_prompt *p = ci >= 0 ? &q->prompt[ci] : NULL;
+
+	if (p == NULL || p->ticket_id == 0 || p->ticket_id != ticket_id || now > p->until)
+		return NULL;
+	return p;
+}
+
+enum bq_err
+queue_rating_shown(struct queue *q, int number, int64_t ticket_id, int64_t now)
+{
+	int ci = config_counter_index(q->cfg, number);
+	struct queue_prompt *p;
+	struct txn x = { .q = q };
+	struct ticket leg;
+	enum bq_err e;
+
+	if (ci < 0)
+		return BQ_ERR_UNKNOWN_COUNTER;
+	if ((p = prompt_for(q, ci, ticket_id, now)) == NULL)
+		return BQ_ERR_RATING_CLOSED;
+	if (p->shown)
+		return BQ_OK;
+	if ((e = txn_begin(&x)) != BQ_OK)
+		return e;
+	if ((e = store_ticket_get(q->store, ticket_id, &leg)) == BQ_OK)
+		e = txn_emit(&x, EV_RATING_PROMPTED, now, &leg, number, json_pack("{s:o}", "until",
+		    render_time(p->until)));
+	if ((e = txn_end(&x, e)) == BQ_OK)
+		p->shown = true;
+	return e;
+}
+
+/*
+ * Record the rating key of leg (served) from source, with the teller who
+ * served it; 不满意 also raises the lobby's alert, named by the event.
+ */
+static enum bq_err
+rating_record(struct queue *q, const struct ticket *leg, int key, const char *source,
+    int64_t now, struct rating *out)
+{
+	int ci = config_counter_index(q->cfg, leg->counter);
+	struct txn x = { .q = q };
+	struct rating had;
+	enum bq_err e;
+
+	if ((e = txn_begin(&x)) != BQ_OK)
+		return e;
+	e = store_rating_get(q->store, leg->origin_id, &had);
+	if (e == BQ_OK)
+		e = BQ_ERR_ALREADY_RATED;
+	else if (e == BQ_ERR_NOT_FOUND)
+		e = BQ_OK;
+	if (e != BQ_OK)
+		return txn_end(&x, e);
+	memset(out, 0, sizeof(*out));
+	out->origin_id = leg->origin_id;
+	out->ticket_id = leg->id;
+	snprintf(out->bday, sizeof(out->bday), "%s", leg->bday);
+	out->counter = leg->counter;
+	if (ci >= 0 && q->served[ci].ticket_id == leg->id)
+		snprintf(out->teller, sizeof(out->teller), "%s", q->served[ci].teller);
+	snprintf(out->key, sizeof(out->key), "%s", rating_key_name(key));
+	snprintf(out->source, sizeof(out->source), "%s", source);
+	out->at = now;
+	if ((e = store_rating_insert(q->store, out)) != BQ_OK)
+		return txn_end(&x, e);
+	e = txn_emit(&x, EV_TICKET_RATED, now, leg, leg->counter, json_pack("{s:s,s:s,s:o}", "key",
+	    out->key, "source", source, "teller", out->teller[0] ? json_string(out->teller) :
+	    json_null()));
+	if (e == BQ_OK && key == RK_DISSATISFIED) {
+		struct alert a = { .id = x.ev[x.nev - 1].id, .kind = "dissatisfied", .at = now,
+			.counter = leg->counter };
+
+		snprintf(a.bday, sizeof(a.bday), "%s", leg->bday);
+		snprintf(a.teller, sizeof(a.teller), "%s", out->teller);
+		snprintf(a.number, sizeof(a.number), "%s", leg->number);
+		e = store_alert_insert(q->store, &a);
+	}
+	return txn_end(&x, e);
+}
+
+/* A key the branch's keypads show: BQ_ERR_INVALID_FIELD for another. */
+static bool
+rating_key_offered(const struct config *cfg, int key)
+{
+	for (int i = 0; i < cfg->rating.nkeys; i++)
+		if (cfg->rating.keys[i] == key)
+			return true;
+	return false;
+}
+
+enum bq_err
+queue_rate_counter(struct queue *q, int number, int64_t ticket_id, int key, int64_t now,
+    struct rating *out)
+{
+	int ci = config_counter_index(q->cfg, number);
+	struct queue_prompt *p, was;
+	struct ticket leg;
+	enum bq_err e;
+
+	if (ci < 0)
+		return BQ_ERR_UNKNOWN_COUNTER;
+	if (!rating_key_offered(q->cfg, key))
+		return BQ_ERR_INVALID_FIELD;
+	if ((p = prompt_for(q, ci, ticket_id, now)) == NULL)
+		return BQ_ERR_RATING_CLOSED;
+	if ((e = store_ticket_get(q->store, ticket_id, &leg)) != BQ_OK)
+		return e;
+	if (leg.status != TS_SERVED)
+		return BQ_ERR_RATING_CLOSED;
+	/* Closed before the event: its frame shows the keypad idle again. */
+	was = *p;
+	p->ticket_id = 0;
+	e = rating_record(q, &leg, key, "counter", now, out);
+	if (e != BQ_OK && e != BQ_ERR_ALREADY_RATED)
+		*p = was;
+	return e;
+}
+
+enum bq_err
+queue_phone_rating(struct queue *q, const struct ticket *t, int64_t now, bool *open,
+    int64_t *until, struct rating *r)
+{
+	enum bq_err e = store_rating_get(q->store, t->origin_id, r);
+
+	*open = false;
+	*until = 0;
+	if (e == BQ_ERR_NOT_FOUND) {
+		memset(r, 0, sizeof(*r));
+		if (t->status == TS_SERVED) {
+			*until = t->ended_at + q->cfg->rating.phone_window_s;
+			*open = now <= *until;
+		}
+		e = BQ_OK;
+	}
+	return e;
+}
+
+enum bq_err
+queue_rate_phone(struct queue *q, const struct ticket *t, int key, int64_t now, struct rating *out)
+{
+	int ci = config_counter_index(q->cfg, t->counter);
+	struct rating had;
+	int64_t until;
+	bool open;
+	enum bq_err e;
+
+	if (!rating_key_offered(q->cfg, key))
+		return BQ_ERR_INVALID_FIELD;
+	if ((e = queue_phone_rating(q, t, now, &open, &until, &had)) != BQ_OK)
+		return e;
+	if (had.key[0] != '\0')
+		return BQ_ERR_ALREADY_RATED;
+	if (!open)
+		return BQ_ERR_RATING_CLOSED;
+	/* Rated on the phone: the counter's keypad stops asking. */
+	if (ci >= 0 && q->prompt[ci].ticket_id == t->id)
+		q->prompt[ci].ticket_id = 0;
+	return rating_record(q, t, key, "phone", now, out);
+}
+
+enum bq_err
+queue_alerts(struct queue *q, int64_t now, struct alert **out, int *n)
+{
+	char today[11];
+
+	queue_today(q, now, today);
+	flight_finish(q);
+	return store_alerts_open(q->store, today, out, n);
+}
+
+enum bq_err
+queue_alert_ack(struct queue *q, int64_t id, int64_t now, struct alert *out)
+{
+	struct txn x = { .q = q };
+	char today[11];
+	enum bq_err e;
+
+	if ((e = txn_begin(&x)) != BQ_OK)
+		return e;
+	queue_today(q, now, today);
+	if ((e = store_alert_get(q->store, id, out)) == BQ_OK && strcmp(out->bday, today) != 0)
+		e = BQ_ERR_UNKNOWN_ALERT;
+	if (e == BQ_OK && out->acked_at != 0)
+		e = BQ_ERR_ALREADY_ACKNOWLEDGED;
+	if (e == BQ_OK)
+		e = store_alert_ack(q->store, id, now, q->actor);
+	if (e == BQ_OK) {
+		out->acked_at = now;
+		snprintf(out->acked_by, sizeof(out->acked_by), "%s", q->actor);
+		e = txn_emit(&x, EV_ALERT_ACKED, now, NULL, out->counter, json_pack("{s:I,s:s,s:I}",
+		    "of", (json_int_t)id, "kind", out->kind, "after_s", (json_int_t)(now - out->at)));
+	}
+	return txn_end(&x, e);
 }

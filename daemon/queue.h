@@ -36,6 +36,23 @@ struct queue_images {
 	bool has_cs;
 };
 
+/* A counter's rating keypad, asking (queue_rating_*). In memory: a restart closes it. */
+struct queue_prompt {
+	int64_t ticket_id;           /* the leg served; 0: no prompt */
+	int64_t origin_id;
+	char number[TICKET_NUMBER_MAX];
+	enum lang lang;
+	int64_t until;               /* a press after this changes nothing */
+	bool shown;                  /* the keypad said it showed it (rating.prompted logged) */
+};
+
+/* The leg a counter served last, and who finished it: what 请评价 asks about. */
+struct queue_served {
+	int64_t ticket_id;
+	int64_t ended_at;
+	char teller[64];
+};
+
 /*
  * The caller sets store, cfg and bus; the hall (the day in memory, hall.h)
  * is the queue's own, made at first use and freed by queue_close.
@@ -64,6 +81,11 @@ struct queue {
 	int npq, cappq;
 	bool draining;               /* publish_drain is telling subscribers */
 	char expired_through[11];    /* the business day queue_expire last closed the days before */
+	struct queue_prompt prompt[MAX_COUNTERS];   /* by counter index */
+	struct queue_served served[MAX_COUNTERS];
+	/* Who is signed in at a counter (auth_counter_holder), for the window screens; may be NULL. */
+	const char *(*holder)(void *arg, int counter, int64_t now);
+	void *holder_arg;
 };
 
 /*
@@ -136,9 +158,15 @@ enum bq_err queue_issue(struct queue *q, const struct issue_req *r, int64_t now,
 
 #define QUEUE_EXPECT_ANY (-1)
 
+/* What CA_CALL does with a current ticket that was recalled and never started. */
+#define QUEUE_OUTCOME_ASK (-1)       /* refuse with BQ_ERR_OUTCOME_NEEDED: the teller says */
+
 /*
  * Do action a at counter number (an index is looked up). For CA_TRANSFER,
- * service is the index of the new service; otherwise ignored. expect, when
+ * service is the index of the new service; for CA_CALL it is the outcome
+ * of a current ticket that was recalled and never started (the customer
+ * may never have come): QUEUE_OUTCOME_ASK, TS_SERVED or TS_NO_SHOW; a
+ * current ticket called once is served as before. Otherwise ignored. expect, when
  * not QUEUE_EXPECT_ANY, is the current ticket the client saw (0: none): if
  * the counter's is another, nothing changes and BQ_ERR_COUNTER_CHANGED says
  * so, which turns a double click on "call" into a no-op. On success,
@@ -205,6 +233,8 @@ struct queue_view {
 	int open_counters[MAX_SERVICES]; /* open counters that serve the service */
 	struct counter_state counters[MAX_COUNTERS];   /* in config order */
 	struct ticket current[MAX_COUNTERS];           /* valid where counters[i].ticket_id */
+	struct queue_prompt prompt[MAX_COUNTERS];      /* open ones only (ticket_id != 0) */
+	char teller[MAX_COUNTERS][64];                 /* show_staff_number: who is signed in; "" */
 };
 
 /*
@@ -281,6 +311,50 @@ enum bq_err queue_sync_counters(struct queue *q);
  * start. *n is how many were closed. Never inside a batch.
  */
 enum bq_err queue_expire(struct queue *q, int64_t now, int *n);
+
+/*
+ * Put no-show leg id back in line (过号重排) as a new waiting leg with the
+ * same number and issue time: it is held until its service has had
+ * cfg->reinstate_places more calls (policy.h), then goes first. Refused
+ * with BQ_ERR_NOT_NO_SHOW (not a no-show, or reinstated already),
+ * BQ_ERR_REINSTATE_LIMIT, BQ_ERR_TICKET_EXPIRED (an earlier business day).
+ * *out is the new leg.
+ */
+enum bq_err queue_reinstate(struct queue *q, int64_t id, int64_t now, struct ticket *out);
+
+/*
+ * 请评价: open counter number's prompt again for the leg it served last,
+ * within 10 minutes of its end and not rated yet (BQ_ERR_NOTHING_TO_RATE).
+ * Finishing a ticket opens it by itself.
+ */
+enum bq_err queue_rating_ask(struct queue *q, int number, int64_t now, struct queue_prompt *out);
+
+/* The keypad showed the prompt for ticket_id: rating.prompted, once. */
+enum bq_err queue_rating_shown(struct queue *q, int number, int64_t ticket_id, int64_t now);
+
+/*
+ * A press of key (enum rating_key) on counter number's keypad for leg
+ * ticket_id: BQ_ERR_RATING_CLOSED unless that prompt is open, then
+ * BQ_ERR_ALREADY_RATED when the ticket has a rating. 不满意 raises an alert.
+ */
+enum bq_err queue_rate_counter(struct queue *q, int number, int64_t ticket_id, int key,
+    int64_t now, struct rating *out);
+
+/*
+ * The phone page's rating of ticket t (its newest leg): open while it is
+ * served and within cfg->rating.phone_window_s of its end and not rated.
+ * *r is its rating when there is one (r->key[0] == '\0' when none).
+ */
+enum bq_err queue_phone_rating(struct queue *q, const struct ticket *t, int64_t now, bool *open,
+    int64_t *until, struct rating *r);
+enum bq_err queue_rate_phone(struct queue *q, const struct ticket *t, int key, int64_t now,
+    struct rating *out);
+
+/* Today's open alerts (不满意 and help calls), oldest first; free *out. */
+enum bq_err queue_alerts(struct queue *q, int64_t now, struct alert **out, int *n);
+
+/* Acknowledge alert id: alert.acknowledged with how long it waited. */
+enum bq_err queue_alert_ack(struct queue *q, int64_t id, int64_t now, struct alert *out);
 
 /* Free the hall (not the store). The queue may be used again: the hall is then read anew. */
 void queue_close(struct queue *q);

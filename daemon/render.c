@@ -55,6 +55,7 @@ render_ticket(const struct config *cfg, const struct ticket *t, const struct tic
 	json_object_set_new(o, "counter", opt_int(t->counter));
 	json_object_set_new(o, "recalls", json_integer(t->recalls));
 	json_object_set_new(o, "origin_id", json_integer(t->origin_id));
+	json_object_set_new(o, "reinstated", json_integer(t->reinstated));
 	json_object_set_new(o, "transferred_to", opt_int(t->transferred_to));
 	json_object_set_new(o, "print", json_pack("{s:s,s:o}", "state",
 	    print_state_name(t->print_state), "error",
@@ -152,6 +153,30 @@ render_hall_ticket(const struct ticket *t)
 	    status_name(t->status), "called_at", render_time(last_call(t)));
 }
 
+/* The keys the branch's keypads show, by name, in order. */
+static json_t *
+render_rating_key_names(const struct config *cfg)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a != NULL && i < cfg->rating.nkeys; i++)
+		json_array_append_new(a, json_string(rating_key_name(cfg->rating.keys[i])));
+	return a;
+}
+
+json_t *
+render_rating_keys(const struct config *cfg)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a != NULL && i < cfg->rating.nkeys; i++) {
+		int k = cfg->rating.keys[i];
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "key", rating_key_name(k), "zh",
+		    rating_key_zh(k), "en", rating_key_en(k)));
+	}
+	return a;
+}
+
 /* The counters as the wall screen shows them: open or paused, and whom they called. */
 static json_t *
 render_hall_counters(const struct config *cfg, const struct queue_view *v)
@@ -161,10 +186,22 @@ render_hall_counters(const struct config *cfg, const struct queue_view *v)
 	for (int i = 0; list != NULL && i < cfg->ncounters; i++) {
 		const struct counter_state *cs = &v->counters[i];
 		const struct ticket *cur = cs->ticket_id ? &v->current[i] : NULL;
-		json_array_append_new(list, json_pack("{s:i,s:b,s:s,s:o}", "number",
-		    cfg->counters[i].number, "paused", cs->paused != 0, "state", cur == NULL ? "idle" :
+		const struct queue_prompt *p = &v->prompt[i];
+		json_t *c = json_pack("{s:i,s:s,s:s,s:b,s:s,s:o}", "number",
+		    cfg->counters[i].number, "name_zh", cfg->counters[i].name_zh, "name_en",
+		    cfg->counters[i].name_en, "paused", cs->paused != 0, "state", cur == NULL ? "idle" :
 		    cur->status == TS_SERVING ? "serving" : "called", "ticket",
-		    cur != NULL ? render_hall_ticket(cur) : json_null()));
+		    cur != NULL ? render_hall_ticket(cur) : json_null());
+
+		if (c != NULL && v->teller[i][0] != '\0')
+			json_object_set_new(c, "teller", json_string(v->teller[i]));
+		/* The keypad's question: a number and a language, nothing personal. */
+		if (c != NULL)
+			json_object_set_new(c, "rating", p->ticket_id == 0 ? json_null() :
+			    json_pack("{s:I,s:s,s:s,s:o,s:o}", "ticket_id", (json_int_t)p->ticket_id,
+			    "number", p->number, "lang", lang_name(p->lang), "until", render_time(p->until),
+			    "keys", render_rating_key_names(cfg)));
+		json_array_append_new(list, c);
 	}
 	return list;
 }
@@ -188,10 +225,11 @@ render_display(const struct config *cfg, const struct queue_view *v)
 		json_array_append_new(services, json_pack("{s:s,s:s,s:s,s:i}", "id",
 		    cfg->services[s].id, "name_zh", cfg->services[s].name_zh, "name_en",
 		    cfg->services[s].name_en, "waiting", v->count[s]));
-	return json_pack("{s:{s:s,s:s},s:s,s:o,s:I,s:i,s:o,s:o}", "branch", "name_zh", cfg->name_zh,
-	    "name_en", cfg->name_en, "business_day", v->bday, "at", render_time(v->at),
+	return json_pack("{s:{s:s,s:s},s:s,s:o,s:I,s:i,s:o,s:o,s:o}", "branch", "name_zh",
+	    cfg->name_zh, "name_en", cfg->name_en, "business_day", v->bday, "at", render_time(v->at),
 	    "last_event_id", (json_int_t)v->last_event_id, "call_repeats", cfg->call_repeats,
-	    "services", services, "counters", render_hall_counters(cfg, v));
+	    "services", services, "counters", render_hall_counters(cfg, v), "rating_keys",
+	    render_rating_keys(cfg));
 }
 
 json_t *
@@ -218,4 +256,25 @@ render_green(const struct config *cfg)
 		json_array_append_new(list, json_pack("{s:s,s:I}", "name",
 		    category_name((enum category)c), "boost_s", (json_int_t)cfg->boost_s[c]));
 	return json_pack("{s:o,s:i}", "categories", list, "elderly_age", cfg->elderly_age);
+}
+
+json_t *
+render_rating(const struct rating *r)
+{
+	return json_pack("{s:I,s:I,s:s,s:i,s:o,s:s,s:s,s:o}", "origin_id", (json_int_t)r->origin_id,
+	    "ticket_id", (json_int_t)r->ticket_id, "business_day", r->bday, "counter", r->counter,
+	    "teller", r->teller[0] ? json_string(r->teller) : json_null(), "key", r->key, "source",
+	    r->source, "at", render_time(r->at));
+}
+
+json_t *
+render_alert(const struct alert *a)
+{
+	return json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)a->id, "kind",
+	    a->kind, "at", render_time(a->at), "counter", a->counter ? json_integer(a->counter) :
+	    json_null(), "teller", a->teller[0] ? json_string(a->teller) : json_null(), "number",
+	    a->number[0] ? json_string(a->number) : json_null(), "from", a->from[0] ?
+	    json_string(a->from) : json_null(), "acknowledged_at", a->acked_at ?
+	    render_time(a->acked_at) : json_null(), "acknowledged_by", a->acked_by[0] ?
+	    json_string(a->acked_by) : json_null());
 }

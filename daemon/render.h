@@ -63,4 +63,13 @@ json_t *render_phone_ticket(const struct config *cfg, const struct ticket *t,
 /* "2026-11-24T09:30:05+08:00", or JSON null for 0. */
 json_t *render_time(int64_t t);
 
+/* [{key, zh, en}] of the rating keys, in the order the keypads show them. */
+json_t *render_rating_keys(const struct config *cfg);
+
+/* A rating as the API shows it. */
+json_t *render_rating(const struct rating *r);
+
+/* An alert as GET /api/v1/alerts shows it. */
+json_t *render_alert(const struct alert *a);
+
 #endif

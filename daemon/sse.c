@@ -164,6 +164,7 @@ slot_classify(const struct config *cfg, json_t *data, struct slot *sl)
 	case EV_TICKET_TRANSFERRED:  /* a new leg in the service it moved to */
 	case EV_TICKET_CANCELLED:
 	case EV_TICKET_GREEN:
+	case EV_TICKET_REINSTATED:   /* back in line: those behind its place move down */
 		if (s >= 0)
 			sl->services = 1u << s;
 		break;
@@ -231,8 +232,8 @@ ring_fill_one(void *arg, int64_t id, const char *type, const char *data)
 	sl->type = type_of(type);
 	sl->staff = frame_event(id, data != NULL ? data : "{}");
 	/* The hall as it was then is gone: a display resuming from here reloads. */
-	sl->dstate = sl->type == EV_TICKET_PRINT || sl->type == EV_HELP_CALLED ? DISPLAY_NONE :
-	    DISPLAY_UNKNOWN;
+	sl->dstate = sl->type == EV_TICKET_PRINT || sl->type == EV_HELP_CALLED ||
+	    sl->type == EV_ALERT_ACKED ? DISPLAY_NONE : DISPLAY_UNKNOWN;
 	if (o != NULL)
 		slot_classify(s->q->cfg, o, sl);
 	json_decref(o);
@@ -537,7 +538,7 @@ sse_on_event(void *arg, const struct bus_event *ev)
 	 * hall shows, and a call for the lobby manager is the staff's alone.
 	 */
 	if (ev->type == EV_TICKET_PRINT || ev->type == EV_TICKET_EXPIRED ||
-	    ev->type == EV_HELP_CALLED) {
+	    ev->type == EV_HELP_CALLED || ev->type == EV_ALERT_ACKED) {
 		sl->dstate = DISPLAY_NONE;
 	} else {
 		sl->display = display_frame(s, ev, t, at, now);

@@ -134,6 +134,34 @@ static const char *const migrations[] = {
 	"  bday TEXT PRIMARY KEY,"
 	"  report TEXT NOT NULL,"
 	"  pruned_at INTEGER NOT NULL) WITHOUT ROWID;",
+	/*
+	 * 6 -> 7: a no-show put back in line (reinstated, due_call: hall.h);
+	 * the customers' ratings, one per ticket; the lobby's alerts, each
+	 * named by the event that raised it, and who answered it.
+	 */
+	"ALTER TABLE tickets ADD COLUMN reinstated INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tickets ADD COLUMN due_call INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE ratings ("
+	"  origin_id INTEGER PRIMARY KEY,"
+	"  ticket_id INTEGER NOT NULL,"
+	"  bday TEXT NOT NULL,"
+	"  counter INTEGER,"
+	"  teller TEXT,"
+	"  key TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  bday TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  counter INTEGER,"
+	"  teller TEXT,"
+	"  number TEXT,"
+	"  source TEXT,"
+	"  acked_at INTEGER,"
+	"  acked_by TEXT);"
+	"CREATE INDEX alerts_open ON alerts(bday, acked_at);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -147,7 +175,7 @@ static const char *const migrations[] = {
 #define TICKET_COLS "id, origin_id, bday, number, service, category, lang, status, token, " \
 	"issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, " \
 	"transferred_to, (SELECT o.print_state FROM tickets o WHERE o.id = tickets.origin_id), " \
-	"(SELECT o.print_error FROM tickets o WHERE o.id = tickets.origin_id)"
+	"(SELECT o.print_error FROM tickets o WHERE o.id = tickets.origin_id), reinstated, due_call"
 
 enum stmt {
 	ST_BEGIN,
@@ -176,6 +204,13 @@ enum stmt {
 	ST_EVENTS_AFTER,
 	ST_DAY_TICKETS,
 	ST_TICKET_LEGS,
+	ST_DAY_CALLS,
+	ST_RATING_INSERT,
+	ST_RATING_GET,
+	ST_ALERT_INSERT,
+	ST_ALERT_GET,
+	ST_ALERT_ACK,
+	ST_ALERTS_OPEN,
 	ST_COUNT
 };
 
@@ -200,12 +235,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SEQ_GET] = "SELECT last FROM sequences WHERE bday = ?1 AND service = ?2",
 	[ST_TICKET_INSERT] = "INSERT INTO tickets(origin_id, bday, number, service, category, lang, "
 	    "status, token, issued_at, created_at, called_at, recalled_at, started_at, ended_at, "
-	    "counter, recalls, transferred_to, print_state) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-	    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18",
+	    "counter, recalls, transferred_to, print_state, reinstated, due_call) SELECT ?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20",
 	[ST_SET_ORIGIN] = "UPDATE tickets SET origin_id = id WHERE id = ?1",
 	[ST_TICKET_UPDATE] = "UPDATE tickets SET service = ?2, category = ?3, lang = ?4, status = ?5, "
 	    "called_at = ?6, recalled_at = ?7, started_at = ?8, ended_at = ?9, counter = ?10, "
-	    "recalls = ?11, transferred_to = ?12 WHERE id = ?1",
+	    "recalls = ?11, transferred_to = ?12, due_call = ?13 WHERE id = ?1",
 	[ST_TICKET_GET] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
 	/* Every leg of a ticket shares its token; the newest leg is the ticket now. */
 	[ST_TICKET_BY_TOKEN] = "SELECT " TICKET_COLS " FROM tickets WHERE token = ?1 "
@@ -239,6 +274,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "transferred_to IS NULL ORDER BY origin_id",
 	/* Every leg of a ticket shares its token: its transfers, first leg first. */
 	[ST_TICKET_LEGS] = "SELECT " TICKET_COLS " FROM tickets WHERE token = ?1 ORDER BY id",
+	[ST_DAY_CALLS] = "SELECT service, count(*) FROM tickets WHERE bday = ?1 AND "
+	    "called_at IS NOT NULL GROUP BY service",
+	[ST_RATING_INSERT] = "INSERT INTO ratings(origin_id, ticket_id, bday, counter, teller, key, "
+	    "source, at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8",
+	[ST_RATING_GET] = "SELECT origin_id, ticket_id, bday, counter, coalesce(teller, ''), key, "
+	    "source, at FROM ratings WHERE origin_id = ?1",
+	[ST_ALERT_INSERT] = "INSERT INTO alerts(id, bday, kind, at, counter, teller, number, source) "
+	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8",
+	[ST_ALERT_GET] = "SELECT id, bday, kind, at, coalesce(counter, 0), coalesce(teller, ''), "
+	    "coalesce(number, ''), coalesce(source, ''), coalesce(acked_at, 0), "
+	    "coalesce(acked_by, '') FROM alerts WHERE id = ?1",
+	[ST_ALERT_ACK] = "UPDATE alerts SET acked_at = ?2, acked_by = ?3 WHERE id = ?1 AND "
+	    "acked_at IS NULL",
+	[ST_ALERTS_OPEN] = "SELECT id, bday, kind, at, coalesce(counter, 0), coalesce(teller, ''), "
+	    "coalesce(number, ''), coalesce(source, ''), 0, '' FROM alerts WHERE bday = ?1 AND "
+	    "acked_at IS NULL ORDER BY id",
 };
 
 /*
@@ -696,6 +747,8 @@ ticket_from_row(sqlite3_stmt *st, struct ticket *t)
 	v = print_state_parse((const char *)sqlite3_column_text(st, 18));
 	t->print_state = v < 0 ? PS_NONE : (enum print_state)v;
 	copy_text(t->print_error, sizeof(t->print_error), st, 19);
+	t->reinstated = sqlite3_column_int(st, 20);
+	t->due_call = sqlite3_column_int64(st, 21);
 }
 
 static int
@@ -980,6 +1033,8 @@ store_ticket_insert(struct store *s, struct ticket *t)
 	/* Only a first leg keeps the paper's state (see TICKET_COLS). */
 	sqlite3_bind_text(st, 18, print_state_name(t->origin_id == 0 ? t->print_state : PS_NONE), -1,
 	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 19, t->reinstated);
+	sqlite3_bind_int64(st, 20, t->due_call);
 	if ((e = stmt_done(s, st, "insert ticket")) != BQ_OK)
 		return e;
 	t->id = sqlite3_last_insert_rowid(s->db);
@@ -1009,6 +1064,7 @@ store_ticket_update(struct store *s, const struct ticket *t)
 	bind_opt(st, 10, t->counter);
 	sqlite3_bind_int(st, 11, t->recalls);
 	bind_opt(st, 12, t->transferred_to);
+	sqlite3_bind_int64(st, 13, t->due_call);
 	return stmt_done(s, st, "update ticket");
 }
 
@@ -1317,5 +1373,153 @@ store_limit_pages(struct store *s, int64_t max_pages)
 		sqlite3_free(msg);
 		return BQ_ERR_STORAGE;
 	}
+	return BQ_OK;
+}
+
+enum bq_err
+store_day_calls(struct store *s, const char *bday, int calls[26])
+{
+	sqlite3_stmt *st = stmt_get(s, ST_DAY_CALLS);
+	int rc;
+
+	memset(calls, 0, 26 * sizeof(calls[0]));
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *l = sqlite3_column_text(st, 0);
+
+		if (l != NULL && l[0] >= 'A' && l[0] <= 'Z' && l[1] == '\0')
+			calls[l[0] - 'A'] = sqlite3_column_int(st, 1);
+	}
+	return stmt_end(s, st, rc, "count the day's calls");
+}
+
+enum bq_err
+store_rating_insert(struct store *s, const struct rating *r)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_RATING_INSERT);
+
+	sqlite3_bind_int64(st, 1, r->origin_id);
+	sqlite3_bind_int64(st, 2, r->ticket_id);
+	sqlite3_bind_text(st, 3, r->bday, -1, SQLITE_STATIC);
+	bind_opt(st, 4, r->counter);
+	if (r->teller[0] != '\0')
+		sqlite3_bind_text(st, 5, r->teller, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, r->at);
+	return stmt_done(s, st, "insert rating");
+}
+
+enum bq_err
+store_rating_get(struct store *s, int64_t origin, struct rating *r)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_RATING_GET);
+	int rc;
+
+	sqlite3_bind_int64(st, 1, origin);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		enum bq_err e = stmt_end(s, st, rc, "read rating");
+		return e == BQ_OK ? BQ_ERR_NOT_FOUND : e;
+	}
+	memset(r, 0, sizeof(*r));
+	r->origin_id = sqlite3_column_int64(st, 0);
+	r->ticket_id = sqlite3_column_int64(st, 1);
+	copy_text(r->bday, sizeof(r->bday), st, 2);
+	r->counter = sqlite3_column_int(st, 3);
+	copy_text(r->teller, sizeof(r->teller), st, 4);
+	copy_text(r->key, sizeof(r->key), st, 5);
+	copy_text(r->source, sizeof(r->source), st, 6);
+	r->at = sqlite3_column_int64(st, 7);
+	return stmt_done(s, st, "read rating");
+}
+
+enum bq_err
+store_alert_insert(struct store *s, const struct alert *a)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_INSERT);
+
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_text(st, 2, a->bday, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, a->at);
+	bind_opt(st, 5, a->counter);
+	sqlite3_bind_text(st, 6, a->teller, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, a->number, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, a->from, -1, SQLITE_STATIC);
+	return stmt_done(s, st, "insert alert");
+}
+
+static void
+alert_from_row(sqlite3_stmt *st, struct alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(st, 0);
+	copy_text(a->bday, sizeof(a->bday), st, 1);
+	copy_text(a->kind, sizeof(a->kind), st, 2);
+	a->at = sqlite3_column_int64(st, 3);
+	a->counter = sqlite3_column_int(st, 4);
+	copy_text(a->teller, sizeof(a->teller), st, 5);
+	copy_text(a->number, sizeof(a->number), st, 6);
+	copy_text(a->from, sizeof(a->from), st, 7);
+	a->acked_at = sqlite3_column_int64(st, 8);
+	copy_text(a->acked_by, sizeof(a->acked_by), st, 9);
+}
+
+enum bq_err
+store_alert_get(struct store *s, int64_t id, struct alert *a)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_GET);
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		enum bq_err e = stmt_end(s, st, rc, "read alert");
+		return e == BQ_OK ? BQ_ERR_UNKNOWN_ALERT : e;
+	}
+	alert_from_row(st, a);
+	return stmt_done(s, st, "read alert");
+}
+
+enum bq_err
+store_alert_ack(struct store *s, int64_t id, int64_t at, const char *who)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_ACK);
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
+	return stmt_done(s, st, "acknowledge alert");
+}
+
+enum bq_err
+store_alerts_open(struct store *s, const char *bday, struct alert **out, int *n)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERTS_OPEN);
+	struct alert *v = NULL;
+	int len = 0, cap = 0, rc;
+	enum bq_err e;
+
+	sqlite3_bind_text(st, 1, bday, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			int ncap = cap ? cap * 2 : 16;
+			struct alert *nv = realloc(v, (size_t)ncap * sizeof(*v));
+
+			if (nv == NULL) {
+				free(v);
+				sqlite3_reset(st);
+				return BQ_ERR_INTERNAL;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		alert_from_row(st, &v[len++]);
+	}
+	if ((e = stmt_end(s, st, rc, "read open alerts")) != BQ_OK) {
+		free(v);
+		return e;
+	}
+	*out = v;
+	*n = len;
 	return BQ_OK;
 }

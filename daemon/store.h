@@ -46,6 +46,9 @@ struct ticket {
 	int64_t transferred_to;          /* next leg; 0 = none */
 	enum print_state print_state;    /* the paper, the first leg's; written by store_print_set only */
 	char print_error[PRINT_ERROR_MAX]; /* why the last print failed; "" when none */
+	int reinstated;                  /* times the ticket was put back in line after a no-show */
+	int64_t due_call;                /* a reinstated leg waits until its service has had this
+	                                    many calls today (hall.h); 0: never held */
 };
 
 struct counter_state {
@@ -196,6 +199,56 @@ enum bq_err store_print_pending(struct store *s, const char *bday, enum print_st
  * and what to do, in err.
  */
 int store_quick_check(struct store *s, char *err, size_t errlen);
+
+/*
+ * How many legs of each service letter (calls['A' - 'A'] …) business date
+ * bday has called so far: what a reinstated ticket's due_call counts in.
+ */
+enum bq_err store_day_calls(struct store *s, const char *bday, int calls[26]);
+
+/* A rating as the store keeps it: one per ticket (its first leg). */
+struct rating {
+	int64_t origin_id;
+	int64_t ticket_id;               /* the leg that was rated */
+	char bday[11];
+	int counter;
+	char teller[64];                 /* who finished the leg; "" when not recorded */
+	char key[16];                    /* "satisfied", …: config.h's rating keys */
+	char source[8];                  /* "counter" or "phone" */
+	int64_t at;
+};
+
+/* Record r (its ticket has none: store_rating_get first). In a transaction. */
+enum bq_err store_rating_insert(struct store *s, const struct rating *r);
+
+/* The rating of ticket origin into *r; BQ_ERR_NOT_FOUND when it has none. */
+enum bq_err store_rating_get(struct store *s, int64_t origin, struct rating *r);
+
+/* An alert to the lobby: a 不满意 rating or a kiosk's help call, named by its event. */
+struct alert {
+	int64_t id;                      /* the event that raised it */
+	char bday[11];
+	char kind[16];                   /* "dissatisfied" or "help" */
+	int64_t at;
+	int counter;                     /* 0: none */
+	char teller[64];
+	char number[TICKET_NUMBER_MAX];
+	char from[64];                   /* the kiosk's name, for help */
+	int64_t acked_at;                /* 0: open */
+	char acked_by[64];
+};
+
+/* Record a. In a transaction. */
+enum bq_err store_alert_insert(struct store *s, const struct alert *a);
+
+/* Alert id into *a; BQ_ERR_UNKNOWN_ALERT when none. */
+enum bq_err store_alert_get(struct store *s, int64_t id, struct alert *a);
+
+/* Mark alert id acknowledged at by who. In a transaction. */
+enum bq_err store_alert_ack(struct store *s, int64_t id, int64_t at, const char *who);
+
+/* The open alerts of bday, oldest first, into a malloc'ed *out of *n (NULL when 0). */
+enum bq_err store_alerts_open(struct store *s, const char *bday, struct alert **out, int *n);
 
 /* The newest leg of each ticket of business date bday (malloc'ed, as store_waiting). */
 enum bq_err store_day_tickets(struct store *s, const char *bday, struct ticket **out, int *n);

@@ -110,8 +110,10 @@ static int
 db_tickets(struct fixture *f, const char *bday, struct ticket **w, struct policy_ticket **pt,
     int **map)
 {
-	int n = 0, k = 0;
+	int n = 0, k = 0, calls[26];
 
+	/* A reinstated ticket is held until its service had its due_call calls (hall.h). */
+	assert_int_equal(store_day_calls(f->b.q.store, bday, calls), BQ_OK);
 	assert_int_equal(store_waiting(f->b.q.store, bday, w, &n), BQ_OK);
 	*pt = calloc((size_t)n + 1, sizeof(**pt));
 	*map = calloc((size_t)n + 1, sizeof(**map));
@@ -121,8 +123,10 @@ db_tickets(struct fixture *f, const char *bday, struct ticket **w, struct policy
 		int s = config_service_index(&f->b.cfg, (*w)[i].service);
 		if (s < 0)
 			continue;
+		int left = (int)((*w)[i].due_call - calls[(*w)[i].service[0] - 'A']);
+
 		(*pt)[k] = (struct policy_ticket){ (*w)[i].origin_id, s, (*w)[i].category,
-		    (*w)[i].lang == LANG_EN, (*w)[i].issued_at };
+		    (*w)[i].lang == LANG_EN, (*w)[i].issued_at, left > 0, left > 0 ? left : 0 };
 		(*map)[k++] = i;
 	}
 	return k;
@@ -182,16 +186,28 @@ check_view(struct fixture *f, int64_t now)
 	for (int s = 0; s < f->b.cfg.nservices; s++) {
 		int n = policy_order(&r, s, pt, k, now, order);
 
+		int unheld = 0;
+
 		assert_int_equal(v.count[s], n);
+		while (unheld < n && !pt[order[unheld]].held)
+			unheld++;
 		for (int j = 0; j < n; j++) {
 			const struct ticket *want = &w[map[order[j]]];
+			const struct policy_ticket *p = &pt[order[j]];
 			struct ticket_pos pos;
+			/*
+			 * Held tickets come last in the order, but each is called after its
+			 * calls to go (at most those not held), behind the held before it.
+			 */
+			int ahead = !p->held ? j : (p->hold_left < unheld ? p->hold_left : unheld) +
+			    (j - unheld);
 
+			assert_true(p->held == (j >= unheld));
 			assert_int_equal(v.waiting[v.order[s][j]].id, want->id);
-			assert_int_equal(v.pos[v.order[s][j]].ahead, j);
+			assert_int_equal(v.pos[v.order[s][j]].ahead, ahead);
 			/* One ticket's place, by halving the buckets, is the same place. */
 			assert_int_equal(queue_position(&f->b.q, want, now, &pos), BQ_OK);
-			assert_int_equal(pos.ahead, j);
+			assert_int_equal(pos.ahead, ahead);
 			assert_int_equal(pos.estimated_wait_s, v.pos[v.order[s][j]].estimated_wait_s);
 		}
 	}
@@ -255,6 +271,10 @@ some_ticket(struct fixture *f)
 	return max > 0 ? 1 + (int64_t)rnd(f, (uint32_t)max) : 0;
 }
 
+/* The newest no-show, and how many were put back in line: the runs must reinstate some. */
+static int64_t last_no_show;
+static int reinstated;
+
 static void
 random_step(struct fixture *f, int64_t now)
 {
@@ -297,11 +317,18 @@ random_step(struct fixture *f, int64_t now)
 				want = -1;
 		}
 		e = queue_counter(&f->b.q, number, a, svc, QUEUE_EXPECT_ANY, now, &t, &has);
+		if (a == CA_NO_SHOW && e == BQ_OK)
+			last_no_show = t.id;
 		if (a == CA_CALL && want >= 0 && e == BQ_OK)
 			assert_int_equal(has ? t.id : 0, want);
 	} else if (what < 92) {
 		int64_t id = some_ticket(f);
-		e = queue_cancel(&f->b.q, id, now, &t);
+		/* Now and then a no-show goes back in line, held behind the next calls. */
+		if (rnd(f, 3) == 0) {
+			e = queue_reinstate(&f->b.q, rnd(f, 2) ? last_no_show : id, now, &t);
+			reinstated += e == BQ_OK;
+		} else
+			e = queue_cancel(&f->b.q, id, now, &t);
 	} else if (what < 97) {
 		int64_t id = some_ticket(f);
 		e = queue_green(&f->b.q, id, 1 + (int)rnd(f, CAT_COUNT - 1), -1, now, &t);
@@ -338,6 +365,7 @@ test_memory_matches_database(void **state)
 	check_memory(f, now, STEPS);
 	/* The run reached the states worth comparing. */
 	assert_true(hall_nwaiting(f->b.q.hall) > 0);
+	assert_true(reinstated > 5);
 }
 
 static void

@@ -66,14 +66,14 @@ counter_ordinary(const char *services)
 static struct policy_ticket
 ticket(int64_t id, int service, enum category cat, int64_t issued_at)
 {
-	struct policy_ticket t = { id, service, cat, false, issued_at };
+	struct policy_ticket t = { id, service, cat, false, issued_at, false, 0 };
 	return t;
 }
 
 static struct policy_ticket
 ticket_en(int64_t id, int service, enum category cat, int64_t issued_at)
 {
-	struct policy_ticket t = { id, service, cat, true, issued_at };
+	struct policy_ticket t = { id, service, cat, true, issued_at, false, 0 };
 	return t;
 }
 
@@ -843,6 +843,40 @@ test_estimate_wait_overflow(void **state)
 
 /* ---- bad input ---- */
 
+/*
+ * A held ticket (a reinstated no-show) goes after every ticket not held,
+ * even an overtime one of its own, older issue time; a counter calls it
+ * only when nobody else waits for it; held among held: fewest calls to go.
+ */
+static void
+test_held_after_everyone_else(void **state)
+{
+	(void)state;
+	struct policy_rules r = rules_default();
+	struct policy_counter c[] = { counter_ordinary("A") };
+	struct policy_ticket t[] = {
+		ticket(1, SA, CAT_NORMAL, T0 - 3600),        /* overtime, but held */
+		ticket(2, SA, CAT_NORMAL, T0),
+		ticket(3, SA, CAT_NORMAL, T0 - 3000),        /* held, fewer calls to go */
+	};
+	int order[3];
+
+	t[0].held = true;
+	t[0].hold_left = 2;
+	t[2].held = true;
+	t[2].hold_left = 1;
+	assert_int_equal(next_id(&r, c, 1, 0, t, 3, T0), 2);
+	assert_int_equal(policy_order(&r, SA, t, 3, T0, order), 3);
+	assert_int_equal(t[order[0]].id, 2);
+	assert_int_equal(t[order[1]].id, 3);
+	assert_int_equal(t[order[2]].id, 1);
+	/* Nobody else: the held one is called rather than leave the counter idle. */
+	assert_int_equal(next_id(&r, c, 1, 0, t, 1, T0), 1);
+	/* Released, it is the oldest and overtime: first. */
+	t[0].held = false;
+	assert_int_equal(next_id(&r, c, 1, 0, t, 3, T0), 1);
+}
+
 static void
 test_empty_input(void **state)
 {
@@ -915,6 +949,7 @@ main(void)
 		cmocka_unit_test(test_estimate_wait),
 		cmocka_unit_test(test_estimate_wait_no_open_counter),
 		cmocka_unit_test(test_estimate_wait_overflow),
+		cmocka_unit_test(test_held_after_everyone_else),
 		cmocka_unit_test(test_empty_input),
 		cmocka_unit_test(test_invalid_ticket_fields_ignored),
 	};
