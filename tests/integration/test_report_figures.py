@@ -39,7 +39,7 @@ import json
 import os
 import sqlite3
 
-from harness import Skip, check, check_eq
+from harness import check, check_eq
 from test_report_tellers import FINISHES, PAUSES
 from test_reports import DAY, LEGS, at, fixture_config
 
@@ -397,15 +397,10 @@ def test_report_figures_today_through_the_api(env):
 def test_report_figures_ratings_alerts_reinstatement_through_the_api(env):
     """
     A rating, its alert, a help call and a reinstatement made through the
-    routes of issue 13, and the figures they make. Until those routes are
-    in this build (GET /api/v1/alerts answers not_found), it says so and
-    skips: the fixture test above checks the same figures from the events.
+    routes (the keypad's rating, the lobby's acknowledgement, the
+    reinstatement), and the figures they make.
     """
     d = env.daemon()
-    st, _, j = d.get("/api/v1/alerts")
-    if st == 404 and (j or {}).get("error", {}).get("code") == "not_found":
-        raise Skip("this build has no ratings, alerts or reinstatement routes yet")
-    check_eq(st, 200, "alerts (%r)" % (j,))
     for _ in range(2):
         d.issue("A")
     first = d.call(3)
