@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, browser, shot, signIn, ARTIFACTS } from './harness.mjs';
 
@@ -13,7 +13,8 @@ import { Daemon, browser, shot, signIn, ARTIFACTS } from './harness.mjs';
 // one, so a day through the API would be minutes long): 48 tickets from
 // 09:00, every 9 minutes, waits of 0 to 34 minutes, the last two left waiting.
 const PAST = '2025-06-02';
-function pastDaySql() {
+// helpAt: a time within that business day, whatever the day_reset (the harness moves it).
+function pastDaySql(helpAt) {
   const t0 = Date.UTC(2025, 5, 2, 1, 0) / 1000;        // 09:00 in Asia/Shanghai
   const cats = ['normal', 'normal', 'elderly', 'normal', 'foreign'];
   const rows = [];
@@ -43,7 +44,7 @@ function pastDaySql() {
     ev(ended + 5, 'ticket.rated', id, counter, { key: ['very_satisfied', 'satisfied', 'dissatisfied'][i % 3],
       source: 'counter', teller: null });
   }
-  ev(t0 + 600, 'help.called', null, null, { from: 'door', by: 'door' });
+  ev(helpAt, 'help.called', null, null, { from: 'door', by: 'door' });
   return 'INSERT INTO tickets(id, origin_id, bday, number, service, category, lang, status, token, ' +
     'issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, ' +
     `transferred_to) VALUES ${rows.join(',\n')};\n` +
@@ -57,7 +58,10 @@ let d, b;
 before(async () => {
   d = await new Daemon().start();
   await d.stop();
-  execFileSync('sqlite3', [d.db], { input: pastDaySql() });
+  const [, rh, rm] = readFileSync(d.conf, 'utf8').match(/day_reset\s*=\s*(\d+):(\d+)/);
+  // An hour after the day's reset, in Asia/Shanghai (UTC+8): inside the business day.
+  const helpAt = Date.UTC(2025, 5, 2, Number(rh) - 8, Number(rm)) / 1000 + 3600;
+  execFileSync('sqlite3', [d.db], { input: pastDaySql(helpAt) });
   await d.start();
   b = await browser();
   // A small morning: tickets in A and B, green and normal, called, served, one no-show.
