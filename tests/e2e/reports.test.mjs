@@ -13,8 +13,9 @@ import { Daemon, browser, shot, signIn, ARTIFACTS } from './harness.mjs';
 // one, so a day through the API would be minutes long): 48 tickets from
 // 09:00, every 9 minutes, waits of 0 to 34 minutes, the last two left waiting.
 const PAST = '2025-06-02';
-// helpAt: a time within that business day, whatever the day_reset (the harness moves it).
-function pastDaySql(helpAt) {
+// dayStart: the business day's first second, whatever the day_reset (the harness moves it
+// with the clock); the rating and help events are in its first hours, so always in the day.
+function pastDaySql(dayStart) {
   const t0 = Date.UTC(2025, 5, 2, 1, 0) / 1000;        // 09:00 in Asia/Shanghai
   const cats = ['normal', 'normal', 'elderly', 'normal', 'foreign'];
   const rows = [];
@@ -36,15 +37,15 @@ function pastDaySql(helpAt) {
   const ev = (at, type, ticket, counter, data) => events.push(`(${at},'${type}',${ticket ?? 'NULL'},` +
     `${counter ?? 'NULL'},'${JSON.stringify({ type, counter: counter ?? null, ...data })}')`);
   for (let i = 0; i < 46; i++) {
-    const id = 1000 + i, svc = i % 3 === 2 ? 'B' : 'A', issued = t0 + i * 540;
-    const ended = issued + ((i * 37) % 35) * 60 + 360, counter = svc === 'B' ? 5 : 1 + (i % 4);
+    const id = 1000 + i, svc = i % 3 === 2 ? 'B' : 'A';
+    const ended = dayStart + 3600 + i * 60, counter = svc === 'B' ? 5 : 1 + (i % 4);
     if (i % 4 === 3) continue;
     ev(ended, 'rating.prompted', id, counter, { by: 'e2e-teller' });
     if (i % 4 === 2) continue;
     ev(ended + 5, 'ticket.rated', id, counter, { key: ['very_satisfied', 'satisfied', 'dissatisfied'][i % 3],
       source: 'counter', teller: null });
   }
-  ev(helpAt, 'help.called', null, null, { from: 'door', by: 'door' });
+  ev(dayStart + 3600, 'help.called', null, null, { from: 'door', by: 'door' });
   return 'INSERT INTO tickets(id, origin_id, bday, number, service, category, lang, status, token, ' +
     'issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, ' +
     `transferred_to) VALUES ${rows.join(',\n')};\n` +
@@ -59,9 +60,8 @@ before(async () => {
   d = await new Daemon().start();
   await d.stop();
   const [, rh, rm] = readFileSync(d.conf, 'utf8').match(/day_reset\s*=\s*(\d+):(\d+)/);
-  // An hour after the day's reset, in Asia/Shanghai (UTC+8): inside the business day.
-  const helpAt = Date.UTC(2025, 5, 2, Number(rh) - 8, Number(rm)) / 1000 + 3600;
-  execFileSync('sqlite3', [d.db], { input: pastDaySql(helpAt) });
+  // The day's reset on that day, in Asia/Shanghai (UTC+8).
+  execFileSync('sqlite3', [d.db], { input: pastDaySql(Date.UTC(2025, 5, 2, Number(rh) - 8, Number(rm)) / 1000) });
   await d.start();
   b = await browser();
   // A small morning: tickets in A and B, green and normal, called, served, one no-show.
