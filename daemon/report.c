@@ -16,6 +16,11 @@
  *  - Tellers are judged by what the event log says they did: a finished leg
  *    (served, no-show) counts for whoever finished it, a pause for whoever
  *    paused, until the next resume or close. No "by": the "not recorded" row.
+ *  - A ticket's last leg is its newest: a transfer and a reinstatement (a
+ *    no-show put back in line) each make a new leg of the same origin.
+ *  - Satisfaction is read per served leg: rated (ticket.rated), prompted and
+ *    not rated (rating.prompted alone), or neither; by the counter that
+ *    served it and the teller who finished it.
  *
  * The core takes arrays and the day's bounds and reads no clock and no file;
  * report_build at the bottom is the loader from SQLite.
@@ -35,15 +40,22 @@
 struct group {
 	int issued, called, served, no_show, cancelled, waiting, transferred;
 	int overtime, overtime_waiting;
+	int bands[REPORT_BANDS];         /* called tickets by wait band */
 	int calls;                       /* measured calls made in this hour (by_hour only) */
 	int64_t *waits;
 	int nwaits, cap;
 	double target;
 };
 
+/* The ratings of served legs: each is rated, prompted and not rated, or neither. */
+struct sat {
+	int rated, keys[REPORT_RATING_KEYS], not_rated, prompt_not_shown;
+};
+
 struct counter_fig {
 	int calls, served;
 	int64_t service_sum_s, pause_s, idle_s;
+	struct sat sat;
 };
 
 /* One row of by_teller: an account or device as the events name it, or nobody recorded. */
@@ -52,6 +64,9 @@ struct teller_fig {
 	bool recorded;                   /* false: the events had no "by" */
 	int served, no_show;
 	int64_t service_sum_s, pause_s;
+	int64_t *service_s;              /* each served leg's service time, for the median */
+	int capservice;
+	struct sat sat;
 };
 
 struct longest {
@@ -92,8 +107,63 @@ struct report {
 	struct day_total *days;
 	int ndays, capdays;
 	int64_t last_close;
+	struct sat sat;                  /* every served leg */
+	int sat_served;
+	int reinstated, reinstated_called;   /* tickets reinstated; of them, called again */
+	int64_t reinstated_wait_sum_s, reinstated_wait_max_s;
+	int help_calls, help_acked;
+	int64_t help_ack_sum_s, help_ack_max_s;
 	bool oom;
 };
+
+static const char *const RATING_KEYS[REPORT_RATING_KEYS] = {
+	"very_satisfied", "satisfied", "neutral", "dissatisfied"
+};
+
+/* The bands' upper edges (inclusive); the last band is open. */
+static const int64_t BAND_TO_S[REPORT_BANDS - 1] = { 180, 300, 600, 900, 1200, 1800 };
+static const char *const BAND_NAMES[REPORT_BANDS] = {
+	"le_3m", "3_5m", "5_10m", "10_15m", "15_20m", "20_30m", "gt_30m"
+};
+
+const char *
+report_rating_key(int k)
+{
+	return k >= 0 && k < REPORT_RATING_KEYS ? RATING_KEYS[k] : NULL;
+}
+
+int
+report_rating_parse(const char *name)
+{
+	for (int k = 0; name != NULL && k < REPORT_RATING_KEYS; k++)
+		if (strcmp(name, RATING_KEYS[k]) == 0)
+			return k;
+	return -1;
+}
+
+int
+report_band(int64_t w)
+{
+	int b = 0;
+
+	while (b < REPORT_BANDS - 1 && w > BAND_TO_S[b])
+		b++;
+	return b;
+}
+
+/* Leg l (served) in s: rated, prompted and not rated, or the prompt not shown. */
+static void
+sat_add(struct sat *s, const struct report_leg *l)
+{
+	if (l->rating > 0 && l->rating <= REPORT_RATING_KEYS) {
+		s->rated++;
+		s->keys[l->rating - 1]++;
+	} else if (l->prompted_at != 0) {
+		s->not_rated++;
+	} else {
+		s->prompt_not_shown++;
+	}
+}
 
 static int sweep_day(const struct config *cfg, const struct report_day *day, int64_t *idle,
     int64_t *pause);
@@ -127,6 +197,8 @@ report_free(struct report *r)
 	for (int i = 0; i < r->ndays; i++)
 		free(r->days[i].g.waits);
 	free(r->days);
+	for (int i = 0; i < r->ntellers; i++)
+		free(r->tellers[i].service_s);
 	free(r->tellers);
 	free(r);
 }
@@ -180,6 +252,12 @@ leg_at_close(struct report_leg *l, int64_t close)
 	if (l->ended_at > close) {
 		l->ended_at = 0;
 		l->transferred_to = 0;
+	}
+	if (l->prompted_at > close)
+		l->prompted_at = 0;
+	if (l->rated_at > close) {
+		l->rated_at = 0;
+		l->rating = 0;
 	}
 	if (l->ended_at == 0)
 		l->status = l->called_at ? TS_CALLED : TS_WAITING;
@@ -308,10 +386,10 @@ teller_pauses(struct report *r, const struct report_day *day)
 			t->pause_s += day->close - since[ci];
 }
 
-/* Count ticket (its last leg l, first leg o, legs in the chain) in groups gs[0..n). */
+/* Count ticket (its last leg l; transferred: it has a transferred leg) in groups gs[0..n). */
 static void
 count_ticket(struct report *r, struct group **gs, int n, const struct report_leg *l,
-    int nlegs, int64_t close, const struct date *date)
+    bool transferred, int64_t close, const struct date *date)
 {
 	const struct config *cfg = r->cfg;
 	int64_t thr = l->service >= 0 ? cfg->services[l->service].overtime_s : 0;
@@ -325,7 +403,7 @@ count_ticket(struct report *r, struct group **gs, int n, const struct report_leg
 		struct group *g = gs[i];
 
 		g->issued++;
-		if (nlegs > 1)
+		if (transferred)
 			g->transferred++;
 		if (l->status == TS_WAITING) {
 			g->waiting++;
@@ -344,6 +422,7 @@ count_ticket(struct report *r, struct group **gs, int n, const struct report_leg
 			c.wait_s = l->called_at > l->issued_at ? l->called_at - l->issued_at : 0;
 			c.overtime = thr > 0 && c.wait_s > thr;
 			g->called++;
+			g->bands[report_band(c.wait_s)]++;
 			group_wait(r, g, c.wait_s);
 			if (c.overtime)
 				g->overtime++;
@@ -358,11 +437,20 @@ count_ticket(struct report *r, struct group **gs, int n, const struct report_leg
 		top_add(r, &c);
 }
 
+/* A ticket's legs, at its first leg's index: indexes into the day's legs, -1 none. */
+struct chain {
+	int last;                        /* the newest leg */
+	int prev;                        /* the newest so far, while they are read */
+	int reinst;                      /* the newest leg made by a reinstatement */
+	bool transferred;
+};
+
 int
 report_add_day(struct report *r, const struct report_day *day)
 {
 	const struct config *cfg = r->cfg;
 	struct report_leg *legs = NULL;
+	struct chain *chain = NULL;
 	struct day_total *dt;
 	int n = 0;
 
@@ -393,10 +481,36 @@ report_add_day(struct report *r, const struct report_day *day)
 	if (n > 1)
 		qsort(legs, (size_t)n, sizeof(*legs), cmp_leg_id);
 
+	/*
+	 * Each ticket's legs, found from its first (legs are numbered as they
+	 * are made, so in id order): the newest is its last leg at close, a
+	 * transferred leg makes it transferred, and a leg after a no-show is a
+	 * reinstatement.
+	 */
+	if (n > 0 && (chain = malloc((size_t)n * sizeof(*chain))) == NULL) {
+		free(legs);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		chain[i] = (struct chain){ .last = -1, .prev = -1, .reinst = -1 };
 	for (int i = 0; i < n; i++) {
-		const struct report_leg *o = &legs[i], *l = o;
+		const struct report_leg *o = leg_find(legs, n, legs[i].origin_id);
+		struct chain *c;
+
+		if (o == NULL)
+			continue;
+		c = &chain[o - legs];
+		if (c->prev >= 0 && legs[c->prev].status == TS_NO_SHOW)
+			c->reinst = i;
+		if (legs[i].status == TS_TRANSFERRED)
+			c->transferred = true;
+		c->prev = c->last = i;
+	}
+
+	for (int i = 0; i < n; i++) {
+		const struct report_leg *o = &legs[i], *l;
 		struct group *gs[6];
-		int ng = 0, chain = 1, ci;
+		int ng = 0, ci;
 
 		/* Counter work: every leg at the counter that called it. */
 		if (o->counter > 0 && o->called_at && (ci = config_counter_index(cfg, o->counter)) >= 0) {
@@ -404,7 +518,12 @@ report_add_day(struct report *r, const struct report_day *day)
 			if (o->status == TS_SERVED) {
 				r->counters[ci].served++;
 				r->counters[ci].service_sum_s += o->ended_at - o->called_at;
+				sat_add(&r->counters[ci].sat, o);
 			}
+		}
+		if (o->status == TS_SERVED) {
+			r->sat_served++;
+			sat_add(&r->sat, o);
 		}
 		/* A teller's work: every leg finished, for whoever finished it. */
 		if (o->status == TS_SERVED || o->status == TS_NO_SHOW) {
@@ -412,18 +531,35 @@ report_add_day(struct report *r, const struct report_day *day)
 			if (t != NULL && o->status == TS_NO_SHOW) {
 				t->no_show++;
 			} else if (t != NULL) {
-				t->served++;
+				if (t->served == t->capservice) {
+					int ncap = t->capservice ? t->capservice * 2 : 32;
+					int64_t *ns = realloc(t->service_s, (size_t)ncap * sizeof(*ns));
+					if (ns == NULL) {
+						r->oom = true;
+						continue;
+					}
+					t->service_s = ns;
+					t->capservice = ncap;
+				}
+				t->service_s[t->served++] = o->ended_at - o->called_at;
 				t->service_sum_s += o->ended_at - o->called_at;
+				sat_add(&t->sat, o);
 			}
 		}
-		if (o->id != o->origin_id)
+		if (o->id != o->origin_id || chain[i].last < 0)
 			continue;
-		while (l->status == TS_TRANSFERRED && l->transferred_to != 0 && chain <= n) {
-			const struct report_leg *next = leg_find(legs, n, l->transferred_to);
-			if (next == NULL)
-				break;
-			l = next;
-			chain++;
+		l = &legs[chain[i].last];
+		if (chain[i].reinst >= 0) {
+			const struct report_leg *back = &legs[chain[i].reinst];
+			r->reinstated++;
+			if (back->called_at) {
+				int64_t w = back->called_at > back->created_at ?
+				    back->called_at - back->created_at : 0;
+				r->reinstated_called++;
+				r->reinstated_wait_sum_s += w;
+				if (w > r->reinstated_wait_max_s)
+					r->reinstated_wait_max_s = w;
+			}
 		}
 		gs[ng++] = &r->g[G_TOTAL];
 		gs[ng++] = &dt->g;
@@ -432,9 +568,26 @@ report_add_day(struct report *r, const struct report_day *day)
 		gs[ng++] = &r->g[G_CATEGORY + l->category];
 		gs[ng++] = &r->g[category_green(l->category) ? G_GREEN : G_NORMAL];
 		gs[ng++] = &r->g[G_HOUR + local_hour(l->issued_at, day->utc_offset_s)];
-		count_ticket(r, gs, ng, l, chain, day->close, &day->date);
+		count_ticket(r, gs, ng, l, chain[i].transferred, day->close, &day->date);
 		if (l->called_at)
 			r->g[G_HOUR + local_hour(l->called_at, day->utc_offset_s)].calls++;
+	}
+	free(chain);
+
+	/* Help calls from the kiosks, and how long the lobby took to acknowledge them. */
+	for (int i = 0; i < day->nhelps; i++) {
+		const struct report_help *h = &day->helps[i];
+
+		if (h->at < day->start || h->at > day->close)
+			continue;
+		r->help_calls++;
+		if (h->acked_at != 0 && h->acked_at <= day->close) {
+			int64_t w = h->acked_at > h->at ? h->acked_at - h->at : 0;
+			r->help_acked++;
+			r->help_ack_sum_s += w;
+			if (w > r->help_ack_max_s)
+				r->help_ack_max_s = w;
+		}
 	}
 
 	{
@@ -604,6 +757,51 @@ tenths(int64_t sum, int64_t n)
 	return (double)((sum * 20 + n) / (2 * n)) / 10.0;
 }
 
+/* part ÷ whole, null when whole is 0. */
+static json_t *
+share(int64_t part, int64_t whole)
+{
+	return whole > 0 ? json_real((double)part / (double)whole) : json_null();
+}
+
+/* The called tickets of g by wait band (from_s, to_s], the first from 0 inclusive, the last open. */
+static json_t *
+bands_json(const struct group *g)
+{
+	json_t *a = json_array();
+
+	for (int b = 0; b < REPORT_BANDS; b++)
+		json_array_append_new(a, json_pack("{s:s,s:I,s:o,s:i,s:o}", "band", BAND_NAMES[b],
+		    "from_s", (json_int_t)(b > 0 ? BAND_TO_S[b - 1] : 0),
+		    "to_s", b < REPORT_BANDS - 1 ? json_integer(BAND_TO_S[b]) : json_null(),
+		    "count", g->bands[b], "share", share(g->bands[b], g->called)));
+	return a;
+}
+
+/* The satisfaction of `served` served legs, s their ratings, added to o. */
+static json_t *
+sat_json(json_t *o, const struct sat *s, int served)
+{
+	json_t *keys = json_object();
+
+	for (int k = 0; k < REPORT_RATING_KEYS; k++)
+		json_object_set_new(keys, RATING_KEYS[k], json_integer(s->keys[k]));
+	json_object_set_new(o, "rated", json_integer(s->rated));
+	json_object_set_new(o, "ratings", keys);
+	json_object_set_new(o, "not_rated", json_integer(s->not_rated));
+	json_object_set_new(o, "prompt_not_shown", json_integer(s->prompt_not_shown));
+	json_object_set_new(o, "satisfied_share", share(s->keys[0] + s->keys[1], s->rated));
+	json_object_set_new(o, "rated_share", share(s->rated, served));
+	return o;
+}
+
+/* sum ÷ n to a tenth as a JSON real, null when n is 0. */
+static json_t *
+avg_json(int64_t sum, int64_t n)
+{
+	return n > 0 ? json_real(tenths(sum, n)) : json_null();
+}
+
 /* The figures of group g, added to o. Sorts g's waits. */
 static json_t *
 figures(json_t *o, struct group *g)
@@ -644,6 +842,7 @@ figures(json_t *o, struct group *g)
 	/* Met when overtime ≤ target × base; the epsilon absorbs 5 % not being exact in binary. */
 	json_object_set_new(o, "target_met", json_boolean(base == 0 ||
 	    (double)g->overtime <= g->target * base + 1e-9));
+	json_object_set_new(o, "wait_bands", bands_json(g));
 	return o;
 }
 
@@ -762,11 +961,11 @@ report_json(struct report *r, struct date from, struct date to, int64_t now)
 	a = json_array();
 	for (int ci = 0; ci < cfg->ncounters; ci++) {
 		const struct counter_fig *f = &r->counters[ci];
-		json_array_append_new(a, json_pack("{s:i,s:i,s:i,s:o,s:I,s:I}",
+		json_array_append_new(a, sat_json(json_pack("{s:i,s:i,s:i,s:o,s:I,s:I}",
 		    "counter", cfg->counters[ci].number, "calls", f->calls, "served", f->served,
-		    "service_avg_s", f->served ? json_real(tenths(f->service_sum_s, f->served)) :
-		    json_null(),
-		    "pause_s", (json_int_t)f->pause_s, "idle_waiting_s", (json_int_t)f->idle_s));
+		    "service_avg_s", avg_json(f->service_sum_s, f->served),
+		    "pause_s", (json_int_t)f->pause_s, "idle_waiting_s", (json_int_t)f->idle_s),
+		    &f->sat, f->served));
 	}
 	json_object_set_new(o, "by_counter", a);
 
@@ -774,14 +973,35 @@ report_json(struct report *r, struct date from, struct date to, int64_t now)
 	if (r->ntellers > 1)
 		qsort(r->tellers, (size_t)r->ntellers, sizeof(*r->tellers), cmp_teller);
 	for (int i = 0; i < r->ntellers; i++) {
-		const struct teller_fig *t = &r->tellers[i];
-		json_array_append_new(a, json_pack("{s:o,s:b,s:i,s:o,s:i,s:I}",
+		struct teller_fig *t = &r->tellers[i];
+		if (t->served > 1)
+			qsort(t->service_s, (size_t)t->served, sizeof(*t->service_s), cmp_i64);
+		json_array_append_new(a, sat_json(json_pack("{s:o,s:b,s:i,s:o,s:o,s:i,s:I}",
 		    "teller", t->recorded ? json_string(t->name) : json_null(), "recorded", t->recorded,
-		    "served", t->served, "service_avg_s", t->served ?
-		    json_real(tenths(t->service_sum_s, t->served)) : json_null(),
-		    "no_show", t->no_show, "pause_s", (json_int_t)t->pause_s));
+		    "served", t->served, "service_avg_s", avg_json(t->service_sum_s, t->served),
+		    "service_p50_s", t->served ? json_integer(report_percentile(t->service_s,
+		    t->served, 50)) : json_null(),
+		    "no_show", t->no_show, "pause_s", (json_int_t)t->pause_s), &t->sat, t->served));
 	}
 	json_object_set_new(o, "by_teller", a);
+	json_object_set_new(o, "satisfaction", sat_json(json_pack("{s:i}", "served",
+	    r->sat_served), &r->sat, r->sat_served));
+	{
+		const struct group *t = &r->g[G_TOTAL];
+		json_object_set_new(o, "missed", json_pack("{s:i,s:i,s:o,s:i,s:i,s:o,s:i,s:i,s:o,"
+		    "s:o,s:i,s:i,s:o,s:o}",
+		    "called", t->called, "no_show", t->no_show, "no_show_rate",
+		    share(t->no_show, t->called),
+		    "issued", t->issued, "cancelled", t->cancelled, "cancelled_rate",
+		    share(t->cancelled, t->issued),
+		    "reinstated", r->reinstated, "reinstated_called", r->reinstated_called,
+		    "reinstated_wait_avg_s", avg_json(r->reinstated_wait_sum_s, r->reinstated_called),
+		    "reinstated_wait_max_s", r->reinstated_called ?
+		    json_integer(r->reinstated_wait_max_s) : json_null(),
+		    "help_calls", r->help_calls, "help_acknowledged", r->help_acked,
+		    "help_ack_avg_s", avg_json(r->help_ack_sum_s, r->help_acked),
+		    "help_ack_max_s", r->help_acked ? json_integer(r->help_ack_max_s) : json_null()));
+	}
 
 	a = json_array();
 	for (int i = 0; i < r->ntop; i++) {
@@ -1056,6 +1276,210 @@ out:
 	return ok;
 }
 
+/* A rating event of a leg: its prompt (rated 0) or its rating (rated 1, key 1 + index). */
+struct rating_ev {
+	int64_t ticket_id, at, id;
+	int rated, key;
+};
+
+static int
+cmp_rating_ev(const void *a, const void *b)
+{
+	const struct rating_ev *x = a, *y = b;
+
+	if (x->ticket_id != y->ticket_id)
+		return x->ticket_id < y->ticket_id ? -1 : 1;
+	if (x->rated != y->rated)
+		return x->rated - y->rated;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The first of v[0..n) (sorted) for ticket id of kind rated, NULL when none. */
+static const struct rating_ev *
+rating_first(const struct rating_ev *v, int n, int64_t id, int rated)
+{
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (v[mid].ticket_id < id || (v[mid].ticket_id == id && v[mid].rated < rated))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].ticket_id == id && v[lo].rated == rated ? &v[lo] : NULL;
+}
+
+/*
+ * Each served leg's first rating.prompted and first ticket.rated in [from,
+ * to] (a rating with an unknown key is no rating), read counter by counter
+ * through events_counter_state, as load_finishers, and once for events
+ * without a counter.
+ */
+static int
+load_ratings(sqlite3 *db, struct loaded *L, int64_t from, int64_t to)
+{
+	/* A prompt's data is not read: only a rating has a key to parse. */
+	static const char sql[] = "SELECT ticket_id, type = 'ticket.rated', at, id, "
+	    "CASE type WHEN 'ticket.rated' THEN json_extract(data, '$.key') END FROM events "
+	    "WHERE type IN ('rating.prompted', 'ticket.rated') AND counter IS ?1 AND at >= ?2 "
+	    "AND at <= ?3";
+	sqlite3_stmt *st = NULL;
+	struct rating_ev *v = NULL;
+	int *counters = NULL, nc = 0, n = 0, cap = 0, ok = -1;
+
+	if (L->n == 0)
+		return 0;
+	if ((counters = malloc(((size_t)L->n + 1) * sizeof(*counters))) == NULL)
+		return -1;
+	counters[nc++] = 0;              /* 0: the events without a counter */
+	for (int i = 0; i < L->n; i++)
+		if (L->legs[i].counter > 0 && L->legs[i].status == TS_SERVED)
+			counters[nc++] = L->legs[i].counter;
+	if (nc > 1)
+		qsort(counters, (size_t)nc, sizeof(*counters), cmp_int);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	for (int k = 0; k < nc; k++) {
+		int rc;
+
+		if (k > 0 && counters[k] == counters[k - 1])
+			continue;
+		sqlite3_reset(st);
+		if (counters[k] == 0)
+			sqlite3_bind_null(st, 1);
+		else
+			sqlite3_bind_int(st, 1, counters[k]);
+		sqlite3_bind_int64(st, 2, from);
+		sqlite3_bind_int64(st, 3, to);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct rating_ev e = { .ticket_id = sqlite3_column_int64(st, 0),
+			    .rated = sqlite3_column_int(st, 1) != 0, .at = sqlite3_column_int64(st, 2),
+			    .id = sqlite3_column_int64(st, 3) };
+
+			if (e.rated && (e.key = 1 + report_rating_parse((const char *)
+			    sqlite3_column_text(st, 4))) == 0)
+				continue;
+			if (n == cap) {
+				int ncap = cap ? cap * 2 : 1024;
+				struct rating_ev *nv = realloc(v, (size_t)ncap * sizeof(*nv));
+				if (nv == NULL)
+					goto out;
+				v = nv;
+				cap = ncap;
+			}
+			v[n++] = e;
+		}
+		if (rc != SQLITE_DONE)
+			goto out;
+	}
+	if (n > 1)
+		qsort(v, (size_t)n, sizeof(*v), cmp_rating_ev);
+	for (int i = 0; i < L->n && n > 0; i++) {
+		struct report_leg *l = &L->legs[i];
+		const struct rating_ev *e;
+
+		if (l->status != TS_SERVED)
+			continue;
+		if ((e = rating_first(v, n, l->id, 0)) != NULL)
+			l->prompted_at = e->at;
+		if ((e = rating_first(v, n, l->id, 1)) != NULL) {
+			l->rated_at = e->at;
+			l->rating = e->key;
+		}
+	}
+	ok = 0;
+out:
+	sqlite3_finalize(st);
+	free(counters);
+	free(v);
+	return ok;
+}
+
+static int
+cmp_help_at(const void *a, const void *b)
+{
+	const struct report_help *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/*
+ * The help calls (help.called) in [from, to], and for each the first
+ * alert.acknowledged in [from, to] whose "of" is the call's event id.
+ * *out (malloc'ed, sorted by time) and *nout.
+ */
+static int
+load_helps(sqlite3 *db, int64_t from, int64_t to, struct report_help **out, int *nout)
+{
+	static const char calls_sql[] = "SELECT id, at FROM events WHERE type = 'help.called' "
+	    "AND at >= ?1 AND at <= ?2 ORDER BY id";
+	static const char acks_sql[] = "SELECT json_extract(data, '$.of'), at FROM events "
+	    "WHERE type = 'alert.acknowledged' AND at >= ?1 AND at <= ?2";
+	sqlite3_stmt *st = NULL;
+	struct report_help *v = NULL;
+	int64_t *ids = NULL;
+	int n = 0, cap = 0, rc, ok = -1;
+
+	if (sqlite3_prepare_v2(db, calls_sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			int ncap = cap ? cap * 2 : 64;
+			struct report_help *nv = realloc(v, (size_t)ncap * sizeof(*nv));
+			int64_t *ni;
+			if (nv == NULL)
+				goto out;
+			v = nv;
+			if ((ni = realloc(ids, (size_t)ncap * sizeof(*ni))) == NULL)
+				goto out;
+			ids = ni;
+			cap = ncap;
+		}
+		ids[n] = sqlite3_column_int64(st, 0);
+		v[n++] = (struct report_help){ .at = sqlite3_column_int64(st, 1) };
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (n > 0) {
+		if (sqlite3_prepare_v2(db, acks_sql, -1, &st, NULL) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_int64(st, 1, from);
+		sqlite3_bind_int64(st, 2, to);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t of = sqlite3_column_int64(st, 0), at = sqlite3_column_int64(st, 1);
+			const int64_t *hit;
+
+			/* The calls are in id order: find the one acknowledged. */
+			if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
+			    (hit = bsearch(&of, ids, (size_t)n, sizeof(*ids), cmp_i64)) == NULL)
+				continue;
+			if (v[hit - ids].acked_at == 0 || at < v[hit - ids].acked_at)
+				v[hit - ids].acked_at = at;
+		}
+		if (rc != SQLITE_DONE)
+			goto out;
+		qsort(v, (size_t)n, sizeof(*v), cmp_help_at);
+	}
+	ok = 0;
+out:
+	sqlite3_finalize(st);
+	free(ids);
+	if (ok != 0) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
 /*
  * Counter pauses: the state of every configured counter at `from` (its
  * newest pause or resume before) and, when paused, who paused it (in
@@ -1180,12 +1604,13 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 	struct date today = bday_of(now, cfg->day_reset_min), d;
 	struct loaded L = { 0 };
 	struct report_pause *pauses = NULL, *daypauses = NULL;
+	struct report_help *helps = NULL;
 	struct report *r = NULL;
 	struct names N = { 0 };
 	bool state[MAX_COUNTERS] = { false };
 	const char *state_by[MAX_COUNTERS] = { NULL };
 	char sfrom[11], sto[11];
-	int npauses = 0, ndays = 1, li = 0;
+	int npauses = 0, nhelps = 0, hi = 0, ndays = 1, li = 0;
 	int64_t range_start, range_end;
 	enum bq_err e = BQ_ERR_INTERNAL;
 
@@ -1222,6 +1647,8 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 	range_end = date_cmp(to, today) == 0 ? now : bday_start(date_next(to), cfg->day_reset_min);
 	if (load_legs(db, sfrom, sto, cfg, &L) != 0 ||
 	    load_finishers(db, &L, range_start, range_end, &N) != 0 ||
+	    load_ratings(db, &L, range_start, range_end) != 0 ||
+	    load_helps(db, range_start, range_end, &helps, &nhelps) != 0 ||
 	    load_pauses(db, cfg, range_start, range_end, state, state_by, &N, &pauses,
 	    &npauses) != 0) {
 		log_warnx("report: reading the database: %s", sqlite3_errmsg(db));
@@ -1258,6 +1685,13 @@ report_build(sqlite3 *db, const struct config *cfg, struct date from, struct dat
 		for (int k = 0; k < npauses; k++)
 			if (pauses[k].at >= day.start && pauses[k].at < day.close)
 				daypauses[day.npauses++] = pauses[k];
+		/* The day's help calls, in time order: up to the next day's start, or up to now. */
+		while (hi < nhelps && helps[hi].at < day.start)
+			hi++;
+		day.helps = nhelps > 0 ? helps + hi : NULL;
+		while (hi + day.nhelps < nhelps && (helps[hi + day.nhelps].at < day.close ||
+		    (date_cmp(d, today) == 0 && helps[hi + day.nhelps].at <= day.close)))
+			day.nhelps++;
 		if (report_add_day(r, &day) != 0)
 			goto out;
 		/* Carry each counter's state, and who paused it, into the next day. */
@@ -1280,6 +1714,7 @@ out:
 	report_free(r);
 	free(pauses);
 	free(daypauses);
+	free(helps);
 	free(L.legs);
 	free(L.bday);
 	names_free(&N);
@@ -1303,8 +1738,63 @@ struct table {
 	json_t *rows;                    /* a new reference */
 };
 
-#define NTABLES 9
+#define NTABLES 12
 #define TELLER_NOT_RECORDED "未记录 not recorded"
+
+/* One row of the wait_bands table: group g's bands, flat, under scope and key. */
+static json_t *
+bands_row(const char *scope, const char *key, const json_t *g)
+{
+	json_t *row = json_pack("{s:s,s:s,s:O}", "scope", scope, "key", key ? key : "", "called",
+	    json_object_get(g, "called"));
+	const json_t *bands = json_object_get(g, "wait_bands");
+	char name[32];
+
+	for (size_t i = 0; i < json_array_size(bands); i++) {
+		const json_t *b = json_array_get(bands, i);
+		const char *band = json_string_value(json_object_get(b, "band"));
+		if (band == NULL)
+			continue;
+		json_object_set(row, band, json_object_get(b, "count"));
+		snprintf(name, sizeof(name), "%s_share", band);
+		json_object_set(row, name, json_object_get(b, "share"));
+	}
+	return row;
+}
+
+/* The wait bands of the totals, each service and each category, as flat rows. */
+static json_t *
+bands_rows(const json_t *rep)
+{
+	static const char *const groups[2][2] = { { "by_service", "service" },
+	    { "by_category", "category" } };
+	json_t *rows = json_array();
+
+	json_array_append_new(rows, bands_row("totals", "", json_object_get(rep, "totals")));
+	for (int k = 0; k < 2; k++) {
+		const json_t *a = json_object_get(rep, groups[k][0]);
+		for (size_t i = 0; i < json_array_size(a); i++) {
+			const json_t *g = json_array_get(a, i);
+			json_array_append_new(rows, bands_row(groups[k][1],
+			    json_string_value(json_object_get(g, groups[k][1])), g));
+		}
+	}
+	return rows;
+}
+
+/* Field key of row; "a.b" is field b of the object in field a. */
+static const json_t *
+row_get(const json_t *row, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	char head[32];
+
+	if (dot == NULL || (size_t)(dot - key) >= sizeof(head))
+		return json_object_get(row, key);
+	memcpy(head, key, (size_t)(dot - key));
+	head[dot - key] = '\0';
+	return json_object_get(json_object_get(row, head), dot + 1);
+}
 
 /* The report's tables, in the order the CSV and HTML show them. Caller decrefs rows. */
 static int
@@ -1317,10 +1807,21 @@ tables_of(const json_t *rep, struct table *t)
 	static const char *const k_group[] = { "group", NULL };
 	static const char *const k_hour[] = { "hour", "calls", NULL };
 	static const char *const k_day[] = { "date", NULL };
+#define K_SATISFACTION "rated", "ratings.very_satisfied", "ratings.satisfied", "ratings.neutral", \
+	    "ratings.dissatisfied", "not_rated", "prompt_not_shown", "satisfied_share", "rated_share"
 	static const char *const k_counter[] = { "counter", "calls", "served", "service_avg_s",
-	    "pause_s", "idle_waiting_s", NULL };
+	    "pause_s", "idle_waiting_s", K_SATISFACTION, NULL };
 	static const char *const k_teller[] = { "teller", "recorded", "served", "service_avg_s",
-	    "no_show", "pause_s", NULL };
+	    "service_p50_s", "no_show", "pause_s", K_SATISFACTION, NULL };
+	static const char *const k_satisfaction[] = { "served", K_SATISFACTION, NULL };
+	static const char *const k_bands[] = { "scope", "key", "called", "le_3m", "3_5m", "5_10m",
+	    "10_15m", "15_20m", "20_30m", "gt_30m", "le_3m_share", "3_5m_share", "5_10m_share",
+	    "10_15m_share", "15_20m_share", "20_30m_share", "gt_30m_share", NULL };
+	static const char *const k_missed[] = { "called", "no_show", "no_show_rate", "issued",
+	    "cancelled", "cancelled_rate", "reinstated", "reinstated_called",
+	    "reinstated_wait_avg_s", "reinstated_wait_max_s", "help_calls", "help_acknowledged",
+	    "help_ack_avg_s", "help_ack_max_s", NULL };
+#undef K_SATISFACTION
 	static const char *const k_longest[] = { "date", "number", "service", "category",
 	    "issued_at", "called_at", "wait_s", "overtime", "outcome", "counter", NULL };
 	json_t *totals = json_deep_copy(json_object_get(rep, "totals"));
@@ -1348,11 +1849,17 @@ tables_of(const json_t *rep, struct table *t)
 	    true, json_pack("[o,o]", green, normal) };
 	t[n++] = (struct table){ "by_hour", "按时段 By hour (figures by hour of issue; calls made "
 	    "in the hour)", k_hour, true, json_incref(json_object_get(rep, "by_hour")) };
+	t[n++] = (struct table){ "wait_bands", "等候时长分段 Waits in bands (called tickets)",
+	    k_bands, false, bands_rows(rep) };
 	t[n++] = (struct table){ "by_counter", "按窗口 By counter", k_counter, false,
 	    json_incref(json_object_get(rep, "by_counter")) };
 	/* Who served how much is the branch head's to read: absent from the lobby's report. */
 	if (tellers != NULL)
 		t[n++] = (struct table){ "by_teller", "按柜员 By teller", k_teller, false, tellers };
+	t[n++] = (struct table){ "satisfaction", "满意度 Satisfaction (served legs)", k_satisfaction,
+	    false, json_pack("[O]", json_object_get(rep, "satisfaction")) };
+	t[n++] = (struct table){ "missed", "过号与弃号 Missed and abandoned", k_missed, false,
+	    json_pack("[O]", json_object_get(rep, "missed")) };
 	t[n++] = (struct table){ "longest_waits", "最长等候 Longest waits", k_longest, false,
 	    json_incref(json_object_get(rep, "longest_waits")) };
 	if (json_object_get(rep, "by_day") != NULL)
@@ -1482,7 +1989,7 @@ report_csv(const json_t *rep, size_t *len)
 		fputs("\r\n", f);
 		json_array_foreach(t[i].rows, r, row) {
 			for (int k = 0; t[i].keys[k]; k++)
-				report_csv_cell(f, cell_text(json_object_get(row, t[i].keys[k]), cb), k == 0);
+				report_csv_cell(f, cell_text(row_get(row, t[i].keys[k]), cb), k == 0);
 			for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++)
 				report_csv_cell(f, cell_text(json_object_get(row, FIGURE_COLS[k]), cb), false);
 			fputs("\r\n", f);
@@ -1569,7 +2076,7 @@ report_html(const json_t *rep, size_t *len)
 			fputs("<tr>", f);
 			for (int k = 0; t[i].keys[k]; k++) {
 				fputs("<td>", f);
-				html_text(f, cell_text(json_object_get(row, t[i].keys[k]), cb));
+				html_text(f, cell_text(row_get(row, t[i].keys[k]), cb));
 				fputs("</td>", f);
 			}
 			for (int k = 0; t[i].figures && FIGURE_COLS[k]; k++) {

@@ -2,7 +2,8 @@
  * report.h: the branch head's daily report, and the same over a range of
  * days: ticket counts, waits (average, median, 90th percentile, maximum),
  * overtime (超时等候) and its share against the target, by service, by
- * category, by hour, by counter and by teller, and the longest waits. docs/reports.md
+ * category, by hour, by counter and by teller, waits in bands, satisfaction
+ * (ratings), missed and abandoned tickets, and the longest waits. docs/reports.md
  * defines every figure; this header and report.c compute exactly those.
  *
  * Two layers. The core (report_new … report_json) is pure: it is handed the
@@ -33,6 +34,8 @@
 #define REPORT_BIN_S 300             /* the wait distribution's bins: 5 minutes… */
 #define REPORT_BINS 13               /* …0-5, 5-10, … 55-60 min and 60 min or more */
 #define REPORT_TELLER_MAX 64         /* a teller's name as the events record it, with its NUL */
+#define REPORT_BANDS 7               /* wait bands: <=3, 3-5, 5-10, 10-15, 15-20, 20-30, >30 min */
+#define REPORT_RATING_KEYS 4         /* very_satisfied satisfied neutral dissatisfied */
 
 /* One leg of a ticket as the report needs it (see struct ticket). */
 struct report_leg {
@@ -50,6 +53,15 @@ struct report_leg {
 	int64_t transferred_to;          /* next leg's id; 0 = none */
 	const char *by;                  /* who finished it (served, no-show), from its event's
 	                                    "by"; NULL: not recorded. Not owned; read in add_day */
+	int64_t prompted_at;             /* first rating.prompted for this leg; 0 = none */
+	int64_t rated_at;                /* its ticket.rated; 0 = none */
+	int rating;                      /* the key rated: 1 + its report_rating_key index; 0 none */
+};
+
+/* A help call from a kiosk (help.called), and when the lobby acknowledged it (0: not). */
+struct report_help {
+	int64_t at;
+	int64_t acked_at;
 };
 
 /* A counter paused (paused = true) or resumed at `at`. */
@@ -73,7 +85,18 @@ struct report_day {
 	const bool *paused_at_start;     /* per config counter index: paused when the day began */
 	const char *const *paused_by_at_start;   /* per counter index: who paused it then
 	                                            (NULL array or entry: not recorded) */
+	const struct report_help *helps; /* the day's help calls (at in [start, close]), any order */
+	int nhelps;
 };
+
+/* The rating key of index k (0..REPORT_RATING_KEYS-1), in display order. */
+const char *report_rating_key(int k);
+
+/* The index of rating key name, -1 when it is none of them. */
+int report_rating_parse(const char *name);
+
+/* The wait band (0..REPORT_BANDS-1) of a wait of w seconds: bands are (from, to]. */
+int report_band(int64_t w);
 
 struct report;
 

@@ -25,7 +25,23 @@ const LABELS = {
   number: '号码 Number', issued_at: '取号时间 Issued', called_at: '叫号时间 Called',
   wait_s: '等候 Wait', outcome: '结果 Outcome', date: '日期 Date',
   overtime_threshold_s: '超时阈值 Threshold', teller: '柜员 Teller',
+  service_p50_s: '办理中位数 Median service', scope: '范围 Scope',
+  le_3m: '≤3 分钟 ≤3 min', '3_5m': '3–5 分钟 3–5 min', '5_10m': '5–10 分钟 5–10 min',
+  '10_15m': '10–15 分钟 10–15 min', '15_20m': '15–20 分钟 15–20 min', '20_30m': '20–30 分钟 20–30 min',
+  gt_30m: '>30 分钟 >30 min',
+  rated: '已评价 Rated', very_satisfied: '非常满意 Very satisfied', satisfied: '满意 Satisfied',
+  neutral: '一般 Neutral', dissatisfied: '不满意 Dissatisfied', not_rated: '未评价 Not rated',
+  prompt_not_shown: '未提示评价 Prompt not shown', satisfied_share: '满意率 Satisfied share',
+  rated_share: '参评率 Share rated',
+  no_show_rate: '过号率 No-show rate', cancelled_rate: '弃号率 Cancelled rate',
+  reinstated: '过号重排 Reinstated', reinstated_called: '重排后叫号 Called again',
+  reinstated_wait_avg_s: '重排后平均等候 Avg wait after', reinstated_wait_max_s: '重排后最长等候 Max wait after',
+  help_calls: '呼叫大堂 Help calls', help_acknowledged: '已响应 Acknowledged',
+  help_ack_avg_s: '平均响应 Avg response', help_ack_max_s: '最长响应 Max response',
 };
+const BANDS = ['le_3m', '3_5m', '5_10m', '10_15m', '15_20m', '20_30m', 'gt_30m'];
+const SAT = ['rated', 'very_satisfied', 'satisfied', 'neutral', 'dissatisfied', 'not_rated',
+  'prompt_not_shown', 'satisfied_share', 'rated_share'];
 const NOT_RECORDED = '未记录 not recorded';
 const CATEGORY = { normal: '普通 normal', elderly: '老年 elderly', disabled: '残障 disabled',
   pregnant: '孕妇 pregnant', military: '军人 military', foreign: '外籍 foreign' };
@@ -58,7 +74,8 @@ const label = (k) => (k === 'waiting_at_close' && soFar ? '现在等候 Waiting 
 
 function cell(key, v) {
   if (v === null || v === undefined) return '–';
-  if (key === 'overtime_share' || key === 'target_share') return pct(v);
+  if (key.endsWith('_share') || key.endsWith('_rate')) return pct(v);
+  if (v && typeof v === 'object' && 'count' in v) return `${v.count} · ${pct(v.share)}`;   // a wait band
   if (key === 'target_met') return v ? '达标 met' : '未达标 missed';
   if (key.endsWith('_s') && key !== 'overtime_threshold_s') return duration(v);
   if (key === 'overtime_threshold_s') return duration(v);
@@ -216,9 +233,22 @@ function table(title, rows, keys, withFigures, id) {
   return [wrap];
 }
 
+// A group's wait bands as cells of a row: each band's count and share.
+const banded = (key, g) => {
+  const row = { scope: key, called: g.called };
+  for (const b of g.wait_bands || []) row[b.band] = b;
+  return row;
+};
+// A row's ratings beside its other fields, for the satisfaction columns.
+const rated = (r) => ({ ...r, ...r.ratings });
+
 function tables(rep) {
   const box = $('tables');
   box.replaceChildren();
+  const bands = [banded('总计 Totals', rep.totals),
+    ...rep.by_service.map((s) => banded(`${s.service} ${s.name_zh} ${s.name_en}`, s)),
+    ...rep.by_category.map((c) => banded(CATEGORY[c.category] || c.category, c))];
+  const tellerName = (t) => ({ ...t, teller: t.recorded ? t.teller : NOT_RECORDED });
   const svc = rep.by_service.map((s) => ({ ...s, service: `${s.service} ${s.name_zh} ${s.name_en}` }));
   const gvn = [{ group: '绿色通道 green', ...rep.green_vs_normal.green },
     { group: '普通 normal', ...rep.green_vs_normal.normal }];
@@ -229,12 +259,23 @@ function tables(rep) {
     table('绿色通道与普通 Green against normal', gvn, ['group'], true, 'table-green'),
     table('按时段（按取号时间；叫号数按叫号时间）By hour of issue (calls: in the hour made)',
       rep.by_hour, ['hour', 'calls'], true, 'table-hour'),
+    // A day pruned before these figures existed keeps a stored report without them.
+    ...(rep.totals.wait_bands ? [table('等候时长分段（已叫号，含上限：3–5 即 3 分钟以上至 5 分钟）Waits in bands (called tickets; a band includes its upper edge)',
+      bands, ['scope', 'called', ...BANDS], false, 'table-bands')] : []),
     table('按窗口 By counter', rep.by_counter,
       ['counter', 'calls', 'served', 'service_avg_s', 'pause_s', 'idle_waiting_s'], false, 'table-counter'),
+    ...(rep.satisfaction ? [table('按窗口满意度 Satisfaction by counter', rep.by_counter.map(rated),
+      ['counter', 'served', ...SAT], false, 'table-counter-satisfaction')] : []),
     // Only those who may read every report get who served how much.
     ...(rep.by_teller ? [table('按柜员（办结与过号归办理人，暂停归暂停人）By teller (a finish counts for who finished, a pause for who paused)',
-      rep.by_teller.map((t) => ({ ...t, teller: t.recorded ? t.teller : NOT_RECORDED })),
-      ['teller', 'served', 'service_avg_s', 'no_show', 'pause_s'], false, 'table-teller')] : []),
+      rep.by_teller.map(tellerName),
+      ['teller', 'served', 'service_avg_s', 'service_p50_s', 'no_show', 'pause_s'], false, 'table-teller'),
+    ...(rep.satisfaction ? [table('按柜员满意度 Satisfaction by teller', rep.by_teller.map((t) => rated(tellerName(t))),
+      ['teller', 'served', ...SAT], false, 'table-teller-satisfaction')] : [])] : []),
+    ...(rep.missed ? [table('过号与弃号 Missed and abandoned', [{ scope: '全部 All', ...rep.missed }],
+      ['scope', 'called', 'no_show', 'no_show_rate', 'issued', 'cancelled', 'cancelled_rate', 'reinstated',
+        'reinstated_called', 'reinstated_wait_avg_s', 'reinstated_wait_max_s', 'help_calls',
+        'help_acknowledged', 'help_ack_avg_s', 'help_ack_max_s'], false, 'table-missed')] : []),
     table('最长等候 Longest waits', rep.longest_waits,
       ['number', 'service', 'category', 'issued_at', 'called_at', 'wait_s', 'overtime', 'outcome', 'counter'],
       false, 'table-longest'),

@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, browser, shot, signIn, ARTIFACTS } from './harness.mjs';
 
@@ -13,7 +13,9 @@ import { Daemon, browser, shot, signIn, ARTIFACTS } from './harness.mjs';
 // one, so a day through the API would be minutes long): 48 tickets from
 // 09:00, every 9 minutes, waits of 0 to 34 minutes, the last two left waiting.
 const PAST = '2025-06-02';
-function pastDaySql() {
+// dayStart: the business day's first second, whatever the day_reset (the harness moves it
+// with the clock); the rating and help events are in its first hours, so always in the day.
+function pastDaySql(dayStart) {
   const t0 = Date.UTC(2025, 5, 2, 1, 0) / 1000;        // 09:00 in Asia/Shanghai
   const cats = ['normal', 'normal', 'elderly', 'normal', 'foreign'];
   const rows = [];
@@ -29,16 +31,37 @@ function pastDaySql() {
     rows.push(`(${id},${id},'${PAST}','${num}','${svc}','${cats[i % 5]}','zh','served',${tok},` +
       `${issued},${issued},${called},NULL,${called + 30},${called + 360},${counter},0,NULL)`);
   }
+  // Ratings of the served: a prompt for three in four, rated by two in four (very satisfied,
+  // satisfied, dissatisfied in turn); and one help call from the kiosk, acknowledged 45 s later.
+  const events = [];
+  const ev = (at, type, ticket, counter, data) => events.push(`(${at},'${type}',${ticket ?? 'NULL'},` +
+    `${counter ?? 'NULL'},'${JSON.stringify({ type, counter: counter ?? null, ...data })}')`);
+  for (let i = 0; i < 46; i++) {
+    const id = 1000 + i, svc = i % 3 === 2 ? 'B' : 'A';
+    const ended = dayStart + 3600 + i * 60, counter = svc === 'B' ? 5 : 1 + (i % 4);
+    if (i % 4 === 3) continue;
+    ev(ended, 'rating.prompted', id, counter, { by: 'e2e-teller' });
+    if (i % 4 === 2) continue;
+    ev(ended + 5, 'ticket.rated', id, counter, { key: ['very_satisfied', 'satisfied', 'dissatisfied'][i % 3],
+      source: 'counter', teller: null });
+  }
+  ev(dayStart + 3600, 'help.called', null, null, { from: 'door', by: 'door' });
   return 'INSERT INTO tickets(id, origin_id, bday, number, service, category, lang, status, token, ' +
     'issued_at, created_at, called_at, recalled_at, started_at, ended_at, counter, recalls, ' +
-    `transferred_to) VALUES ${rows.join(',\n')};`;
+    `transferred_to) VALUES ${rows.join(',\n')};\n` +
+    `INSERT INTO events(at, type, ticket_id, counter, data) VALUES ${events.join(',\n')};\n` +
+    'INSERT INTO events(at, type, ticket_id, counter, data) SELECT at + 45, \'alert.acknowledged\', ' +
+    'NULL, NULL, json_object(\'type\', \'alert.acknowledged\', \'counter\', NULL, \'of\', id, ' +
+    '\'kind\', \'help\', \'after_s\', 45, \'by\', \'e2e-lobby\') FROM events WHERE type = \'help.called\';';
 }
 
 let d, b;
 before(async () => {
   d = await new Daemon().start();
   await d.stop();
-  execFileSync('sqlite3', [d.db], { input: pastDaySql() });
+  const [, rh, rm] = readFileSync(d.conf, 'utf8').match(/day_reset\s*=\s*(\d+):(\d+)/);
+  // The day's reset on that day, in Asia/Shanghai (UTC+8).
+  execFileSync('sqlite3', [d.db], { input: pastDaySql(Date.UTC(2025, 5, 2, Number(rh) - 8, Number(rm)) / 1000) });
   await d.start();
   b = await browser();
   // A small morning: tickets in A and B, green and normal, called, served, one no-show.
@@ -133,6 +156,36 @@ test('a busy past day: the share missed in red, and every wait in the histogram'
   await page.close();
 });
 
+test('a past day\'s waits in bands, satisfaction and missed calls are the API\'s', async () => {
+  const page = await headPage('/reports?date=' + PAST, { viewport: { width: 1366, height: 768 } });
+  await page.waitForSelector('body[data-ready="1"]');
+  const api = (await d.api('GET', '/api/v1/reports/daily?date=' + PAST)).body;
+  const bands = page.locator('#table-bands');
+  assert.equal(await bands.locator('tbody tr').count(), 1 + api.by_service.length + api.by_category.length,
+    'a row for the totals, each service and each category');
+  const totals = await bands.locator('tbody tr').first().locator('td').allTextContents();
+  assert.deepEqual(totals, [String(api.totals.called), ...api.totals.wait_bands.map((b) =>
+    `${b.count} · ${(b.share * 100).toFixed(2)}%`)], 'the totals\' bands, count and share');
+  assert.equal(api.totals.wait_bands.reduce((s, b) => s + b.count, 0), api.totals.called, 'every called wait');
+  await bands.scrollIntoViewIfNeeded();
+  await shot(page, 'reports-bands');
+
+  const sat = page.locator('#table-counter-satisfaction');
+  assert.equal(await sat.locator('tbody tr').count(), api.by_counter.length);
+  const rows = await sat.locator('tbody tr').evaluateAll((trs) => trs.map((tr) =>
+    [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)));
+  assert.deepEqual(rows, api.by_counter.map((c) => [String(c.served), String(c.rated)]), 'served and rated');
+  assert.ok(api.satisfaction.rated > 0 && api.satisfaction.not_rated > 0 &&
+    api.satisfaction.prompt_not_shown > 0, 'the fixture has each kind');
+  assert.equal(await page.locator('#table-teller-satisfaction tbody tr').count(), api.by_teller.length);
+  const missed = await page.locator('#table-missed tbody td').allTextContents();
+  assert.equal(api.missed.help_calls, 1);
+  assert.ok(missed.includes('45 秒 s'), `the help call's 45 s to acknowledge: ${missed}`);
+  await page.locator('#table-missed').scrollIntoViewIfNeeded();
+  await shot(page, 'reports-figures');
+  await page.close();
+});
+
 test('a date picked loads that day; without JavaScript the page says what to do', async () => {
   const page = await headPage('/reports');
   await page.waitForSelector('body[data-ready="1"]');
@@ -193,10 +246,10 @@ test('the by-teller table names who finished each ticket', async () => {
   assert.equal(mine.served, 1, 'the teller finished one');
   const table = page.locator('#table-teller');
   assert.match(await table.locator('caption').textContent(), /By teller/);
-  assert.equal(await table.locator('thead th[scope="col"]').count(), 5);
+  assert.equal(await table.locator('thead th[scope="col"]').count(), 6);
   const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) =>
     [tr.querySelector('th[scope="row"]').textContent, tr.querySelectorAll('td')[0].textContent,
-      tr.querySelectorAll('td')[2].textContent]));
+      tr.querySelectorAll('td')[3].textContent]));
   assert.deepEqual(rows, api.by_teller.map((t) => [t.teller, String(t.served), String(t.no_show)]),
     'a row per teller, the API\'s counts');
   assert.ok(rows.some(([who, served]) => who === 'e2e-teller' && served === '1'), 'e2e-teller served 1');
