@@ -1151,7 +1151,7 @@ queue_view_summary(struct queue *q, int64_t now, struct queue_view *v)
 		const char *who;
 
 		hall_counter(q->hall, cfg->counters[i].number, &v->counters[i], &v->current[i]);
-		if (q->prompt[i].ticket_id != 0 && now <= q->prompt[i].until)
+		if (q->prompt[i].ticket_id != 0 && now < q->prompt[i].until)
 			v->prompt[i] = q->prompt[i];
 		if (cfg->show_staff_number && q->holder != NULL &&
 		    (who = q->holder(q->holder_arg, cfg->counters[i].number, now)) != NULL)
@@ -1355,7 +1355,7 @@ prompt_for(struct queue *q, int ci, int64_t ticket_id, int64_t now)
 {
 	struct queue_prompt *p = ci >= 0 ? &q->prompt[ci] : NULL;
 
-	if (p == NULL || p->ticket_id == 0 || p->ticket_id != ticket_id || now > p->until)
+	if (p == NULL || p->ticket_id == 0 || p->ticket_id != ticket_id || now >= p->until)
 		return NULL;
 	return p;
 }

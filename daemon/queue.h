@@ -42,7 +42,7 @@ struct queue_prompt {
 	int64_t origin_id;
 	char number[TICKET_NUMBER_MAX];
 	enum lang lang;
-	int64_t until;               /* a press after this changes nothing */
+	int64_t until;               /* from this second on a press changes nothing */
 	bool shown;                  /* the keypad said it showed it (rating.prompted logged) */
 };
 
