@@ -873,12 +873,15 @@ get_voice(struct route_ctx *r)
 	}
 	if (dot == NULL || (strcmp(dot, ".wav") != 0 && strcmp(dot, ".txt") != 0) ||
 	    (size_t)(dot - file) >= sizeof(digits)) {
-		reply_error(r->rep, BQ_ERR_NOT_FOUND, "ask for {counter}.wav or {counter}.txt");
+		reply_error(r->rep, BQ_ERR_NOT_FOUND, "ask for {counter}.wav, {counter}.txt or rate.wav");
 		return;
 	}
 	memcpy(digits, file, (size_t)(dot - file));
 	digits[dot - file] = '\0';
-	if (!parse_id(digits, MAX_COUNTER_NUMBER, &n) ||
+	/* rate.wav: the rating keypad's prompt for the number, not a call. */
+	if (strcmp(digits, "rate") == 0)
+		n = VOICE_RATE_PROMPT;
+	else if (!parse_id(digits, MAX_COUNTER_NUMBER, &n) ||
 	    config_counter_index(r->a->queue->cfg, (int)n) < 0) {
 		reply_error(r->rep, BQ_ERR_UNKNOWN_COUNTER, "no counter %s", echo(digits, 8));
 		return;

@@ -111,10 +111,17 @@ voice_text_zh(const char *number, int counter, char *out, size_t outlen)
 	char letter[2] = { 0, 0 };
 	bool ok;
 
-	if (!voice_number_valid(number) || counter < 1 || counter > 999 || outlen == 0)
+	if (!voice_number_valid(number) || counter < 0 || counter > 999 || outlen == 0)
 		return false;
 	out[0] = '\0';
 	letter[0] = number[0];
+	if (counter == VOICE_RATE_PROMPT) {
+		/* A001 号，请您为本次服务评价 */
+		ok = put(out, outlen, &at, letter);
+		for (const char *p = number + 1; ok && *p; p++)
+			ok = put(out, outlen, &at, pinyin_digit[*p - '0']);
+		return ok && put(out, outlen, &at, "hao4, qing3 nin2 wei4 ben3 ci4 fu2 wu4 ping2 jia4.");
+	}
 	/* 请 A001 号，到 3 号窗口 办理业务 */
 	ok = put(out, outlen, &at, "qing3") && put(out, outlen, &at, letter);
 	for (const char *p = number + 1; ok && *p; p++)
@@ -132,7 +139,7 @@ voice_text_en(const char *number, int counter, char *out, size_t outlen)
 	char buf[16];
 	bool ok;
 
-	if (!voice_number_valid(number) || counter < 1 || counter > 999 || outlen == 0)
+	if (!voice_number_valid(number) || counter < 0 || counter > 999 || outlen == 0)
 		return false;
 	out[0] = '\0';
 	/* The letter alone would be read as the article "a": give it its own clause. */
@@ -140,6 +147,8 @@ voice_text_en(const char *number, int counter, char *out, size_t outlen)
 	ok = put(out, outlen, &at, "Number") && put(out, outlen, &at, buf);
 	for (const char *p = number + 1; ok && *p; p++)
 		ok = put(out, outlen, &at, english_digit[*p - '0']);
+	if (counter == VOICE_RATE_PROMPT)
+		return ok && put(out, outlen, &at, "- please rate our service.");
 	snprintf(buf, sizeof(buf), "%d.", counter);
 	ok = ok && put(out, outlen, &at, "- please go to counter") && put(out, outlen, &at, buf);
 	return ok;

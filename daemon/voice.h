@@ -56,6 +56,13 @@ bool voice_number_valid(const char *number);
  */
 bool voice_text_zh(const char *number, int counter, char *out, size_t outlen);
 
+/*
+ * Counter VOICE_RATE_PROMPT instead of a counter: the rating keypad's
+ * prompt for number ("A001 号，请您为本次服务评价" / "Number A, 0 0 1 -
+ * please rate our service."), made and cached like a call.
+ */
+#define VOICE_RATE_PROMPT 0
+
 /* The English phrase, letters and digits spoken one by one. */
 bool voice_text_en(const char *number, int counter, char *out, size_t outlen);
 

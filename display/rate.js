@@ -6,8 +6,9 @@
 // carries all counters): idle until counter N's `rating` is non-null, then
 // the keys of `rating.keys` (labels from the view's `rating_keys`), the
 // ticket's number and a prompt in the ticket's language, with a short tone
-// made in the page (the daemon renders no spoken prompt clip; the words are
-// on screen), and tells the daemon the keys are shown (POST
+// made in the page and the daemon's spoken prompt (GET
+// /api/v1/voice/{number}/rate.wav, Mandarin, then English for an English
+// ticket; the words are on screen too), and tells the daemon the keys are shown (POST
 // /api/v1/counters/{n}/rating/shown {ticket_id}). One press sends POST /api/v1/counters/{n}/rating
 // {ticket_id, key}; every key is then disabled, so a second press sends
 // nothing. 200 shows 谢谢 Thank you with the key chosen, then idle; 409
@@ -65,6 +66,12 @@
     say('');
     show('ask');
     tone();
+    // The spoken prompt, espeak-ng's on the daemon; no sound device: the words are on screen.
+    try {
+      const voice = new Audio(`/api/v1/voice/${encodeURIComponent(r.number)}/rate.wav?lang=${en ? 'en' : 'zh'}`);
+      const p = voice.play();
+      if (p && p.catch) p.catch(() => {});
+    } catch { /* no audio element */ }
     // The daemon counts a prompt the customer never saw apart ("prompt not shown").
     BQ.api('POST', `/api/v1/counters/${n}/rating/shown`, { ticket_id: r.ticket_id }, { noRedirect: true }).catch(() => {});
   }

@@ -139,8 +139,14 @@ test('keypad against the daemon: finish, prompt, rating, thank-you, idle; a seco
   const second = await d.issue('A');
   await d.counter(3, 'call');
   await d.counter(3, 'start');
+  const spoken = page.waitForResponse((res) => res.url().includes(`/api/v1/voice/${first.number}/rate.wav`), T);
   await d.counter(3, 'finish');
   await page.locator('#main[data-state="ask"]').waitFor(T);
+  // The prompt is spoken: the daemon's clip of this number, a WAV espeak-ng made.
+  const clip = await spoken;
+  assert.equal(clip.status(), 200);
+  assert.equal(clip.headers()['content-type'], 'audio/wav');
+  assert.ok((await clip.body()).length > 20000, 'a spoken clip, not an empty file');
   assert.match(await page.locator('#prompt').innerText(), new RegExp(`${first.number}\\s*请您为本次服务评价`));
   await page.locator('#keys button[data-key="very_satisfied"]').click();
   await page.locator('#main[data-state="done"]').waitFor(T);

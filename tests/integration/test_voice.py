@@ -216,3 +216,33 @@ def test_voice_unavailable_when_espeak_fails(env):
     check_eq(st, 200, "the daemon answers as before")
     d.wait_log("voice: espeak-ng -v cmn-latn-pinyin failed", timeout=5)
     d.wait_log("voice: espeak-ng wrote no WAV", timeout=5)
+
+
+def test_voice_rating_prompt_is_spoken_in_the_tickets_language(env):
+    # The keypad's prompt (rate.wav): the number, then 请您为本次服务评价, English after it.
+    d = env.daemon()
+    st, _, body = d.fetch("GET", "/api/v1/voice/A004/rate.txt?lang=en")
+    check_eq(st, 200, "GET the prompt's phrases")
+    lines = dict(line.split(": ", 1) for line in body.decode().splitlines())
+    check_eq(lines.get("cmn-latn-pinyin"),
+             "A ling2 ling2 si4 hao4, qing3 nin2 wei4 ben3 ci4 fu2 wu4 ping2 jia4.",
+             "the Mandarin prompt in pinyin")
+    check_eq(lines.get("en"), "Number A, zero zero four - please rate our service.",
+             "the English prompt")
+    ph = subprocess.run(["espeak-ng", "-v", "cmn-latn-pinyin", "-x", "-q",
+                         lines["cmn-latn-pinyin"]], capture_output=True, text=True,
+                        timeout=30).stdout
+    check("(en)" not in ph, "no switch to English in the Mandarin prompt: %s" % ph)
+    st, hdrs, zh = d.fetch("GET", "/api/v1/voice/A004/rate.wav")
+    check_eq((st, hdrs.get("content-type")), (200, "audio/wav"), "GET the Mandarin prompt")
+    _wav(zh, "zh prompt")
+    length, rms = _sox_stat(zh)
+    check(3.0 < length < 9.0, "the Mandarin prompt lasts %.2f s" % length)
+    check(rms > 0.02, "the prompt is audible (RMS %.3f)" % rms)
+    st, _, en = d.fetch("GET", "/api/v1/voice/A004/rate.wav?lang=en")
+    check_eq(st, 200, "GET the English prompt")
+    check(_sox_stat(en)[0] > length + 1.0, "the English prompt adds the English phrase")
+    st, _, call = d.fetch("GET", "/api/v1/voice/A004/3.wav")
+    check(call != zh, "the prompt is not the call")
+    check_error(d.request("GET", "/api/v1/voice/A004/rates.wav"), 404, "unknown_counter",
+                "not a counter nor the prompt")
