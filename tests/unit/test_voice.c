@@ -65,8 +65,13 @@ test_text_refused(void **state)
 	char out[VOICE_TEXT_MAX];
 
 	(void)state;
-	assert_false(voice_text_zh("A001", 0, out, sizeof(out)));
+	assert_false(voice_text_zh("A001", -1, out, sizeof(out)));
 	assert_false(voice_text_zh("A001", 1000, out, sizeof(out)));
+	/* Counter 0 is no counter: it is the rating keypad's prompt for the number. */
+	assert_true(voice_text_zh("A001", VOICE_RATE_PROMPT, out, sizeof(out)));
+	assert_string_equal(out, "A ling2 ling2 yi1 hao4, qing3 nin2 wei4 ben3 ci4 fu2 wu4 ping2 jia4.");
+	assert_true(voice_text_en("A001", VOICE_RATE_PROMPT, out, sizeof(out)));
+	assert_string_equal(out, "Number A, zero zero one - please rate our service.");
 	assert_false(voice_text_zh("A 01", 3, out, sizeof(out)));
 	assert_false(voice_text_zh("A001", 3, out, 20));       /* does not fit */
 	assert_false(voice_text_en("A001", 3, out, 10));
