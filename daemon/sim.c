@@ -279,6 +279,8 @@ sim_enqueue(struct sim_run *r, int ci, int service)
 	const struct sim_customer *x = &r->d->c[ci];
 	struct policy_ticket *t = &r->wt[r->nw];
 
+	/* Every field, the policy's held rule too (a simulated day reinstates nobody). */
+	*t = (struct policy_ticket){ 0 };
 	t->id = r->next_id++;
 	t->service = service;
 	t->category = x->category;
