@@ -127,6 +127,7 @@ test_pushed_past_threshold_counted(void **state)
 	customer(&d, 0, 0, CAT_NORMAL, 100);
 	customer(&d, 0.5, 0, CAT_NORMAL, 100);
 	customer(&d, 1, 0, CAT_ELDERLY, 100);
+	customer(&d, 2, 0, CAT_NORMAL, 100);    /* overtime either way: not pushed */
 	assert_int_equal(sim_day_run(&sc, &d), 0);
 	sim_scenario_plain(&sc, &plain);
 	assert_int_equal(sim_day_reserve(&p, d.n), 0);
@@ -135,6 +136,36 @@ test_pushed_past_threshold_counted(void **state)
 	assert_int_equal(sim_day_run(&plain, &p), 0);
 	assert_true(d.o[1].overtime);
 	assert_false(p.o[1].overtime);
+	assert_true(d.o[3].overtime && p.o[3].overtime);
+	assert_int_equal(sim_pushed(&d, &p), 1);
+	sim_day_free(&d);
+	sim_day_free(&p);
+}
+
+/* The plain day drops the green window too, not only the boosts. */
+static void
+test_pushed_by_a_green_window(void **state)
+{
+	struct sim_day d = { 0 }, p = { 0 };
+	static struct sim_scenario plain;
+
+	(void)state;
+	scenario_one(1, 1);
+	sc.rules.overtime_s[0] = 150;
+	sc.rules.boost_s[CAT_ELDERLY] = 0;
+	sc.counters[0].pc.green = true;
+	customer(&d, 0, 0, CAT_NORMAL, 100);
+	customer(&d, 0.5, 0, CAT_NORMAL, 100);
+	customer(&d, 30, 0, CAT_ELDERLY, 100);
+	assert_int_equal(sim_day_run(&sc, &d), 0);
+	assert_true(d.o[1].wait_s == 199.5);
+	sim_scenario_plain(&sc, &plain);
+	assert_false(plain.counters[0].pc.green);
+	assert_int_equal(sim_day_reserve(&p, d.n), 0);
+	memcpy(p.c, d.c, (size_t)d.n * sizeof(*d.c));
+	p.n = d.n;
+	assert_int_equal(sim_day_run(&plain, &p), 0);
+	assert_true(p.o[1].wait_s == 99.5);
 	assert_int_equal(sim_pushed(&d, &p), 1);
 	sim_day_free(&d);
 	sim_day_free(&p);
@@ -177,12 +208,14 @@ test_transfer_and_no_show(void **state)
 	d.c[0].transfer_service_s = 50;
 	customer(&d, 10, 0, CAT_NORMAL, 100);
 	d.c[1].no_show = true;
+	customer(&d, 20, 0, CAT_NORMAL, 100);
 	assert_int_equal(sim_day_run(&sc, &d), 0);
 	/* At 100 the transferred leg (issued 0) goes before the customer of 10. */
 	assert_int_equal(d.o[0].service, 1);
 	assert_true(d.o[0].wait_s == 100);
 	assert_true(d.o[0].overtime);        /* B's threshold is 60 s */
 	assert_true(d.o[1].wait_s == 140);   /* called at 150, gone at 180 */
+	assert_true(d.o[2].wait_s == 160);   /* the counter moved on after no_show_s */
 	sim_day_free(&d);
 }
 
@@ -311,6 +344,7 @@ main(void)
 		cmocka_unit_test(test_fifo_waits_exact),
 		cmocka_unit_test(test_green_window_through_policy),
 		cmocka_unit_test(test_pushed_past_threshold_counted),
+		cmocka_unit_test(test_pushed_by_a_green_window),
 		cmocka_unit_test(test_counter_closes_on_the_hour),
 		cmocka_unit_test(test_transfer_and_no_show),
 		cmocka_unit_test(test_same_seed_same_day),
