@@ -763,6 +763,24 @@ end_current(struct txn *x, struct counter_state *cs, struct ticket *cur,
 	return txn_emit(x, ev, now, cur, cs->number, NULL);
 }
 
+/*
+ * The next leg of ticket leg `from` into *leg: the same number, token,
+ * origin and issue time, waiting from now, not yet called (a transfer and a
+ * reinstatement both begin one; the caller changes what differs).
+ */
+static void
+leg_next(const struct ticket *from, int64_t now, struct ticket *leg)
+{
+	*leg = *from;
+	leg->id = 0;
+	leg->status = TS_WAITING;
+	leg->created_at = now;
+	leg->called_at = leg->recalled_at = leg->started_at = leg->ended_at = 0;
+	leg->counter = 0;
+	leg->recalls = 0;
+	leg->transferred_to = 0;
+}
+
 /* Move cur to service svc as a new waiting leg with the same number and issue time. */
 static enum bq_err
 transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, int64_t now,
@@ -780,16 +798,8 @@ transfer(struct txn *x, struct counter_state *cs, struct ticket *cur, int svc, i
 	queue_today(x->q, now, today);
 	if (strcmp(cur->bday, today) != 0)
 		return BQ_ERR_PREVIOUS_DAY;
-	*leg = *cur;
-	leg->id = 0;
-	leg->origin_id = cur->origin_id;
+	leg_next(cur, now, leg);
 	snprintf(leg->service, sizeof(leg->service), "%s", cfg->services[svc].id);
-	leg->status = TS_WAITING;
-	leg->created_at = now;
-	leg->called_at = leg->recalled_at = leg->started_at = leg->ended_at = 0;
-	leg->counter = 0;
-	leg->recalls = 0;
-	leg->transferred_to = 0;
 	if ((e = txn_insert(x, leg)) != BQ_OK)
 		return e;
 	cur->status = TS_TRANSFERRED;
@@ -1293,14 +1303,7 @@ queue_reinstate(struct queue *q, int64_t id, int64_t now, struct ticket *out)
 		e = BQ_ERR_REINSTATE_LIMIT;
 	if (e != BQ_OK)
 		goto out;
-	*out = old;
-	out->id = 0;
-	out->status = TS_WAITING;
-	out->created_at = now;
-	out->called_at = out->recalled_at = out->started_at = out->ended_at = 0;
-	out->counter = 0;
-	out->recalls = 0;
-	out->transferred_to = 0;
+	leg_next(&old, now, out);
 	out->reinstated = old.reinstated + 1;
 	/* Held for the next reinstate_places calls of its service (none: first at once). */
 	out->due_call = cfg->reinstate_places > 0 ?
