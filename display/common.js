@@ -305,5 +305,16 @@ const BQ = (() => {
     return true;
   }
 
-  return { api, signOut, toSignIn, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, tone, clock, live, applyStaff };
+  // Apply a hall-display event (id) to state, GET /api/v1/display's answer: every
+  // event carries all counters. False when it cannot (no state yet, no counters).
+  function applyDisplay(state, ev, id) {
+    if (!state || !Array.isArray(ev.counters)) return false;
+    if (id > state.last_event_id) {
+      state.counters = ev.counters;
+      state.last_event_id = id;
+    }
+    return true;
+  }
+
+  return { api, signOut, toSignIn, sync, loadQueue, zoneFrom, now, timeOf, esc, since, dur, estimate, CATEGORY, greenMark, tone, clock, live, applyStaff, applyDisplay };
 })();

@@ -119,11 +119,7 @@
     stream: '/api/v1/display/events',
     everyMs: 20000,
     onEvent(ev, id) {
-      if (!state || !Array.isArray(ev.counters)) return false;
-      if (id > state.last_event_id) {
-        state.counters = ev.counters;
-        state.last_event_id = id;
-      }
+      if (!BQ.applyDisplay(state, ev, id)) return false;
       render();
       return true;
     },
