@@ -225,8 +225,18 @@ test('phone: once served, the rating keys; one tap rates once, and the key chose
   }
   await page.goto(`${d.url}/t/${t.token}`);
   await page.locator('#rate-box').waitFor(T);
-  assert.deepEqual(await page.locator('#rate-box button').evaluateAll((bs) => bs.map((x) => x.innerText.replace(/\s+/g, ' '))),
-    ['非常满意 Very satisfied', '满意 Satisfied', '不满意 Dissatisfied']);
+  // What the customer reads on each key, once the page is laid out: the
+  // Chinese line, then the English one below it (innerText gives the
+  // unstyled text while the box is not yet rendered, so wait for the lines).
+  const keys = () => [...document.querySelectorAll('#rate-box button')].map((x) => x.innerText.replace(/\s+/g, ' ').trim());
+  const want = ['非常满意 Very satisfied', '满意 Satisfied', '不满意 Dissatisfied'];
+  await page.waitForFunction((w) => JSON.stringify([...document.querySelectorAll('#rate-box button')]
+    .map((x) => x.innerText.replace(/\s+/g, ' ').trim())) === w, JSON.stringify(want), T).catch(() => {});
+  assert.deepEqual(await page.evaluate(keys), want);
+  for (const b of await page.locator('#rate-box button').all()) {
+    const [z, e] = await b.locator('span').evaluateAll((ss) => ss.map((x) => x.getBoundingClientRect()));
+    assert.ok(e.top >= z.bottom - 1, 'the English line sits below the Chinese one');
+  }
   await check(page, 'phone rating 390×844');
   await page.locator('#rate-box button[data-key="satisfied"]').dblclick();
   await page.locator('#rated').getByText('您的评价：满意').waitFor(T);
