@@ -1,6 +1,7 @@
 /*
  * advise.c: the advisor (advise.h).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,4 +123,249 @@ advise_plan(const struct sim_scenario *sc, double mean_service_s, double target,
 		res->hour[h].n = ev[h].n;
 	}
 	return 0;
+}
+
+/* ---- a branch: groups of counters that serve the same services ---- */
+
+static bool
+same_services(const struct policy_counter *a, const struct policy_counter *b)
+{
+	bool in[MAX_SERVICES] = { false };
+
+	if (a->nservices != b->nservices)
+		return false;
+	for (int i = 0; i < a->nservices; i++)
+		in[a->services[i]] = true;
+	for (int i = 0; i < b->nservices; i++)
+		if (!in[b->services[i]])
+			return false;
+	return true;
+}
+
+static bool
+serves(const struct policy_counter *c, int s)
+{
+	for (int i = 0; i < c->nservices; i++)
+		if (c->services[i] == s)
+			return true;
+	return false;
+}
+
+void
+advise_branch_apply(const struct advise_branch *res, bool erlang, struct sim_scenario *sc)
+{
+	for (int g = 0; g < res->ngroups; g++) {
+		const struct advise_group *G = &res->group[g];
+		for (int i = 0; i < G->ncounters; i++)
+			for (int h = 0; h < sc->hours; h++)
+				sc->counters[G->counter[i]].open[h] =
+				    i < (erlang ? G->erlang_c[h] : G->plan[h]);
+	}
+}
+
+/* Simulate the plan in run (counters' open[] set): each service's share of each hour. */
+static int
+branch_evaluate(const struct sim_scenario *run, int replications, uint64_t seed,
+    double share[][SIM_MAX_HOURS], double half[][SIM_MAX_HOURS], int nrep[][SIM_MAX_HOURS])
+{
+	struct sim_rng g;
+	struct sim_day d = { 0 };
+	double *x = calloc((size_t)replications * MAX_SERVICES * SIM_MAX_HOURS, sizeof(*x));
+	int rc = -1;
+
+	if (x == NULL)
+		return -1;
+	memset(nrep, 0, sizeof(int) * MAX_SERVICES * SIM_MAX_HOURS);
+	sim_rng_seed(&g, seed);
+	for (int r = 0; r < replications; r++) {
+		int n[MAX_SERVICES][SIM_MAX_HOURS] = { { 0 } }, over[MAX_SERVICES][SIM_MAX_HOURS] =
+		    { { 0 } };
+		if (sim_day_generate(run, &g, &d) != 0 || sim_day_run(run, &d) != 0)
+			goto out;
+		for (int i = 0; i < d.n; i++) {
+			const struct sim_outcome *o = &d.o[i];
+			if (!o->measured)
+				continue;
+			n[o->service][o->hour]++;
+			over[o->service][o->hour] += o->overtime;
+		}
+		for (int s = 0; s < run->nservices; s++)
+			for (int h = 0; h < run->hours; h++)
+				if (n[s][h] > 0)
+					x[((size_t)s * SIM_MAX_HOURS + h) * replications +
+					    nrep[s][h]++] = (double)over[s][h] / n[s][h];
+	}
+	for (int s = 0; s < run->nservices; s++)
+		for (int h = 0; h < run->hours; h++)
+			sim_ci95(&x[((size_t)s * SIM_MAX_HOURS + h) * replications], nrep[s][h],
+			    &share[s][h], &half[s][h]);
+	rc = 0;
+out:
+	sim_day_free(&d);
+	free(x);
+	return rc;
+}
+
+/* Whether every service meets its target in every hour it had customers. */
+static bool
+branch_meets(const struct sim_scenario *sc, const double *target,
+    double share[][SIM_MAX_HOURS], double half[][SIM_MAX_HOURS], int nrep[][SIM_MAX_HOURS])
+{
+	for (int s = 0; s < sc->nservices; s++)
+		for (int h = 0; h < sc->hours; h++)
+			if (nrep[s][h] > 0 && share[s][h] + half[s][h] > target[s])
+				return false;
+	return true;
+}
+
+int
+advise_branch(const struct sim_scenario *sc, const double *target, int replications,
+    uint64_t seed, struct advise_branch *res)
+{
+	struct sim_scenario *run = malloc(sizeof(*run));
+	double (*share)[SIM_MAX_HOURS] = res->share, (*half)[SIM_MAX_HOURS] = res->half;
+	int (*nrep)[SIM_MAX_HOURS] = res->n;
+	int rc = -1;
+
+	if (run == NULL)
+		return -1;
+	memset(res, 0, sizeof(*res));
+	*run = *sc;
+	/* The groups, in the order of their first counter. */
+	for (int k = 0; k < sc->ncounters; k++) {
+		int g = 0;
+		while (g < res->ngroups &&
+		    !same_services(&sc->counters[res->group[g].counter[0]].pc, &sc->counters[k].pc))
+			g++;
+		if (g == res->ngroups)
+			res->ngroups++;
+		res->group[g].counter[res->group[g].ncounters++] = k;
+	}
+	/* Erlang C: each service's load shared among the groups serving it, by their size. */
+	for (int h = 0; h < sc->hours; h++)
+		for (int g = 0; g < res->ngroups; g++) {
+			struct advise_group *G = &res->group[g];
+			const struct policy_counter *pc = &sc->counters[G->counter[0]].pc;
+			double load = 0, rate = 0, t_s = INFINITY, tgt = 1;
+			for (int i = 0; i < pc->nservices; i++) {
+				int s = pc->services[i], size = 0;
+				for (int q = 0; q < res->ngroups; q++)
+					if (serves(&sc->counters[res->group[q].counter[0]].pc, s))
+						size += res->group[q].ncounters;
+				double r = 0;
+				for (int c = 0; c < CAT_COUNT; c++)
+					r += sc->services[s].rate[h][c];
+				r *= (double)G->ncounters / size;
+				rate += r;
+				load += r * sc->services[s].mean_s / 3600.0;
+				if ((double)sc->rules.overtime_s[s] < t_s)
+					t_s = (double)sc->rules.overtime_s[s];
+				if (target[s] < tgt)
+					tgt = target[s];
+			}
+			G->offered[h] = load;
+			double mean = rate > 0 ? load * 3600.0 / rate : 1;
+			G->erlang_c[h] = rate > 0 ? erlang_staff(load, mean, t_s, tgt, G->ncounters) : 0;
+			if (G->erlang_c[h] > G->ncounters)
+				G->erlang_c[h] = G->ncounters;
+			G->plan[h] = G->erlang_c[h];
+		}
+	/* Make sure every service has a counter whenever it has customers. */
+	for (int h = 0; h < sc->hours; h++)
+		for (int s = 0; s < sc->nservices; s++) {
+			double r = 0;
+			bool covered = false;
+			int best = -1;
+			for (int c = 0; c < CAT_COUNT; c++)
+				r += sc->services[s].rate[h][c];
+			for (int g = 0; g < res->ngroups; g++)
+				if (serves(&sc->counters[res->group[g].counter[0]].pc, s)) {
+					covered = covered || res->group[g].plan[h] > 0;
+					if (best < 0)
+						best = g;
+				}
+			if (r > 0 && !covered && best >= 0)
+				res->group[best].plan[h] = res->group[best].erlang_c[h] = 1;
+		}
+	advise_branch_apply(res, true, run);
+	if (branch_evaluate(run, replications, seed, res->erlang_share, res->erlang_half,
+	    nrep) != 0)
+		goto out;
+	res->erlang_met = branch_meets(sc, target, res->erlang_share, res->erlang_half, nrep);
+	memcpy(share, res->erlang_share, sizeof(res->share));
+	memcpy(half, res->erlang_half, sizeof(res->half));
+	res->rounds = 1;
+	/* Up: in each hour a service misses, one more counter in the busiest group serving it. */
+	for (;;) {
+		bool grew = false;
+		for (int h = 0; h < sc->hours; h++) {
+			bool added[ADVISE_MAX_GROUPS] = { false };
+			for (int s = 0; s < sc->nservices; s++) {
+				if (nrep[s][h] == 0 || share[s][h] + half[s][h] <= target[s])
+					continue;
+				int best = -1;
+				double busiest = -1;
+				for (int g = 0; g < res->ngroups; g++) {
+					struct advise_group *G = &res->group[g];
+					if (!serves(&sc->counters[G->counter[0]].pc, s) ||
+					    G->plan[h] >= G->ncounters || added[g])
+						continue;
+					double per = G->offered[h] / (G->plan[h] + 1);
+					if (per > busiest) {
+						busiest = per;
+						best = g;
+					}
+				}
+				if (best >= 0) {
+					res->group[best].plan[h]++;
+					added[best] = true;
+					grew = true;
+				}
+			}
+		}
+		if (!grew || res->rounds >= ADVISE_MAX_ROUNDS)
+			break;
+		advise_branch_apply(res, false, run);
+		if (branch_evaluate(run, replications, seed, share, half, nrep) != 0)
+			goto out;
+		res->rounds++;
+	}
+	res->met = branch_meets(sc, target, share, half, nrep);
+	/* Down: one fewer wherever the whole day still meets every target without it. */
+	for (int g = 0; res->met && g < res->ngroups; g++)
+		for (int h = 0; h < sc->hours; h++) {
+			struct advise_group *G = &res->group[g];
+			while (G->plan[h] > 0 && res->rounds < 6 * ADVISE_MAX_ROUNDS) {
+				double ts[MAX_SERVICES][SIM_MAX_HOURS], th[MAX_SERVICES][SIM_MAX_HOURS];
+				int tn[MAX_SERVICES][SIM_MAX_HOURS];
+				G->plan[h]--;
+				advise_branch_apply(res, false, run);
+				if (branch_evaluate(run, replications, seed, ts, th, tn) != 0)
+					goto out;
+				res->rounds++;
+				/* A service left with nobody to call it never meets it. */
+				bool ok = branch_meets(sc, target, ts, th, tn);
+				for (int s = 0; ok && s < sc->nservices; s++) {
+					bool any = false;
+					for (int q = 0; q < res->ngroups; q++)
+						any = any || (res->group[q].plan[h] > 0 &&
+						    serves(&sc->counters[res->group[q].counter[0]].pc, s));
+					double r = 0;
+					for (int c = 0; c < CAT_COUNT; c++)
+						r += sc->services[s].rate[h][c];
+					ok = any || r == 0;
+				}
+				if (!ok) {
+					G->plan[h]++;
+					break;
+				}
+				memcpy(share, ts, sizeof(ts));
+				memcpy(half, th, sizeof(th));
+				memcpy(nrep, tn, sizeof(tn));
+			}
+		}
+	rc = 0;
+out:
+	free(run);
+	return rc;
 }

@@ -56,4 +56,42 @@ int advise_plan(const struct sim_scenario *sc, double mean_service_s, double tar
 /* Whether every hour with customers meets target with 95 % confidence. */
 bool advise_meets(const struct advise_hour *h, int hours, double target);
 
+/*
+ * A branch: its counters in groups that serve the same services (counters
+ * 1 and 2 serve A and B, 3 and 4 serve A, 5 serves B and V), and for each
+ * group the counters open in each hour, the first ones of the group in the
+ * config's order. Every service must meet its own target in every hour.
+ */
+#define ADVISE_MAX_GROUPS MAX_COUNTERS
+
+struct advise_group {
+	int counter[MAX_COUNTERS];   /* indexes into the scenario's counters */
+	int ncounters;
+	int erlang_c[SIM_MAX_HOURS]; /* the group's share of the hour's load alone, by Erlang C */
+	int plan[SIM_MAX_HOURS];     /* the advice */
+	double offered[SIM_MAX_HOURS];
+};
+
+struct advise_branch {
+	struct advise_group group[ADVISE_MAX_GROUPS];
+	int ngroups;
+	/* The plan's prediction, by service of the customer's last leg and hour of arrival. */
+	double share[MAX_SERVICES][SIM_MAX_HOURS], half[MAX_SERVICES][SIM_MAX_HOURS];
+	int n[MAX_SERVICES][SIM_MAX_HOURS];  /* replications in which it had customers */
+	double erlang_share[MAX_SERVICES][SIM_MAX_HOURS], erlang_half[MAX_SERVICES][SIM_MAX_HOURS];
+	int rounds;
+	bool met;
+	bool erlang_met;             /* the Erlang C plan, simulated the same way, meets it */
+};
+
+/*
+ * The advice for a branch day sc (its counters' open[] are ignored) with
+ * each service's target. 0, or -1 when out of memory.
+ */
+int advise_branch(const struct sim_scenario *sc, const double *target, int replications,
+    uint64_t seed, struct advise_branch *res);
+
+/* sc with the counters of res's plan (or, with erlang, its Erlang C plan) open. */
+void advise_branch_apply(const struct advise_branch *res, bool erlang, struct sim_scenario *sc);
+
 #endif

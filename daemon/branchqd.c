@@ -524,9 +524,9 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1, DEFAULT_CONFIG);
 	if (argc > 1 && strcmp(argv[1], "simulate") == 0)
-		return sim_cli_simulate(argc - 1, argv + 1);
+		return sim_cli_simulate(argc - 1, argv + 1, DEFAULT_CONFIG);
 	if (argc > 1 && strcmp(argv[1], "advise") == 0)
-		return sim_cli_advise(argc - 1, argv + 1);
+		return sim_cli_advise(argc - 1, argv + 1, DEFAULT_CONFIG);
 	if (argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "token") == 0 ||
 	    strcmp(argv[1], "routes") == 0))
 		return auth_main(argc - 1, argv + 1, DEFAULT_CONFIG);

@@ -147,6 +147,15 @@ static const struct option rating_options[] = {
 	BRANCH("phone_window", OPT_DURATION, 60, CONFIG_DAY_S, rating.phone_window_s, OPTIONAL, "30m"),
 };
 
+static const struct option advisor_options[] = {
+	BRANCH("open",         OPT_TIME,     0, 0,      advisor.open_min,     OPTIONAL, "09:00"),
+	BRANCH("close",        OPT_TIME,     0, 0,      advisor.close_min,    OPTIONAL, "17:00"),
+	BRANCH("weeks",        OPT_INT,      1, 52,     advisor.weeks,        OPTIONAL, "8"),
+	BRANCH("replications", OPT_INT,      20, 10000, advisor.replications, OPTIONAL, "200"),
+	BRANCH("live",         OPT_BOOL,     0, 0,      advisor.live,         OPTIONAL, "yes"),
+	BRANCH("live_every",   OPT_DURATION, 30, 3600,  advisor.live_every_s, OPTIONAL, "5m"),
+};
+
 /* The defaults are a common 叫号器's keys: + calls, . recalls, Enter finishes. */
 static const struct option counter_key_options[] = {
 	BRANCH("call",    OPT_KEYCODE, 0, 0, counter_keys[CK_CALL],    OPTIONAL, "NumpadAdd"),
@@ -198,6 +207,7 @@ enum section {
 	SEC_DISPLAY,
 	SEC_RATING,
 	SEC_COUNTER_KEYS,
+	SEC_ADVISOR,
 };
 
 /* The sections that appear once and take no name: [branch], [tls], ... */
@@ -215,6 +225,7 @@ static const struct singleton {
 	{ "display",      SEC_DISPLAY,      display_options,     NOPTS(display_options) },
 	{ "rating",       SEC_RATING,       rating_options,      NOPTS(rating_options) },
 	{ "counter_keys", SEC_COUNTER_KEYS, counter_key_options, NOPTS(counter_key_options) },
+	{ "advisor",      SEC_ADVISOR,      advisor_options,     NOPTS(advisor_options) },
 };
 #define NSINGLETONS NOPTS(singletons)
 
@@ -1295,6 +1306,13 @@ config_resolve(struct parse *p)
 			served[k] = true;
 		}
 	}
+	int advisor_line = 0;
+	for (size_t k = 0; k < NSINGLETONS; k++)
+		if (singletons[k].sec == SEC_ADVISOR)
+			advisor_line = p->single_line[k];
+	if (c->advisor.close_min <= c->advisor.open_min)
+		config_error(p, advisor_line,
+		    "[advisor] close must be after open: the advisor plans the hours between");
 	/* A missing or bad list was reported already; it may be what serves k. */
 	for (int k = 0; k < c->nservices && lists_ok; k++)
 		if (!served[k])

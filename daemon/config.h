@@ -96,6 +96,20 @@ struct rating_conf {
 	int64_t phone_window_s;          /* the phone page offers it this long after the service */
 };
 
+/*
+ * [advisor]: the staffing advisor and the simulator (docs/advisor.md): the
+ * hall's opening hours it plans, how much history it fits, and the live
+ * "open another counter" alert.
+ */
+struct advisor_conf {
+	int open_min;                    /* the hall opens, minutes after midnight */
+	int close_min;                   /* and closes to new customers */
+	int weeks;                       /* fit the last N same weekdays */
+	int replications;                /* simulated days per figure */
+	bool live;                       /* the live 建议增开窗口 alert */
+	int64_t live_every_s;            /* how often the rest of the day is simulated */
+};
+
 /* [counter_keys]: the USB numeric keypad (叫号器) at a counter, as KeyboardEvent.code names. */
 enum counter_key {
 	CK_CALL, CK_RECALL, CK_START, CK_FINISH, CK_NO_SHOW, CK_PAUSE, CK_RATE, CK_COUNT
@@ -127,6 +141,7 @@ struct config {
 	int reinstate_max;               /* reinstatements one ticket may have; 0: none */
 	bool show_staff_number;          /* [display]: the window screen shows the teller's 工号 */
 	struct rating_conf rating;
+	struct advisor_conf advisor;
 	char counter_keys[CK_COUNT][CONFIG_KEYCODE_MAX];
 	int64_t boost_s[CAT_COUNT];      /* green head start per category; boost_s[CAT_NORMAL] == 0 */
 	struct service_conf services[MAX_SERVICES];

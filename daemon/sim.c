@@ -320,6 +320,9 @@ sim_calls(struct sim_run *r, double now)
 		/* A transferred customer's wait is measured again from arrival (docs/reports.md). */
 		o->wait_s = now - x->arrive_s;
 		o->service = r->wt[i].service;
+		o->leg[second ? 1 : 0].called_s = now;
+		o->leg[second ? 1 : 0].counter = k;
+		o->nlegs = second ? 2 : 1;
 		r->cs[k].customer = ci;
 		r->cs[k].transfer = false;
 		if (second) {
@@ -331,6 +334,7 @@ sim_calls(struct sim_run *r, double now)
 			r->cs[k].busy_until = now + x->service_s;
 			r->cs[k].transfer = x->transfer_to >= 0;
 		}
+		o->leg[second ? 1 : 0].ended_s = r->cs[k].busy_until;
 		r->nw--;
 		r->wt[i] = r->wt[r->nw];
 		r->wc[i] = r->wc[r->nw];
@@ -375,6 +379,7 @@ sim_day_run(const struct sim_scenario *sc, struct sim_day *d)
 		if (d->o[i].hour >= sc->hours)
 			d->o[i].hour = sc->hours - 1;
 		d->o[i].overtime = false;
+		d->o[i].nlegs = 0;
 		d->o[i].measured = d->c[i].arrive_s >= sc->warmup_s;
 	}
 	sim_set_open(&r, 0);

@@ -96,6 +96,13 @@ struct sim_outcome {
 	int hour;                    /* hour of arrival from opening */
 	bool overtime;               /* wait (or, never called, the day's end) past the threshold */
 	bool measured;               /* arrived at or after the warm-up */
+	/* Each leg (two for a transfer) as the hall would have recorded it. */
+	int nlegs;                   /* 0: never called */
+	struct {
+		double called_s;     /* its (first) call */
+		double ended_s;      /* served, or the no-show's time spent */
+		int counter;         /* index into the scenario's counters */
+	} leg[2];
 };
 
 struct sim_day {

@@ -26,8 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ini.h>
+#include <sqlite3.h>
 #include <jansson.h>
 
 #include "advise.h"
@@ -35,6 +37,9 @@
 #include "erlang.h"
 #include "sim.h"
 #include "sim_cli.h"
+#include "simday.h"
+#include "report.h"
+#include "bday.h"
 
 #define CLI_DEFAULT_REPLICATIONS 200
 #define CLI_MAX_REPLICATIONS 100000
@@ -698,12 +703,16 @@ struct cli_opts {
 	int64_t boost[CAT_COUNT];
 	bool boost_set[CAT_COUNT];
 	int green_window, english_window;
+	const char *config, *db;
+	struct date date, replay;
+	bool have_date, have_replay, have_reps;
+	long weeks;
 };
 
 enum {
 	OPT_SCENARIO = 256, OPT_MMC, OPT_ARRIVALS, OPT_MEAN, OPT_COUNTERS, OPT_PLAN, OPT_HOURS,
 	OPT_THRESHOLD, OPT_REPS, OPT_SEED, OPT_FORMAT, OPT_OPEN, OPT_TARGET, OPT_MAXC,
-	OPT_BOOST, OPT_GREENW, OPT_ENGW,
+	OPT_BOOST, OPT_GREENW, OPT_ENGW, OPT_CONFIG, OPT_DB, OPT_DATE, OPT_REPLAY, OPT_WEEKS,
 };
 
 static int
@@ -734,6 +743,11 @@ cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o)
 		{ "boost", required_argument, NULL, OPT_BOOST },
 		{ "green-window", required_argument, NULL, OPT_GREENW },
 		{ "english-window", required_argument, NULL, OPT_ENGW },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "date", required_argument, NULL, OPT_DATE },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "weeks", required_argument, NULL, OPT_WEEKS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -747,8 +761,25 @@ cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o)
 	o->max_counters = 20;
 	optind = 1;
 	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'f':
+		case OPT_CONFIG: o->config = optarg; break;
+		case OPT_DB: o->db = optarg; break;
+		case OPT_DATE:
+		case OPT_REPLAY:
+			if (date_parse(optarg, ch == OPT_DATE ? &o->date : &o->replay) != 0)
+				return cli_bad(cmd, ch == OPT_DATE ? "date" : "replay",
+				    "must be a date, YYYY-MM-DD");
+			if (ch == OPT_DATE)
+				o->have_date = true;
+			else
+				o->have_replay = true;
+			break;
+		case OPT_WEEKS:
+			if (cli_long(optarg, 1, SIMDAY_MAX_WEEKS, &o->weeks) != 0)
+				return cli_bad(cmd, "weeks", "must be 1 to 52");
+			break;
 		case OPT_SCENARIO: o->scenario = optarg; break;
 		case OPT_MMC: o->mmc = true; break;
 		case OPT_ARRIVALS:
@@ -795,6 +826,7 @@ cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o)
 		case OPT_REPS:
 			if (cli_long(optarg, 2, CLI_MAX_REPLICATIONS, &o->reps) != 0)
 				return cli_bad(cmd, "replications", "must be 2 to 100000");
+			o->have_reps = true;
 			break;
 		case OPT_SEED: {
 			char *end;
@@ -920,16 +952,268 @@ cli_what_if(const struct cli_opts *o, struct sim_scenario *sc, const struct sim_
 	return 0;
 }
 
+/* ---- a branch: its config and its database, or a scenario as one ---- */
+
+#define CLI_DAY_S 86400
+
+/* A scenario file's day as a branch config, so the report's core can count it. */
+static void
+cli_scenario_config(const struct sim_scenario *sc, const struct sim_cli_day *day,
+    struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->name_zh, sizeof(cfg->name_zh), "模拟");
+	snprintf(cfg->name_en, sizeof(cfg->name_en), "Simulated branch");
+	snprintf(cfg->timezone, sizeof(cfg->timezone), "UTC");
+	cfg->nservices = sc->nservices;
+	for (int s = 0; s < sc->nservices; s++) {
+		struct service_conf *v = &cfg->services[s];
+		memcpy(v->id, day->service_id[s], sizeof(v->id));
+		memcpy(v->name_zh, v->id, sizeof(v->id));
+		memcpy(v->name_en, v->id, sizeof(v->id));
+		v->overtime_s = sc->rules.overtime_s[s];
+		v->target_share = day->target[s];
+		v->service_time_s = (int64_t)llround(sc->services[s].mean_s);
+	}
+	cfg->ncounters = sc->ncounters;
+	for (int k = 0; k < sc->ncounters; k++) {
+		struct counter_conf *c = &cfg->counters[k];
+		c->number = day->counter_number[k];
+		memcpy(c->services, sc->counters[k].pc.services, sizeof(c->services));
+		c->nservices = sc->counters[k].pc.nservices;
+		c->green = sc->counters[k].pc.green;
+		c->english = sc->counters[k].pc.english;
+		snprintf(c->name_zh, sizeof(c->name_zh), "%d 号窗口", c->number);
+		snprintf(c->name_en, sizeof(c->name_en), "Counter %d", c->number);
+	}
+	for (int c = 0; c < CAT_COUNT; c++)
+		cfg->boost_s[c] = sc->rules.boost_s[c];
+	cfg->advisor.open_min = day->open_min;
+	cfg->advisor.close_min = day->open_min + 60 * sc->hours;
+	cfg->advisor.replications = CLI_DEFAULT_REPLICATIONS;
+	cfg->advisor.weeks = 8;
+}
+
+/* A scenario's day: --date, else a fixed one, so the same arguments print the same bytes. */
+static struct date
+cli_scenario_date(const struct cli_opts *o)
+{
+	static const struct date fixed = { 2000, 1, 3 };
+
+	return o->have_date ? o->date : fixed;
+}
+
+/* The branch's config (its time zone set) and its database, read-only. */
+static int
+cli_branch_open(const char *cmd, const struct cli_opts *o, const char *default_config,
+    struct config *cfg, sqlite3 **db)
+{
+	const char *path = o->config != NULL ? o->config : default_config;
+
+	*db = NULL;
+	if (config_load(path, cfg, stderr) > 0) {
+		fprintf(stderr, "branchqd %s: %s has errors\n", cmd, path);
+		return 2;
+	}
+	if (bday_set_timezone(cfg->timezone) != 0) {
+		fprintf(stderr, "branchqd %s: unknown time zone %s\n", cmd, cfg->timezone);
+		return 1;
+	}
+	if (o->weeks > 0)
+		cfg->advisor.weeks = (int)o->weeks;
+	const char *dbp = o->db != NULL ? o->db : cfg->database;
+	if (sqlite3_open_v2(dbp, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		fprintf(stderr, "branchqd %s: %s: %s\n", cmd, dbp, *db ? sqlite3_errmsg(*db) :
+		    "out of memory");
+		sqlite3_close(*db);
+		*db = NULL;
+		return 1;
+	}
+	sqlite3_busy_timeout(*db, 2000);
+	return 0;
+}
+
+/* The business day after today's. */
+static struct date
+cli_tomorrow(const struct config *cfg)
+{
+	struct date today = bday_of((int64_t)time(NULL), cfg->day_reset_min);
+
+	return bday_of(bday_start(today, cfg->day_reset_min) + CLI_DAY_S + CLI_DAY_S / 2,
+	    cfg->day_reset_min);
+}
+
+/* What the simulated figures rest on, before them in the output. */
+static void
+cli_header(json_t *j, const char *source, const struct cli_opts *o, int reps,
+    const struct config *cfg, const struct sim_scenario *sc)
+{
+	json_t *boosts = json_object(), *plan = json_array();
+	char label[6];
+
+	json_object_set_new(j, "source", json_string(source));
+	json_object_set_new(j, "replications", json_integer(reps));
+	json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+	simday_hour_label(cfg, 0, label);
+	json_object_set_new(j, "open", json_string(label));
+	simday_hour_label(cfg, sc->hours, label);
+	json_object_set_new(j, "close", json_string(label));
+	for (int c = CAT_NORMAL + 1; c < CAT_COUNT; c++)
+		json_object_set_new(boosts, category_name((enum category)c),
+		    json_integer(sc->rules.boost_s[c]));
+	json_object_set_new(j, "boost_s", boosts);
+	for (int h = 0; h < sc->hours; h++) {
+		json_t *open = json_array();
+		for (int k = 0; k < sc->ncounters; k++)
+			if (sc->counters[k].open[h])
+				json_array_append_new(open, json_integer(cfg->counters[k].number));
+		simday_hour_label(cfg, h, label);
+		json_array_append_new(plan, json_pack("{s:s,s:o}", "hour", label, "counters", open));
+	}
+	json_object_set_new(j, "plan", plan);
+}
+
+static void
+cli_history(json_t *j, const struct simday_fit *fit)
+{
+	json_t *days = json_array();
+	char sd[11];
+
+	for (int i = 0; i < fit->ndays; i++) {
+		date_format(fit->days[i], sd);
+		json_array_append_new(days, json_string(sd));
+	}
+	json_object_set_new(j, "history", json_pack("{s:i,s:o,s:i}", "weeks", fit->weeks,
+	    "days", days, "tickets", fit->tickets));
+}
+
+/* A simulated daily report: its JSON, or the report's own CSV and HTML. */
+static int
+cli_print_report(const json_t *j, const char *format)
+{
+	char *out;
+	size_t len;
+
+	if (strcmp(format, "json") == 0) {
+		out = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+		len = out != NULL ? strlen(out) : 0;
+	} else if (strcmp(format, "csv") == 0) {
+		out = report_csv(j, &len);
+	} else {
+		out = report_html(j, &len);
+	}
+	if (out == NULL) {
+		fprintf(stderr, "branchqd: out of memory\n");
+		return 1;
+	}
+	int bad = fwrite(out, 1, len, stdout) != len ||
+	    (strcmp(format, "json") == 0 && fputc('\n', stdout) == EOF) || fflush(stdout) != 0;
+	free(out);
+	return bad ? 1 : 0;
+}
+
+/* The counters of a branch config, for the what-if options. */
+static void
+cli_config_day(const struct config *cfg, struct sim_cli_day *day)
+{
+	memset(day, 0, sizeof(*day));
+	day->open_min = cfg->advisor.open_min;
+	day->nservices = cfg->nservices;
+	for (int k = 0; k < cfg->ncounters; k++)
+		day->counter_number[k] = cfg->counters[k].number;
+}
+
+/* Move the report's figures under the header's. */
+static json_t *
+cli_join(json_t *head, json_t *rep)
+{
+	const char *key;
+	json_t *v;
+
+	if (rep == NULL) {
+		json_decref(head);
+		return NULL;
+	}
+	json_object_foreach(rep, key, v)
+		json_object_set(head, key, v);
+	json_decref(rep);
+	return head;
+}
+
+static int
+cli_simulate_branch(const struct cli_opts *o, const char *default_config)
+{
+	static struct config cfg;
+	struct sim_scenario *sc = malloc(sizeof(*sc));
+	struct simday_fit fit;
+	struct sim_day d = { 0 };
+	struct sim_cli_day day;
+	sqlite3 *db = NULL;
+	json_t *j = NULL;
+	char why[256] = "";
+	int rc;
+
+	memset(&fit, 0, sizeof(fit));
+	if (sc == NULL)
+		return 1;
+	if ((rc = cli_branch_open("simulate", o, default_config, &cfg, &db)) != 0)
+		goto out;
+	int reps = o->have_reps ? (int)o->reps : cfg.advisor.replications;
+	simday_scenario(&cfg, sc);
+	cli_config_day(&cfg, &day);
+	rc = 1;
+	if (o->have_replay) {
+		if (simday_replay(db, &cfg, o->replay, sc, &d, why, sizeof(why)) != 0) {
+			fprintf(stderr, "branchqd simulate: --replay: %s\n", why);
+			rc = 2;
+			goto out;
+		}
+		j = json_object();
+		cli_header(j, "replay", o, 1, &cfg, sc);
+		j = cli_join(j, simday_report(&cfg, o->replay, sc, 1, o->seed, &d, false));
+		json_t *rec = NULL;
+		if (j != NULL && report_build(db, &cfg, o->replay, o->replay, (int64_t)time(NULL), 1,
+		    &rec, why, sizeof(why)) == BQ_OK) {
+			json_object_set(j, "recorded", json_object_get(rec, "totals"));
+			json_decref(rec);
+		}
+	} else {
+		if (simday_fit(db, &cfg, o->date, sc, &fit, why, sizeof(why)) != 0) {
+			fprintf(stderr, "branchqd simulate: --date: %s\n", why);
+			rc = 2;
+			goto out;
+		}
+		if ((rc = cli_what_if(o, sc, &day)) != 0)
+			goto out;
+		rc = 1;
+		j = json_object();
+		cli_header(j, "history", o, reps, &cfg, sc);
+		cli_history(j, &fit);
+		j = cli_join(j, simday_report(&cfg, o->date, sc, reps, o->seed, NULL, true));
+	}
+	if (j == NULL) {
+		fprintf(stderr, "branchqd simulate: out of memory\n");
+		goto out;
+	}
+	rc = cli_print_report(j, o->format);
+out:
+	json_decref(j);
+	simday_fit_free(&fit);
+	sim_day_free(&d);
+	sqlite3_close(db);
+	free(sc);
+	return rc;
+}
+
 static int
 cli_simulate_scenario(const struct cli_opts *o)
 {
+	static struct config cfg;
 	struct sim_scenario *sc = malloc(sizeof(*sc));
 	struct sim_cli_day day;
-	struct cli_reps r;
 	int rc = 1;
 
 	memset(&day, 0, sizeof(day));
-	memset(&r, 0, sizeof(r));
 	if (sc == NULL)
 		return 1;
 	if (sim_cli_load_scenario(o->scenario, sc, &day) != 0) {
@@ -939,54 +1223,93 @@ cli_simulate_scenario(const struct cli_opts *o)
 	if ((rc = cli_what_if(o, sc, &day)) != 0)
 		goto out;
 	rc = 1;
-	if (cli_replicate(sc, (int)o->reps, o->seed, true, &r) != 0) {
+	cli_scenario_config(sc, &day, &cfg);
+	if (bday_set_timezone("UTC") != 0)
+		goto out;
+	json_t *j = json_object();
+	json_object_set_new(j, "scenario", json_string(o->scenario));
+	cli_header(j, "scenario", o, (int)o->reps, &cfg, sc);
+	j = cli_join(j, simday_report(&cfg, cli_scenario_date(o), sc, (int)o->reps, o->seed,
+	    NULL, true));
+	if (j == NULL) {
 		fprintf(stderr, "branchqd simulate: out of memory\n");
 		goto out;
 	}
-	double target = 1;
-	for (int s = 0; s < day.nservices; s++)
-		if (day.target[s] < target)
-			target = day.target[s];
-	json_t *j = json_object(), *tot = json_object(), *green = json_object(),
-	    *normal = json_object(), *boosts = json_object();
-	char open[6];
-	cli_hour_label(day.open_min, 0, open);
-	json_object_set_new(j, "scenario", json_string(o->scenario));
-	json_object_set_new(j, "replications", json_integer(o->reps));
-	json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
-	json_object_set_new(j, "open", json_string(open));
-	json_object_set_new(j, "hours", json_integer(sc->hours));
-	for (int c = CAT_NORMAL + 1; c < CAT_COUNT; c++)
-		json_object_set_new(boosts, category_name((enum category)c),
-		    json_integer(sc->rules.boost_s[c]));
-	json_object_set_new(j, "boost_s", boosts);
-	cli_ci(tot, "issued", r.customers, r.n);
-	cli_ci(tot, "overtime_share", r.share, r.n);
-	cli_ci(tot, "wait_avg_s", r.mean_wait, r.n);
-	cli_ci(tot, "wait_p90_s", r.p90, r.n);
-	json_object_set_new(tot, "target_share", cli_real(target));
-	double m, half;
-	sim_ci95(r.share, r.n, &m, &half);
-	json_object_set_new(tot, "target_met", json_boolean(m <= target));
-	json_object_set_new(j, "totals", tot);
-	cli_ci(green, "overtime_share", r.share_green, r.n);
-	cli_ci(green, "wait_p90_s", r.p90_green, r.n);
-	cli_ci(normal, "overtime_share", r.share_normal, r.n);
-	cli_ci(normal, "wait_p90_s", r.p90_normal, r.n);
-	cli_ci(normal, "pushed_past_threshold", r.pushed, r.n);
-	json_object_set_new(j, "green", green);
-	json_object_set_new(j, "normal", normal);
-	cli_per_hour(j, &r, sc->hours, day.open_min);
-	rc = cli_print(j, o->format, "模拟 Simulated day");
+	rc = cli_print_report(j, o->format);
 	json_decref(j);
 out:
-	cli_reps_free(&r);
+	free(sc);
+	return rc;
+}
+
+/* The advice for a branch day (history) or a scenario's day. */
+static int
+cli_advise_day(const struct cli_opts *o, const char *default_config)
+{
+	static struct config cfg;
+	struct sim_scenario *sc = malloc(sizeof(*sc));
+	struct simday_fit fit;
+	struct sim_cli_day day;
+	sqlite3 *db = NULL;
+	json_t *j = NULL;
+	struct date date;
+	char why[256] = "";
+	int rc, reps;
+
+	memset(&fit, 0, sizeof(fit));
+	if (sc == NULL)
+		return 1;
+	if (o->scenario != NULL) {
+		if (sim_cli_load_scenario(o->scenario, sc, &day) != 0) {
+			rc = 2;
+			goto out;
+		}
+		cli_scenario_config(sc, &day, &cfg);
+		rc = 1;
+		if (bday_set_timezone("UTC") != 0)
+			goto out;
+		date = cli_scenario_date(o);
+		reps = (int)o->reps;
+	} else {
+		if ((rc = cli_branch_open("advise", o, default_config, &cfg, &db)) != 0)
+			goto out;
+		simday_scenario(&cfg, sc);
+		date = o->have_date ? o->date : cli_tomorrow(&cfg);
+		if (simday_fit(db, &cfg, date, sc, &fit, why, sizeof(why)) != 0) {
+			fprintf(stderr, "branchqd advise: %s\n", why);
+			rc = 2;
+			goto out;
+		}
+		reps = o->have_reps ? (int)o->reps : cfg.advisor.replications;
+	}
+	cli_config_day(&cfg, &day);
+	if ((rc = cli_what_if(o, sc, &day)) != 0)
+		goto out;
+	rc = 1;
+	j = simday_advice(&cfg, date, sc, reps, o->seed);
+	if (j == NULL) {
+		fprintf(stderr, "branchqd advise: out of memory\n");
+		goto out;
+	}
+	json_object_set_new(j, "source", json_string(o->scenario ? "scenario" : "history"));
+	if (o->scenario == NULL)
+		cli_history(j, &fit);
+	rc = cli_print(j, o->format, "排班建议 Staffing advice");
+	if (rc == 0 && !json_is_true(json_object_get(j, "met"))) {
+		fprintf(stderr, "branchqd advise: even every counter cannot meet the target in "
+		    "every hour\n");
+		rc = 3;
+	}
+out:
+	json_decref(j);
+	simday_fit_free(&fit);
+	sqlite3_close(db);
 	free(sc);
 	return rc;
 }
 
 int
-sim_cli_simulate(int argc, char **argv)
+sim_cli_simulate(int argc, char **argv, const char *default_config)
 {
 	struct cli_opts o;
 	int rc = cli_parse("simulate", argc, argv, &o);
@@ -994,10 +1317,20 @@ sim_cli_simulate(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (o.scenario != NULL)
-		return o.mmc || o.nrates > 0 ? cli_bad("simulate", "scenario", "goes alone, without "
-		    "--mm-c or --arrivals-per-hour") : cli_simulate_scenario(&o);
+		return o.mmc || o.nrates > 0 || o.have_replay ? cli_bad("simulate", "scenario",
+		    "goes alone, without --mm-c, --arrivals-per-hour or --replay") :
+		    cli_simulate_scenario(&o);
+	if (o.have_date && o.have_replay)
+		return cli_bad("simulate", "replay", "goes alone, without --date");
+	if (o.have_date || o.have_replay) {
+		if (o.mmc || o.nrates > 0)
+			return cli_bad("simulate", o.have_date ? "date" : "replay", "simulates the "
+			    "branch of --config: it goes without --mm-c or --arrivals-per-hour");
+		return cli_simulate_branch(&o, default_config);
+	}
 	if (!o.mmc) {
-		fprintf(stderr, "branchqd simulate: give --scenario FILE or --mm-c (docs/advisor.md)\n");
+		fprintf(stderr, "branchqd simulate: give --date D, --replay D, --scenario FILE or "
+		    "--mm-c (docs/advisor.md)\n");
 		return 2;
 	}
 	if (o.nrates < 1 || !o.have_mean || !o.have_threshold)
@@ -1135,7 +1468,7 @@ cli_advise_print(const struct cli_opts *o, const struct sim_scenario *sc, int op
 }
 
 int
-sim_cli_advise(int argc, char **argv)
+sim_cli_advise(int argc, char **argv, const char *default_config)
 {
 	struct cli_opts o;
 	struct advise_result res;
@@ -1143,10 +1476,14 @@ sim_cli_advise(int argc, char **argv)
 
 	if (rc != 0)
 		return rc;
-	if (o.scenario != NULL) {
-		fprintf(stderr, "branchqd advise: --scenario is not supported yet; use the "
-		    "one-service form (docs/advisor.md)\n");
-		return 2;
+	if (o.scenario != NULL || o.nrates == 0) {
+		if (o.nrates > 0 || o.have_mean || o.have_threshold || o.have_target || o.mmc ||
+		    o.have_replay)
+			return cli_bad("advise", o.scenario ? "scenario" : "date", "plans a branch "
+			    "day: it goes without --arrivals-per-hour, --mean-service-min, "
+			    "--threshold-min, --target, --mm-c and --replay (each service's own "
+			    "target applies)");
+		return cli_advise_day(&o, default_config);
 	}
 	if (o.nrates < 1 || !o.have_mean || !o.have_threshold || !o.have_target)
 		return cli_bad("advise", "arrivals-per-hour", "needs --mean-service-min, "

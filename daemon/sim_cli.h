@@ -27,7 +27,7 @@ struct sim_cli_day {
 int sim_cli_load_scenario(const char *path, struct sim_scenario *sc, struct sim_cli_day *day);
 
 /* argv[0] is "simulate" / "advise". Print on stdout; return the exit status (2: bad usage). */
-int sim_cli_simulate(int argc, char **argv);
-int sim_cli_advise(int argc, char **argv);
+int sim_cli_simulate(int argc, char **argv, const char *default_config);
+int sim_cli_advise(int argc, char **argv, const char *default_config);
 
 #endif
