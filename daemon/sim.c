@@ -375,7 +375,8 @@ sim_day_run(const struct sim_scenario *sc, struct sim_day *d)
 	for (int i = 0; i < n; i++) {
 		d->o[i].wait_s = -1;
 		d->o[i].service = d->c[i].service;
-		d->o[i].hour = (int)(d->c[i].arrive_s / 3600.0);
+		/* A customer already waiting when the day starts (arrive_s < 0) counts in hour 0. */
+		d->o[i].hour = d->c[i].arrive_s < 0 ? 0 : (int)(d->c[i].arrive_s / 3600.0);
 		if (d->o[i].hour >= sc->hours)
 			d->o[i].hour = sc->hours - 1;
 		d->o[i].overtime = false;
