@@ -331,8 +331,12 @@ advise_branch(const struct sim_scenario *sc, const double *target, int replicati
 		res->rounds++;
 	}
 	res->met = branch_meets(sc, target, share, half, nrep);
-	/* Down: one fewer wherever the whole day still meets every target without it. */
-	for (int g = 0; res->met && g < res->ngroups; g++)
+	/*
+	 * Down: one fewer wherever the day still meets every target it met
+	 * (an hour that even every counter cannot bring under its target does
+	 * not keep the other hours from giving counters back).
+	 */
+	for (int g = 0; g < res->ngroups; g++)
 		for (int h = 0; h < sc->hours; h++) {
 			struct advise_group *G = &res->group[g];
 			while (G->plan[h] > 0 && res->rounds < 6 * ADVISE_MAX_ROUNDS) {
@@ -344,7 +348,11 @@ advise_branch(const struct sim_scenario *sc, const double *target, int replicati
 					goto out;
 				res->rounds++;
 				/* A service left with nobody to call it never meets it. */
-				bool ok = branch_meets(sc, target, ts, th, tn);
+				bool ok = true;
+				for (int s = 0; s < sc->nservices && ok; s++)
+					for (int q = 0; q < sc->hours && ok; q++)
+						ok = tn[s][q] == 0 || ts[s][q] + th[s][q] <= target[s] ||
+						    share[s][q] + half[s][q] > target[s];
 				for (int s = 0; ok && s < sc->nservices; s++) {
 					bool any = false;
 					for (int q = 0; q < res->ngroups; q++)

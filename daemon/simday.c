@@ -352,6 +352,16 @@ simday_replay(sqlite3 *db, const struct config *cfg, struct date date,
 	for (int k = 0; k < sc->ncounters; k++)
 		memset(sc->counters[k].open, 0, sizeof(sc->counters[k].open));
 	d->n = 0;
+	/* A no-show holds the counter as long as that day's no-shows did (their mean). */
+	double ns_sum = 0;
+	int ns_n = 0;
+	for (int i = 0; i < n; i++)
+		if (at_counter(&rows[i]) && rows[i].status == TS_NO_SHOW) {
+			ns_sum += (double)(rows[i].ended_at - rows[i].called_at);
+			ns_n++;
+		}
+	if (ns_n > 0)
+		sc->no_show_s = ns_sum / ns_n;
 	for (int i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		if (at_counter(r)) {
