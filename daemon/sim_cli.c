@@ -1134,8 +1134,9 @@ cli_join(json_t *head, json_t *rep)
 		json_decref(head);
 		return NULL;
 	}
-	json_object_foreach(rep, key, v)
+	json_object_foreach(rep, key, v) {
 		json_object_set(head, key, v);
+	}
 	json_decref(rep);
 	return head;
 }
@@ -1257,6 +1258,7 @@ cli_advise_day(const struct cli_opts *o, const char *default_config)
 	int rc, reps;
 
 	memset(&fit, 0, sizeof(fit));
+	memset(&day, 0, sizeof(day));
 	if (sc == NULL)
 		return 1;
 	if (o->scenario != NULL) {
