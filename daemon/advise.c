@@ -333,8 +333,9 @@ advise_branch(const struct sim_scenario *sc, const double *target, int replicati
 	res->met = branch_meets(sc, target, share, half, nrep);
 	/*
 	 * Down: one fewer wherever the day still meets every target it met
-	 * (an hour that even every counter cannot bring under its target does
-	 * not keep the other hours from giving counters back).
+	 * and no hour that misses gets worse (an hour that even every counter
+	 * cannot bring under its target does not keep the other hours from
+	 * giving counters back).
 	 */
 	for (int g = 0; g < res->ngroups; g++)
 		for (int h = 0; h < sc->hours; h++) {
@@ -352,7 +353,8 @@ advise_branch(const struct sim_scenario *sc, const double *target, int replicati
 				for (int s = 0; s < sc->nservices && ok; s++)
 					for (int q = 0; q < sc->hours && ok; q++)
 						ok = tn[s][q] == 0 || ts[s][q] + th[s][q] <= target[s] ||
-						    share[s][q] + half[s][q] > target[s];
+						    (share[s][q] + half[s][q] > target[s] &&
+						    ts[s][q] <= share[s][q]);
 				for (int s = 0; ok && s < sc->nservices; s++) {
 					bool any = false;
 					for (int q = 0; q < res->ngroups; q++)
