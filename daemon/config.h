@@ -98,16 +98,13 @@ struct rating_conf {
 
 /*
  * [advisor]: the staffing advisor and the simulator (docs/advisor.md): the
- * hall's opening hours it plans, how much history it fits, and the live
- * "open another counter" alert.
+ * hall's opening hours it plans, and how much history it fits.
  */
 struct advisor_conf {
 	int open_min;                    /* the hall opens, minutes after midnight */
 	int close_min;                   /* and closes to new customers */
 	int weeks;                       /* fit the last N same weekdays */
 	int replications;                /* simulated days per figure */
-	bool live;                       /* the live 建议增开窗口 alert */
-	int64_t live_every_s;            /* how often the rest of the day is simulated */
 };
 
 /* [counter_keys]: the USB numeric keypad (叫号器) at a counter, as KeyboardEvent.code names. */
