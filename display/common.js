@@ -233,6 +233,7 @@ const BQ = (() => {
       let opened = false;
       es.onopen = () => {
         onLink(true);
+        document.dispatchEvent(new CustomEvent('bq-open', { detail: { stream } }));
         // The first open follows the load that came just before; any later one is a reconnect.
         if (opened) soon();
         opened = true;

@@ -93,11 +93,14 @@
   }
 
   // Today's open alerts, as the daemon keeps them.
+  // Only a banner that was up before the question was sent can be dropped
+  // for missing from the answer: one the stream brought meanwhile is newer.
   async function loadAlerts() {
+    const before = new Set(shown.keys());
     const r = await BQ.api('GET', '/api/v1/alerts').catch(() => null);
     if (!r || r.status !== 200 || !r.body || !Array.isArray(r.body.alerts)) return;
     const open = new Set(r.body.alerts.map((a) => a.id));
-    for (const [id, el] of [...shown]) if (!open.has(id)) drop(id, el);
+    for (const [id, el] of [...shown]) if (before.has(id) && !open.has(id)) drop(id, el);
     for (const a of r.body.alerts) show(a, false);
   }
 
@@ -115,6 +118,13 @@
       const el = shown.get(ev.of);
       if (el) drop(ev.of, el);
     }
+  });
+
+  // Asked again each time the stream opens: the stream resumes from the
+  // hall's load, which may be newer than the first answer, so an alert
+  // committed between the two would be in neither.
+  document.addEventListener('bq-open', (e) => {
+    if ((e.detail || {}).stream === '/api/v1/events') loadAlerts();
   });
 
   loadAlerts();

@@ -308,6 +308,30 @@ test('a 不满意 alert shows as a banner with counter, teller and ticket until 
   await page.close();
 });
 
+// The alerts are asked for on load and the stream resumes from the hall's
+// load; an alert committed between the two answers is in neither unless the
+// page asks again when its stream opens. Hold the hall's load until the
+// alerts have been answered and the rating has committed.
+test('a 不满意 alert committed between the alerts answer and the hall load still shows', async () => {
+  const page = await b.newPage(VIEW);
+  const t = await d.issue('A');
+  await d.counter(3, 'call');
+  await d.counter(3, 'finish');
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  await page.route('**/api/v1/queue', async (route) => { await gate; await route.continue(); });
+  const alerts = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/alerts', T);
+  await signIn(page, d, 'e2e-lobby');
+  assert.deepEqual((await (await alerts).json()).alerts, [], 'no alert yet when the page asked');
+  const r = await d.api('POST', '/api/v1/counters/3/rating', { ticket_id: t.id, key: 'dissatisfied' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  release();
+  const banner = page.locator('.helpcall[data-kind="dissatisfied"]');
+  await banner.waitFor(T);
+  assert.match(await banner.innerText(), new RegExp(`Dissatisfied: counter 3.*${t.number}`));
+  await page.close();
+});
+
 test('请评价 Rate asks the keypad to prompt the last customer; nobody to rate says so', async () => {
   const page = await b.newPage(VIEW);
   await signIn(page, d, 'e2e-teller', { counter: 1 });
