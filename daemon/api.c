@@ -26,6 +26,7 @@
 #include "qr.h"
 #include "render.h"
 #include "report.h"
+#include "advice_work.h"
 #include "report_work.h"
 
 #define API_MAX_SEGMENTS 8
@@ -844,6 +845,62 @@ get_report(struct route_ctx *r, bool range)
 		    "attachment; filename=\"branchq-report-%s.csv\"", name);
 		r->rep->disposition = r->rep->message;
 	}
+}
+
+/*
+ * GET /api/v1/advice?date=D (no date: the next business day): the staffing
+ * advice, fitted from the branch's own history and simulated by the
+ * advice's worker (advice_work.h) while the request waits suspended. Too
+ * slow for the loop: with no worker it is refused as busy.
+ */
+static void
+get_advice(struct route_ctx *r)
+{
+	struct queue *q = r->a->queue;
+	struct advice_job job;
+	const struct report_result *res;
+	const uint8_t *out;
+	size_t len;
+	bool given;
+
+	memset(&job, 0, sizeof(job));
+	if (!query_date(r, "date", &job.date, &given))
+		return;
+	job.today = bday_of(r->req->now, q->cfg->day_reset_min);
+	if (!given)
+		job.date = bday_of(bday_start(job.today, q->cfg->day_reset_min) + 86400 + 43200,
+		    q->cfg->day_reset_min);
+	memcpy(&job.cfg, q->cfg, sizeof(job.cfg));
+	/* The seed `branchqd advise` takes by default: the page and the command agree. */
+	job.seed = 1;
+	if (r->a->advice == NULL) {
+		reply_error(r->rep, BQ_ERR_REPORT_BUSY, "the advice cannot be made now");
+		return;
+	}
+	switch (work_lookup(r->a->advice, "advice", &job, NULL, &out, &len)) {
+	case WORK_READY:
+		break;
+	case WORK_PENDING:
+		r->rep->pending = true;
+		r->rep->status = 200;
+		return;
+	case WORK_BUSY:
+		reply_error(r->rep, BQ_ERR_REPORT_BUSY, NULL);
+		return;
+	default:
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	res = (const struct report_result *)(const void *)out;
+	if (res->err != BQ_OK) {
+		reply_error(r->rep, res->err, res->why[0] ? "%s" : NULL, res->why);
+		return;
+	}
+	/* The cache's result lives until the loop's next lookup: http.c copies it before that. */
+	r->rep->raw = res->body;
+	r->rep->raw_len = res->len;
+	r->rep->content_type = "application/json; charset=utf-8";
+	r->rep->status = 200;
 }
 
 /*
@@ -1873,6 +1930,7 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/tickets/{id}/ticket.png",     CAP_PREVIEW,   get_ticket_png,      NULL },
 	{ "GET",    "/api/v1/reports/daily",               CAP_FIGURES,   h_daily,             NULL },
 	{ "GET",    "/api/v1/reports/range",               CAP_REPORTS,   h_range,             NULL },
+	{ "GET",    "/api/v1/advice",                      CAP_REPORTS,   get_advice,          NULL },
 	{ "GET",    "/api/v1/audit",                       CAP_AUDIT,     h_audit,             NULL },
 	{ "GET",    "/",                                   CAP_PUBLIC,    h_page,              NULL },
 	{ "GET",    "/display",                            CAP_PUBLIC,    h_page,              NULL },

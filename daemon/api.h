@@ -41,6 +41,7 @@ struct api {
 	struct printer *printer;        /* paper tickets and their previews */
 	struct voice *voice;            /* the spoken calls; NULL: none */
 	struct work *reports;           /* the reports' worker; NULL: reports are built on the loop */
+	struct work *advice;            /* the staffing advice's worker; NULL: no advice */
 	struct auth *auth;              /* accounts, sessions, tokens; NULL: nobody is anybody */
 	struct work *signins;           /* checks passwords off the loop (api_signin_run) */
 	struct metrics *metrics;        /* /metrics and /healthz's figures; NULL: none */

@@ -11,7 +11,7 @@
  * descriptor and a signalfd, and owns all periodic work. Each turn it
  *  - answers HTTP requests (http_run), every one of which runs to completion;
  *  - reads signals: SIGHUP reloads the config, SIGTERM and SIGINT shut down;
- *  - when the voice, the preview or the reports' worker finished a job,
+ *  - when the voice, the preview, the reports' or the advice's worker finished a job,
  *    retries the requests that waited;
  *  - every SSE_KEEPALIVE_S seconds sends a keep-alive on every event stream;
  *  - under a systemd watchdog, pings it at half its interval: the ping comes
@@ -58,6 +58,7 @@
 #include "printer.h"
 #include "queue.h"
 #include "report.h"
+#include "advice_work.h"
 #include "report_work.h"
 #include "sim_cli.h"
 #include "sse.h"
@@ -87,6 +88,7 @@ struct daemon {
 	struct printer *printer;
 	struct voice *voice;         /* api.voice points here */
 	struct work *reports;        /* api.reports points here */
+	struct work *advice;         /* api.advice points here */
 	struct work *signins;        /* api.signins points here */
 	struct http *http;
 	int sigfd;
@@ -387,7 +389,7 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[8] = {
+		struct pollfd pfd[9] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
@@ -396,6 +398,7 @@ main_loop(struct daemon *d)
 			{ .fd = d->reports != NULL ? work_fd(d->reports) : -1, .events = POLLIN },
 			{ .fd = http_commit_fd(d->http), .events = POLLIN },
 			{ .fd = d->signins != NULL ? work_fd(d->signins) : -1, .events = POLLIN },
+			{ .fd = d->advice != NULL ? work_fd(d->advice) : -1, .events = POLLIN },
 		};
 		int64_t now = mono_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -413,7 +416,7 @@ main_loop(struct daemon *d)
 			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 8, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 9, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -454,7 +457,10 @@ main_loop(struct daemon *d)
 			work_collect(d->reports);
 		if (pfd[7].revents & POLLIN)
 			work_collect(d->signins);
-		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents | pfd[7].revents) & POLLIN)
+		if (pfd[8].revents & POLLIN)
+			work_collect(d->advice);
+		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents | pfd[7].revents |
+		    pfd[8].revents) & POLLIN)
 			http_wake_pending(d->http);
 		if (mono_ms() >= next_keepalive) {
 			expire_days(d);
@@ -623,6 +629,9 @@ main(int argc, char **argv)
 	if ((d.reports = report_work_new()) == NULL)
 		log_warnx("report: cannot start the worker; reports are built on the loop");
 	d.api.reports = d.reports;
+	if ((d.advice = advice_work_new()) == NULL)
+		log_warnx("advice: cannot start the worker; GET /api/v1/advice is refused");
+	d.api.advice = d.advice;
 	if ((d.api.auth = auth_new(d.cfg.database, &d.cfg, clock_now())) == NULL)
 		fatalx("database: cannot read the staff accounts and tokens");
 	d.queue.holder = counter_holder;
@@ -653,6 +662,7 @@ main(int argc, char **argv)
 	printer_free(d.printer);
 	voice_free(d.voice);
 	work_free(d.reports);
+	work_free(d.advice);
 	work_free(d.signins);
 	auth_free(d.api.auth);
 	auth_audit_forget();

@@ -47,6 +47,7 @@ static const struct {
 	[BQ_ERR_ALREADY_RATED] = { "already_rated", 409, "this ticket was rated already; one "
 	    "rating per ticket (已评价)" },
 	[BQ_ERR_UNKNOWN_ALERT] = { "unknown_alert", 404, "no such alert today" },
+	[BQ_ERR_NO_HISTORY] = { "no_history", 404, "no day of history to plan from" },
 	[BQ_ERR_ALREADY_ACKNOWLEDGED] = { "already_acknowledged", 409, "somebody acknowledged "
 	    "this alert already" },
 	[BQ_ERR_BODY_TOO_LARGE] = { "body_too_large", 413, "the request body is over 16 KiB" },

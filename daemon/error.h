@@ -35,6 +35,7 @@ enum bq_err {
 	BQ_ERR_RATING_CLOSED,       /* 409: no rating is asked for that ticket now */
 	BQ_ERR_ALREADY_RATED,       /* 409: one rating per ticket */
 	BQ_ERR_UNKNOWN_ALERT,       /* 404 */
+	BQ_ERR_NO_HISTORY,          /* 404: no day of history to plan the advice from */
 	BQ_ERR_ALREADY_ACKNOWLEDGED,/* 409: somebody answered the alert already */
 	BQ_ERR_BODY_TOO_LARGE,      /* 413 */
 	BQ_ERR_UNSUPPORTED_MEDIA,   /* 415 */

@@ -7,6 +7,11 @@
 // /api/v1/session) also get two tabs, the report and the day's audit rows
 // (GET /api/v1/audit, read when its tab is first opened; #audit in the
 // address opens it). Everyone else sees the report alone, as before.
+//
+// They also get 明日排班建议 Tomorrow's staffing: GET /api/v1/advice (the
+// next business day), a chart of the counters to open each hour against
+// the Erlang C answer, and a table of each hour's predicted overtime share
+// per service with its 95 % interval. docs/advisor.md says how to read it.
 'use strict';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -284,6 +289,100 @@ function tables(rep) {
   for (const p of parts) box.append(...p);
 }
 
+// ---------------------------------------------------------------- staffing advice
+
+function adviceStatus(text, state) {
+  $('advice-status').textContent = text;
+  document.body.dataset.advice = state;
+}
+
+// Counters per hour: the advice as bars, Erlang C's answer as a mark across each.
+function chartAdvice(a) {
+  const svg = $('chart-advice'), hours = a.hours;
+  // One counter of headroom: the legend sits above the tallest mark.
+  const max = 1 + Math.max(1, ...hours.map((h) => Math.max(h.counters, h.erlang_c)));
+  const y = frame(svg, max, (v) => (Number.isInteger(v) ? String(v) : ''));
+  const slot = (W - PAD.l - PAD.r) / hours.length;
+  hours.forEach((h, i) => {
+    const x = PAD.l + i * slot;
+    svg.append(el('svg:rect', { class: 'bar bar-advice', x: x + slot * 0.2, y: y(h.counters),
+      width: slot * 0.6, height: H - PAD.b - y(h.counters), 'data-hour': h.hour, 'data-value': h.counters }));
+    svg.append(el('svg:line', { class: 'erlang', x1: x + slot * 0.1, x2: x + slot * 0.9,
+      y1: y(h.erlang_c), y2: y(h.erlang_c), 'data-hour': h.hour, 'data-value': h.erlang_c }));
+    svg.append(el('svg:text', { x: x + slot / 2, y: y(h.counters) - 3, 'text-anchor': 'middle' },
+      String(h.counters)));
+    svg.append(el('svg:text', { x: x + slot / 2, y: H - PAD.b + 14, 'text-anchor': 'middle' }, h.hour));
+  });
+  svg.append(el('svg:rect', { class: 'bar-advice', x: W - PAD.r - 150, y: PAD.t - 8, width: 9, height: 9 }));
+  svg.append(el('svg:text', { x: W - PAD.r - 138, y: PAD.t }, '建议 advised'));
+  svg.append(el('svg:line', { class: 'erlang', x1: W - PAD.r - 152, x2: W - PAD.r - 140, y1: PAD.t + 10,
+    y2: PAD.t + 10 }));
+  svg.append(el('svg:text', { x: W - PAD.r - 138, y: PAD.t + 14 }, 'Erlang C 逐时 hour by hour'));
+}
+
+// Each hour: arrivals, Erlang C, the advice, and each service's predicted share (95 % interval).
+function tableAdvice(a) {
+  const services = a.hours.length ? a.hours[0].by_service.map((s) => s.service) : [];
+  const title = '排班建议明细 The advice hour by hour';
+  const wrap = el('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': title });
+  const tbl = el('table', { id: 'table-advice' });
+  tbl.append(el('caption', {}, title));
+  const head = el('tr');
+  for (const t of ['时段 Hour', '预计取号 Arrivals', 'Erlang C', '建议窗口 Advised']) {
+    head.append(el('th', { scope: 'col' }, t));
+  }
+  for (const s of services) head.append(el('th', { scope: 'col' }, `${s} 预计超时占比 predicted share (95% CI)`));
+  const thead = el('thead');
+  thead.append(head);
+  tbl.append(thead);
+  const body = el('tbody');
+  for (const h of a.hours) {
+    const tr = el('tr', { 'data-hour': h.hour });
+    tr.append(el('th', { scope: 'row' }, h.hour), el('td', {}, h.arrivals.toFixed(1)),
+      el('td', { 'data-key': 'erlang_c' }, String(h.erlang_c)),
+      el('td', { 'data-key': 'counters' }, String(h.counters)));
+    for (const s of h.by_service) {
+      const v = s.overtime_share, ci = s.overtime_share_ci;
+      const over = v !== null && ci && ci[1] > s.target_share + 1e-9;
+      const text = v === null ? '–' : `${pct(v)} (${pct(Math.max(0, ci[0]))}–${pct(ci[1])})`;
+      tr.append(el('td', { class: over ? 'missed' : 'met', 'data-service': s.service }, text));
+    }
+    body.append(tr);
+  }
+  tbl.append(body);
+  wrap.append(tbl);
+  $('advice-table').replaceChildren(wrap);
+}
+
+async function loadAdvice() {
+  $('advice').hidden = false;
+  adviceStatus('正在计算明日排班建议… Working out tomorrow\'s staffing…', 'loading');
+  try {
+    const r = await BQ.api('GET', '/api/v1/advice');
+    const body = r.body || {};
+    if (r.status !== 200) {
+      const why = body.error ? body.error.message : `HTTP ${r.status}`;
+      if (r.status === 404) {
+        adviceStatus(`暂无同一星期几的历史数据，无法建议 No history to plan from: ${why}`, 'none');
+      } else {
+        adviceStatus(`无法计算排班建议 The advice could not be made: ${why}`, 'error');
+      }
+      return;
+    }
+    const h = body.history || { days: [] };
+    adviceStatus(`${body.date} · ${body.open}–${body.close} · 依据 ${h.days.length} 个同星期几的营业日 ` +
+      `based on ${h.days.length} same weekdays (${h.tickets} 张票 tickets) · ` +
+      `每个方案模拟 ${body.replications} 天 ${body.replications} simulated days a plan · ` +
+      (body.met ? '每小时均达标 meets the target every hour' :
+        '全部窗口开放仍有时段超标 even every counter misses the target in some hour'), 'ready');
+    $('advice-figure').hidden = false;
+    chartAdvice(body);
+    tableAdvice(body);
+  } catch (e) {
+    adviceStatus(`无法计算排班建议 The advice could not be made: ${e.message}`, 'error');
+  }
+}
+
 // ---------------------------------------------------------------- page
 
 function render(rep) {
@@ -368,6 +467,7 @@ async function tabs() {
   const r = await BQ.api('GET', '/api/v1/session');
   const role = r.status === 200 && r.body ? r.body.role : null;
   if (role !== 'head' && role !== 'admin') return;
+  loadAdvice();
   for (const [tab, panel] of Object.entries(TABS)) {
     $(panel).setAttribute('role', 'tabpanel');
     $(panel).setAttribute('aria-labelledby', tab);

@@ -25,9 +25,10 @@ import json
 import os
 import random
 import subprocess
+import threading
 import time
 
-from harness import SHANGHAI, check, check_eq, make_config
+from harness import SHANGHAI, check, check_eq, check_error, make_config
 
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 
@@ -262,3 +263,35 @@ def test_advise_history_replay_fit_and_advice(env):
     rc, out, err = _cli(env, d, "advise", "--date", "2026-13-01")
     check(rc == 2 and "--date must be a date" in err and out == "",
           "a bad date is refused: %r" % err)
+
+    # The same advice through the API, made by the daemon's worker off its loop.
+    api = env.daemon(_config(d.db), db=d.db)
+    holder = {}
+
+    def ask():
+        holder["r"] = api.get("/api/v1/advice?date=" + target)
+        holder["done"] = time.monotonic()
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    # While the advice is being made, the hall goes on: a ticket is issued and answered.
+    t = api.issue("A")
+    issued_at = time.monotonic()
+    asker.join(600)
+    st, _, body = holder["r"]
+    check_eq(st, 200, "GET /api/v1/advice?date=%s (%s)" % (target, body))
+    print("the API's advice came %.2f s after the ticket issued meanwhile" % (
+        holder["done"] - issued_at))
+    check(holder["done"] > issued_at, "a ticket issued while the advice was being made is "
+          "answered first: the advice is made off the loop")
+    check(t["number"], "the ticket has its number")
+    check_eq(body, adv, "the API gives the advice `branchqd advise --date` prints, figure for figure")
+    st2, _, body2 = api.get("/api/v1/advice?date=" + target)
+    check(st2 == 200 and body2 == body, "asked again: the same advice")
+    # No date: the next business day, whose weekday has no history here.
+    st, _, body = api.get("/api/v1/advice")
+    check_error((st, None, body), 404, "no_history", "the next day's weekday has no history")
+    check("no history" in body["error"]["message"], "it says why: %r" % body)
+    st, _, body = api.get("/api/v1/advice?date=2026-13-01")
+    check_error((st, None, body), 400, "invalid_query", "a bad date")
+    api.stop()

@@ -111,7 +111,8 @@ def test_route_table_grants_what_the_roles_table_says(env):
                  % (rt["method"], rt["path"], rt["capability"]))
     staff_only = {"/api/v1/events", "/api/v1/queue", "/api/v1/tickets/{id}",
                   "/api/v1/tickets/{id}/ticket.png", "/api/v1/reports/daily",
-                  "/api/v1/reports/range", "/api/v1/audit", "/api/v1/counters/{n}/next"}
+                  "/api/v1/reports/range", "/api/v1/audit", "/api/v1/counters/{n}/next",
+                  "/api/v1/advice"}
     # A kiosk's call for the lobby manager: whoever may issue may call; the phone
     # page's QR code: public, as the phone page is (the token is the key).
     caps = {(rt["method"], rt["path"]): rt["capability"] for rt in routes}
