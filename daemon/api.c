@@ -904,6 +904,20 @@ get_advice(struct route_ctx *r)
 }
 
 /*
+ * GET /api/v1/advice/live: 建议增开窗口 Open another counter as it stands:
+ * the figures of the last advice.open_counter while the rest of the day
+ * is predicted over its target, else null. For the lobby page's banner on
+ * load; the staff stream carries each change.
+ */
+static void
+get_live_advice(struct route_ctx *r)
+{
+	json_t *a = r->a->live;
+
+	reply_json(r->rep, 200, json_pack("{s:O?}", "advice", a));
+}
+
+/*
  * GET /api/v1/voice/{number}/{counter}.wav?lang=zh|en: the spoken call. The
  * .txt form answers the phrases espeak-ng is given, one "voice: text" a line.
  * The number must look like a ticket number and the counter must exist, so
@@ -1931,6 +1945,7 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/reports/daily",               CAP_FIGURES,   h_daily,             NULL },
 	{ "GET",    "/api/v1/reports/range",               CAP_REPORTS,   h_range,             NULL },
 	{ "GET",    "/api/v1/advice",                      CAP_REPORTS,   get_advice,          NULL },
+	{ "GET",    "/api/v1/advice/live",                 CAP_TICKETS,   get_live_advice,     NULL },
 	{ "GET",    "/api/v1/audit",                       CAP_AUDIT,     h_audit,             NULL },
 	{ "GET",    "/",                                   CAP_PUBLIC,    h_page,              NULL },
 	{ "GET",    "/display",                            CAP_PUBLIC,    h_page,              NULL },

@@ -42,6 +42,7 @@ struct api {
 	struct voice *voice;            /* the spoken calls; NULL: none */
 	struct work *reports;           /* the reports' worker; NULL: reports are built on the loop */
 	struct work *advice;            /* the staffing advice's worker; NULL: no advice */
+	json_t *live;                   /* the live advice's figures while it says open a counter; NULL: not */
 	struct auth *auth;              /* accounts, sessions, tokens; NULL: nobody is anybody */
 	struct work *signins;           /* checks passwords off the loop (api_signin_run) */
 	struct metrics *metrics;        /* /metrics and /healthz's figures; NULL: none */

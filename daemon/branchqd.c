@@ -59,6 +59,8 @@
 #include "queue.h"
 #include "report.h"
 #include "advice_work.h"
+#include "hall.h"
+#include "live_work.h"
 #include "report_work.h"
 #include "sim_cli.h"
 #include "sse.h"
@@ -89,12 +91,124 @@ struct daemon {
 	struct voice *voice;         /* api.voice points here */
 	struct work *reports;        /* api.reports points here */
 	struct work *advice;         /* api.advice points here */
+	struct work *live;           /* the live advice's worker ([advisor] live) */
+	struct live_job *live_job;   /* the snapshot being simulated, while live_pending */
+	bool live_pending;
+	bool live_on;                /* the last advice.* logged was open_counter */
+	int64_t live_next_ms;        /* when to take the next snapshot */
 	struct work *signins;        /* api.signins points here */
 	struct http *http;
 	int sigfd;
 	int lockfd;
 	int64_t watchdog_ms;         /* systemd's watchdog ping interval; 0: no watchdog */
 };
+
+/*
+ * The hall as it stands, for the live advice: the tickets waiting (their
+ * issue times) and which counters are open (not paused). False when the
+ * hall cannot be read now.
+ */
+static bool
+live_snapshot(struct daemon *d, int64_t now, struct live_job *j)
+{
+	struct queue_view v;
+	struct ticket *w = NULL;
+	int n = 0;
+
+	memset(&v, 0, sizeof(v));
+	if (queue_view_summary(&d->queue, now, &v) != BQ_OK || hall_waiting_copy(d->queue.hall, &w,
+	    &n) != 0) {
+		queue_view_free(&v);
+		return false;
+	}
+	memset(j, 0, sizeof(*j));
+	memcpy(&j->cfg, &d->cfg, sizeof(j->cfg));
+	j->now = now;
+	j->seed = 1;
+	for (int k = 0; k < d->cfg.ncounters; k++)
+		j->open[k] = v.counters[k].paused == 0;
+	j->waiting_all = n;
+	for (int i = 0; i < n && j->nwaiting < LIVE_MAX_WAITING; i++) {
+		int s = config_service_index(&d->cfg, w[i].service);
+		if (s < 0)
+			continue;
+		j->waiting[j->nwaiting++] = (struct simday_waiting){ .service = s,
+		    .category = w[i].category, .english = w[i].lang == LANG_EN,
+		    .issued_at = w[i].issued_at };
+	}
+	free(w);
+	queue_view_free(&v);
+	return true;
+}
+
+/* Take a snapshot and hand it to the live worker, when one is due and none is being simulated. */
+static void
+live_start(struct daemon *d)
+{
+	const uint8_t *out;
+	size_t len;
+
+	if (d->live == NULL || !d->cfg.advisor.live || d->live_pending ||
+	    mono_ms() < d->live_next_ms)
+		return;
+	d->live_next_ms = mono_ms() + d->cfg.advisor.live_every_s * 1000;
+	if (!live_snapshot(d, clock_now(), d->live_job))
+		return;
+	if (work_lookup(d->live, "live", d->live_job, NULL, &out, &len) == WORK_PENDING)
+		d->live_pending = true;
+}
+
+/*
+ * The worker's answer: when the rest of the day crosses its target (or
+ * falls back under it) log advice.open_counter (advice.cleared), which the
+ * staff stream carries; GET /api/v1/advice/live shows the latest.
+ */
+static void
+live_collect(struct daemon *d)
+{
+	const struct live_result *res;
+	const uint8_t *out;
+	size_t len;
+	enum bq_err e;
+
+	if (!d->live_pending)
+		return;
+	switch (work_lookup(d->live, "live", d->live_job, NULL, &out, &len)) {
+	case WORK_PENDING:
+		return;
+	case WORK_READY:
+		break;
+	default:
+		d->live_pending = false;
+		return;
+	}
+	d->live_pending = false;
+	res = (const struct live_result *)(const void *)out;
+	if (res->err != 0)
+		return;
+	bool on = res->live.on;
+	json_t *data = live_work_json(&d->cfg, res);
+	if (data == NULL)
+		return;
+	json_decref(d->api.live);
+	d->api.live = NULL;
+	if (on) {
+		json_incref(data);
+		d->api.live = data;
+	}
+	if (on == d->live_on) {
+		json_decref(data);
+		return;
+	}
+	if ((e = queue_advice(&d->queue, on, data, clock_now())) != BQ_OK) {
+		log_warnx("advice: cannot log %s: %s", on ? "advice.open_counter" :
+		    "advice.cleared", bq_err_code(e));
+		return;
+	}
+	d->live_on = on;
+	log_info("advice: %s", on ? "the rest of the day would miss its target: open another "
+	    "counter" : "the rest of the day meets its target again");
+}
 
 static void
 usage(void)
@@ -389,7 +503,7 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[9] = {
+		struct pollfd pfd[10] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
@@ -399,6 +513,7 @@ main_loop(struct daemon *d)
 			{ .fd = http_commit_fd(d->http), .events = POLLIN },
 			{ .fd = d->signins != NULL ? work_fd(d->signins) : -1, .events = POLLIN },
 			{ .fd = d->advice != NULL ? work_fd(d->advice) : -1, .events = POLLIN },
+			{ .fd = d->live != NULL ? work_fd(d->live) : -1, .events = POLLIN },
 		};
 		int64_t now = mono_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -406,6 +521,9 @@ main_loop(struct daemon *d)
 			timeout = t;
 		if (next_watchdog - now < timeout)
 			timeout = next_watchdog - now;
+		if (d->live != NULL && d->cfg.advisor.live && !d->live_pending &&
+		    d->live_next_ms - now < timeout)
+			timeout = d->live_next_ms - now;
 		if ((t = printer_timeout_ms(d->printer)) >= 0 && t < timeout)
 			timeout = t;
 		if (stopping && timeout > 100)
@@ -416,7 +534,7 @@ main_loop(struct daemon *d)
 			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 9, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 10, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -459,6 +577,12 @@ main_loop(struct daemon *d)
 			work_collect(d->signins);
 		if (pfd[8].revents & POLLIN)
 			work_collect(d->advice);
+		if (pfd[9].revents & POLLIN) {
+			work_collect(d->live);
+			live_collect(d);
+		}
+		if (!stopping)
+			live_start(d);
 		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents | pfd[7].revents |
 		    pfd[8].revents) & POLLIN)
 			http_wake_pending(d->http);
@@ -632,6 +756,8 @@ main(int argc, char **argv)
 	if ((d.advice = advice_work_new()) == NULL)
 		log_warnx("advice: cannot start the worker; GET /api/v1/advice is refused");
 	d.api.advice = d.advice;
+	if ((d.live_job = malloc(sizeof(*d.live_job))) == NULL || (d.live = live_work_new()) == NULL)
+		log_warnx("advice: cannot start the live advice's worker; no 建议增开窗口 today");
 	if ((d.api.auth = auth_new(d.cfg.database, &d.cfg, clock_now())) == NULL)
 		fatalx("database: cannot read the staff accounts and tokens");
 	d.queue.holder = counter_holder;
@@ -663,6 +789,9 @@ main(int argc, char **argv)
 	voice_free(d.voice);
 	work_free(d.reports);
 	work_free(d.advice);
+	work_free(d.live);
+	free(d.live_job);
+	json_decref(d.api.live);
 	work_free(d.signins);
 	auth_free(d.api.auth);
 	auth_audit_forget();

@@ -27,6 +27,8 @@ static const struct {
 	{ EV_ALERT_ACKED, "alert.acknowledged" },
 	{ EV_TICKET_REINSTATED, "ticket.reinstated" },
 	{ EV_RATING_ASKED, "rating.asked" },
+	{ EV_ADVICE_OPEN, "advice.open_counter" },
+	{ EV_ADVICE_CLEARED, "advice.cleared" },
 };
 
 const char *

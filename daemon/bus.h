@@ -34,9 +34,11 @@ enum bus_type {
 	EV_ALERT_ACKED        = 1u << 16,   /* the lobby answered an alert: staff only */
 	EV_TICKET_REINSTATED  = 1u << 17,   /* a no-show put back in line */
 	EV_RATING_ASKED       = 1u << 18,   /* 请评价: the teller asked the keypad again */
+	EV_ADVICE_OPEN        = 1u << 19,   /* 建议增开窗口: the rest of the day would miss its target */
+	EV_ADVICE_CLEARED     = 1u << 20,   /* …and no longer would: staff only, both */
 };
 
-#define EV_ALL 0x7ffffu
+#define EV_ALL 0x1fffffu
 #define BUS_MAX_SUBSCRIBERS 8
 
 /* The wire name of an event type, "ticket.called". */

@@ -152,6 +152,9 @@ static const struct option advisor_options[] = {
 	BRANCH("close",        OPT_TIME,     0, 0,      advisor.close_min,    OPTIONAL, "17:00"),
 	BRANCH("weeks",        OPT_INT,      1, 52,     advisor.weeks,        OPTIONAL, "8"),
 	BRANCH("replications", OPT_INT,      20, 10000, advisor.replications, OPTIONAL, "200"),
+	BRANCH("live",         OPT_BOOL,     0, 0,      advisor.live,         OPTIONAL, "yes"),
+	BRANCH("live_every",   OPT_DURATION, 1, 3600,   advisor.live_every_s, OPTIONAL, "2m"),
+	BRANCH("live_replications", OPT_INT, 20, 10000, advisor.live_replications, OPTIONAL, "60"),
 };
 
 /* The defaults are a common 叫号器's keys: + calls, . recalls, Enter finishes. */

@@ -105,6 +105,9 @@ struct advisor_conf {
 	int close_min;                   /* and closes to new customers */
 	int weeks;                       /* fit the last N same weekdays */
 	int replications;                /* simulated days per figure */
+	bool live;                       /* during the day, advise opening another counter */
+	int64_t live_every_s;            /* how often the rest of the day is simulated */
+	int live_replications;           /* simulated rests of the day behind the live advice */
 };
 
 /* [counter_keys]: the USB numeric keypad (叫号器) at a counter, as KeyboardEvent.code names. */

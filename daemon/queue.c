@@ -1034,6 +1034,20 @@ queue_help(struct queue *q, const char *from, int64_t now)
 }
 
 enum bq_err
+queue_advice(struct queue *q, bool open, json_t *data, int64_t now)
+{
+	struct txn x = { .q = q };
+	enum bq_err e;
+
+	if ((e = txn_begin(&x)) != BQ_OK) {
+		json_decref(data);
+		return e;
+	}
+	e = txn_emit(&x, open ? EV_ADVICE_OPEN : EV_ADVICE_CLEARED, now, NULL, 0, data);
+	return txn_end(&x, e);
+}
+
+enum bq_err
 queue_cancel(struct queue *q, int64_t id, int64_t now, struct ticket *out)
 {
 	return waiting_change(q, id, -1, -1, now, out);

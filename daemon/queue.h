@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "bus.h"
 #include "config.h"
 #include "error.h"
@@ -219,6 +221,12 @@ enum bq_err queue_set_print(struct queue *q, int64_t id, enum print_state st, co
  * token's name), and nothing about any ticket changes.
  */
 enum bq_err queue_help(struct queue *q, const char *from, int64_t now);
+
+/*
+ * The live advice (live_work.h) into the event log: advice.open_counter
+ * (open) or advice.cleared with data (taken, even on failure).
+ */
+enum bq_err queue_advice(struct queue *q, bool open, json_t *data, int64_t now);
 
 /* The whole hall at one instant: what GET /api/v1/queue shows. */
 struct queue_view {

@@ -212,6 +212,27 @@ sim_arrival_cmp(const void *pa, const void *pb)
 	return (int)a->category - (int)b->category;
 }
 
+void
+sim_customer_draw(const struct sim_scenario *sc, struct sim_rng *g, int s, enum category cat,
+    double arrive_s, struct sim_customer *x)
+{
+	const struct sim_service *v = &sc->services[s];
+
+	x->arrive_s = arrive_s;
+	x->service = s;
+	x->category = cat;
+	x->english = sim_rng_uniform(g) < v->english_share;
+	x->service_s = sim_service_time(v, g);
+	x->no_show = sim_rng_uniform(g) < v->no_show;
+	x->transfer_to = -1;
+	x->transfer_service_s = 0;
+	double u = sim_rng_uniform(g);
+	if (!x->no_show && v->transfer > 0 && u < v->transfer) {
+		x->transfer_to = v->transfer_to;
+		x->transfer_service_s = sim_service_time(&sc->services[v->transfer_to], g);
+	}
+}
+
 int
 sim_day_generate(const struct sim_scenario *sc, struct sim_rng *g, struct sim_day *d)
 {
@@ -230,27 +251,15 @@ sim_day_generate(const struct sim_scenario *sc, struct sim_rng *g, struct sim_da
 						break;
 					if (sim_day_reserve(d, d->n + 1) != 0)
 						return -1;
-					struct sim_customer *x = &d->c[d->n++];
-					x->arrive_s = t;
-					x->service = s;
-					x->category = (enum category)c;
-					x->english = sim_rng_uniform(g) < v->english_share;
-					x->service_s = sim_service_time(v, g);
-					x->no_show = sim_rng_uniform(g) < v->no_show;
-					x->transfer_to = -1;
-					x->transfer_service_s = 0;
-					double u = sim_rng_uniform(g);
-					if (!x->no_show && v->transfer > 0 && u < v->transfer) {
-						x->transfer_to = v->transfer_to;
-						x->transfer_service_s = sim_service_time(
-						    &sc->services[v->transfer_to], g);
-					}
+					sim_customer_draw(sc, g, s, (enum category)c, t,
+					    &d->c[d->n++]);
 				}
 			}
 		}
 	}
 	/* Continuous arrival times: two equal ones have probability zero, and the tie rule covers it. */
-	qsort(d->c, (size_t)d->n, sizeof(d->c[0]), sim_arrival_cmp);
+	if (d->n > 1)
+		qsort(d->c, (size_t)d->n, sizeof(d->c[0]), sim_arrival_cmp);
 	return 0;
 }
 
@@ -384,6 +393,11 @@ sim_day_run(const struct sim_scenario *sc, struct sim_day *d)
 		d->o[i].measured = d->c[i].arrive_s >= sc->warmup_s;
 	}
 	sim_set_open(&r, 0);
+	/* Customers already waiting when the simulation starts are called from its start. */
+	while (sc->start_at_zero && next < n && d->c[next].arrive_s <= 0) {
+		sim_enqueue(&r, next, d->c[next].service);
+		next++;
+	}
 	sim_calls(&r, 0);
 	for (;;) {
 		double t = INFINITY;

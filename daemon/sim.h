@@ -75,6 +75,7 @@ struct sim_scenario {
 	struct policy_rules rules;   /* boosts and each service's overtime threshold */
 	double no_show_s;            /* how long a counter spends on a customer who does not come */
 	double warmup_s;             /* customers arriving before this are not measured */
+	bool start_at_zero;          /* nobody is called before 0: those who came earlier wait for it */
 };
 
 /* One customer of a day, drawn before the day is played. */
@@ -126,6 +127,14 @@ int sim_scenario_check(const struct sim_scenario *sc, char *why, size_t whylen);
  * constant within each hour. 0, or -1 when out of memory.
  */
 int sim_day_generate(const struct sim_scenario *sc, struct sim_rng *g, struct sim_day *d);
+
+/*
+ * Draw the rest of one customer of service s and category cat arriving at
+ * arrive_s (language, service time, no-show, transfer) as sim_day_generate
+ * does: for customers already waiting when a simulation starts.
+ */
+void sim_customer_draw(const struct sim_scenario *sc, struct sim_rng *g, int s, enum category cat,
+    double arrive_s, struct sim_customer *x);
 
 /* Make room for n customers in d (for a replayed day). 0, or -1 when out of memory. */
 int sim_day_reserve(struct sim_day *d, int n);

@@ -861,3 +861,185 @@ out:
 	free(run);
 	return j;
 }
+
+/* ---- the rest of today, from the hall as it stands ---- */
+
+static int
+waiting_cmp(const void *pa, const void *pb)
+{
+	const struct simday_waiting *a = pa, *b = pb;
+
+	return a->issued_at < b->issued_at ? -1 : a->issued_at > b->issued_at;
+}
+
+/* Each service's and the whole day's overtime share of one played day into share[], -1: nobody. */
+static void
+live_shares(const struct sim_day *d, int nservices, double *share, double *total)
+{
+	int n[MAX_SERVICES] = { 0 }, over[MAX_SERVICES] = { 0 }, all = 0, all_over = 0;
+
+	for (int i = 0; i < d->n; i++) {
+		int s = d->o[i].service;
+		if (s < 0 || s >= nservices)
+			continue;
+		n[s]++;
+		all++;
+		if (d->o[i].overtime) {
+			over[s]++;
+			all_over++;
+		}
+	}
+	for (int s = 0; s < nservices; s++)
+		share[s] = n[s] > 0 ? (double)over[s] / n[s] : -1;
+	*total = all > 0 ? (double)all_over / all : -1;
+}
+
+/* Mean and 95 % interval of the values of x[0..n) that are not negative (a day without customers). */
+static void
+live_ci(const double *x, int n, double *scratch, struct simday_share *out)
+{
+	int k = 0;
+	double mean = 0, half = 0;
+
+	for (int i = 0; i < n; i++)
+		if (x[i] >= 0)
+			scratch[k++] = x[i];
+	out->days = k;
+	if (k == 0) {
+		out->share = out->lo = out->hi = 0;
+		return;
+	}
+	sim_ci95(scratch, k, &mean, &half);
+	out->share = mean;
+	out->lo = mean - half < 0 ? 0 : mean - half;
+	out->hi = mean + half > 1 ? 1 : mean + half;
+}
+
+int
+simday_live(const struct config *cfg, const struct sim_scenario *fitted, int64_t now,
+    const struct simday_waiting *waiting, int nwaiting, const bool open[MAX_COUNTERS],
+    int replications, uint64_t seed, struct simday_live *out)
+{
+	struct sim_scenario *sc = malloc(sizeof(*sc));
+	struct simday_waiting *w = NULL;
+	struct sim_day d;
+	struct sim_rng g;
+	double *x = NULL, *xw = NULL, *scratch = NULL, *col = NULL;
+	struct date today = bday_of(now, cfg->day_reset_min);
+	int64_t open_at = simday_open_at(cfg, today);
+	int64_t close_at = open_at + (int64_t)(cfg->advisor.close_min - cfg->advisor.open_min) * 60;
+	int ns = fitted->nservices, rc = -1, R = replications < 1 ? 1 : replications;
+
+	memset(out, 0, sizeof(*out));
+	memset(&d, 0, sizeof(d));
+	out->counter = -1;
+	out->waiting = nwaiting;
+	if (sc == NULL)
+		return -1;
+	if (now < open_at || now >= close_at) {
+		/* Outside the hours the advisor plans: nothing to say. */
+		free(sc);
+		return 0;
+	}
+	out->in_hours = true;
+	double off = (double)(now - open_at);
+	int hours = (int)((close_at - now + 3599) / 3600);
+	if (hours > SIM_MAX_HOURS)
+		hours = SIM_MAX_HOURS;
+	*sc = *fitted;
+	sc->hours = hours;
+	sc->warmup_s = 0;
+	sc->start_at_zero = true;
+	/* The rest of the day's arrivals, its hours counted from now: each a mix of the two it spans. */
+	for (int s = 0; s < ns; s++) {
+		for (int k = 0; k < hours; k++) {
+			double from = off + k * 3600.0, to = from + 3600.0;
+			for (int c = 0; c < CAT_COUNT; c++) {
+				double r = 0;
+				for (int h = (int)(from / 3600); h < fitted->hours && h * 3600.0 < to; h++) {
+					double a = fmax(from, h * 3600.0), b = fmin(to, (h + 1) * 3600.0);
+					if (b > a)
+						r += fitted->services[s].rate[h][c] * (b - a) / 3600.0;
+				}
+				sc->services[s].rate[k][c] = r;
+				out->arrivals += r;
+			}
+		}
+	}
+	for (int k = 0; k < sc->ncounters; k++)
+		for (int h = 0; h < SIM_MAX_HOURS; h++)
+			sc->counters[k].open[h] = open[k];
+	if ((w = malloc(sizeof(*w) * (size_t)(nwaiting > 0 ? nwaiting : 1))) == NULL ||
+	    (x = malloc(sizeof(*x) * (size_t)R * (MAX_SERVICES + 1))) == NULL ||
+	    (xw = malloc(sizeof(*xw) * (size_t)R * (MAX_SERVICES + 1))) == NULL ||
+	    (scratch = malloc(sizeof(*scratch) * (size_t)R)) == NULL ||
+	    (col = malloc(sizeof(*col) * (size_t)R)) == NULL)
+		goto out;
+	if (nwaiting > 0)
+		memcpy(w, waiting, sizeof(*w) * (size_t)nwaiting);
+	qsort(w, (size_t)nwaiting, sizeof(*w), waiting_cmp);
+
+	/* Which counter to open: the first closed one serving the service furthest over. */
+	sim_rng_seed(&g, seed);
+	for (int pass = 0; pass < 2; pass++) {
+		double *into = pass == 0 ? x : xw;
+		if (pass == 1) {
+			int worst = -1;
+			double by = 0;
+			for (int s = 0; s < ns; s++) {
+				double over = out->service[s].share - cfg->services[s].target_share;
+				if (out->service[s].days > 0 && over > by) {
+					by = over;
+					worst = s;
+				}
+			}
+			for (int k = 0; worst >= 0 && k < sc->ncounters && out->counter < 0; k++)
+				for (int i = 0; !open[k] && i < sc->counters[k].pc.nservices; i++)
+					if (sc->counters[k].pc.services[i] == worst)
+						out->counter = k;
+			if (out->counter < 0)
+				break;
+			for (int h = 0; h < SIM_MAX_HOURS; h++)
+				sc->counters[out->counter].open[h] = true;
+			/* The same customers through the other plan: common random numbers. */
+			sim_rng_seed(&g, seed);
+		}
+		for (int r = 0; r < R; r++) {
+			if (sim_day_generate(sc, &g, &d) != 0 || sim_day_reserve(&d, d.n + nwaiting) != 0)
+				goto out;
+			if (d.n > 0 && nwaiting > 0)
+				memmove(d.c + nwaiting, d.c, sizeof(*d.c) * (size_t)d.n);
+			for (int i = 0; i < nwaiting; i++) {
+				sim_customer_draw(sc, &g, w[i].service, w[i].category,
+				    (double)(w[i].issued_at - now), &d.c[i]);
+				d.c[i].english = w[i].english;
+			}
+			d.n += nwaiting;
+			if (sim_day_run(sc, &d) != 0)
+				goto out;
+			live_shares(&d, ns, into + (size_t)r * (MAX_SERVICES + 1),
+			    into + (size_t)r * (MAX_SERVICES + 1) + MAX_SERVICES);
+		}
+		for (int s = 0; s <= ns; s++) {
+			int at = s == ns ? MAX_SERVICES : s;
+			for (int r = 0; r < R; r++)
+				col[r] = into[(size_t)r * (MAX_SERVICES + 1) + at];
+			struct simday_share *o = pass == 0 ? (s == ns ? &out->total : &out->service[s]) :
+			    (s == ns ? &out->total_with : &out->service_with[s]);
+			live_ci(col, R, scratch, o);
+		}
+	}
+	for (int s = 0; s < ns; s++)
+		if (out->service[s].days > 0 && out->service[s].share > cfg->services[s].target_share)
+			out->on = true;
+	rc = 0;
+out:
+	sim_day_free(&d);
+	free(col);
+	free(scratch);
+	free(xw);
+	free(x);
+	free(w);
+	free(sc);
+	return rc;
+}

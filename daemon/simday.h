@@ -99,6 +99,46 @@ json_t *simday_report(const struct config *cfg, struct date date, const struct s
 json_t *simday_advice(const struct config *cfg, struct date date, const struct sim_scenario *sc,
     int replications, uint64_t seed);
 
+/* A ticket waiting now, for the live advice. */
+struct simday_waiting {
+	int service;
+	enum category category;
+	bool english;
+	int64_t issued_at;
+};
+
+/* A predicted overtime share over replications, with its 95 % interval. */
+struct simday_share {
+	double share, lo, hi;
+	int days;                            /* replications that had customers of it; 0: none */
+};
+
+/* What the rest of today looks like, simulated from now. */
+struct simday_live {
+	bool in_hours;                       /* now is between [advisor] open and close */
+	bool on;                             /* some service's predicted share is over its target */
+	int waiting;                         /* waiting now */
+	double arrivals;                     /* expected to arrive before close */
+	struct simday_share service[MAX_SERVICES], total;
+	int counter;                         /* the counter to open (index into cfg); -1: none */
+	struct simday_share service_with[MAX_SERVICES], total_with;   /* with it open */
+};
+
+/*
+ * The rest of business day today from now: the tickets waiting now (their
+ * issue times, so a long wait counts) and the arrivals fitted expects
+ * until [advisor] close, played R times through the counters open now
+ * (open[k] for cfg's counter k). Each service's predicted overtime share
+ * with its interval; `on` when one of them is over its target, and then
+ * the first closed counter that serves the service furthest over and the
+ * shares with it open too (the same simulated customers). Outside the
+ * advisor's hours in_hours is false and nothing else is said. 0, or -1
+ * when out of memory.
+ */
+int simday_live(const struct config *cfg, const struct sim_scenario *fitted, int64_t now,
+    const struct simday_waiting *waiting, int nwaiting, const bool open[MAX_COUNTERS],
+    int replications, uint64_t seed, struct simday_live *out);
+
 /* "HH:MM" of hour h of the plan. */
 void simday_hour_label(const struct config *cfg, int h, char out[6]);
 

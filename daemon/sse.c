@@ -233,7 +233,8 @@ ring_fill_one(void *arg, int64_t id, const char *type, const char *data)
 	sl->staff = frame_event(id, data != NULL ? data : "{}");
 	/* The hall as it was then is gone: a display resuming from here reloads. */
 	sl->dstate = sl->type == EV_TICKET_PRINT || sl->type == EV_HELP_CALLED ||
-	    sl->type == EV_ALERT_ACKED ? DISPLAY_NONE : DISPLAY_UNKNOWN;
+	    sl->type == EV_ALERT_ACKED || sl->type == EV_ADVICE_OPEN ||
+	    sl->type == EV_ADVICE_CLEARED ? DISPLAY_NONE : DISPLAY_UNKNOWN;
 	if (o != NULL)
 		slot_classify(s->q->cfg, o, sl);
 	json_decref(o);
@@ -538,7 +539,8 @@ sse_on_event(void *arg, const struct bus_event *ev)
 	 * hall shows, and a call for the lobby manager is the staff's alone.
 	 */
 	if (ev->type == EV_TICKET_PRINT || ev->type == EV_TICKET_EXPIRED ||
-	    ev->type == EV_HELP_CALLED || ev->type == EV_ALERT_ACKED) {
+	    ev->type == EV_HELP_CALLED || ev->type == EV_ALERT_ACKED ||
+	    ev->type == EV_ADVICE_OPEN || ev->type == EV_ADVICE_CLEARED) {
 		sl->dstate = DISPLAY_NONE;
 	} else {
 		sl->display = display_frame(s, ev, t, at, now);

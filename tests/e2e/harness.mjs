@@ -41,10 +41,12 @@ function safeDayReset() {
   return `${p(t.getUTCHours())}:${p(t.getUTCMinutes())}`;
 }
 
-// The demo config with the keys of `branch` replaced or added in [branch],
-// and `extra` (INI text) appended.
+// The demo config with the keys of `branch` replaced or added in [branch]
+// (a key the demo has elsewhere, such as [advisor] live, replaced where it
+// is), and `extra` (INI text) appended. The live advice is off unless
+// asked for: its banner would come and go in other tests with the hour.
 export function demoConfig(branch = {}, extra = '') {
-  const keys = { day_reset: safeDayReset(), pages: process.env.BRANCHQ_PAGES || join(ROOT, 'display'), ...branch };
+  const keys = { day_reset: safeDayReset(), pages: process.env.BRANCHQ_PAGES || join(ROOT, 'display'), live: 'no', ...branch };
   let text = readFileSync(join(ROOT, 'config', 'branchq.conf'), 'utf8');
   for (const [k, v] of Object.entries(keys)) {
     const re = new RegExp(`^${k}\\s*=.*$`, 'm');

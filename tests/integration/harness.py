@@ -121,12 +121,14 @@ DEFAULT_COUNTERS = {
 }
 
 
-def make_config(branch=None, green=None, services=None, counters=None):
+def make_config(branch=None, green=None, services=None, counters=None, advisor=None):
     """
     The demo branch as INI text, with the keys given here changed. Each
     argument maps keys (or service ids, counter numbers) to values; a dict
     for services/counters replaces that section's keys given, None removes
-    the section.
+    the section. [advisor] has live = no unless advisor says otherwise: the
+    live advice would otherwise put advice.* events into the streams of
+    tests that count them, at the hours of the day it runs.
     """
     b = {
         "name_zh": "测试支行",
@@ -158,6 +160,9 @@ def make_config(branch=None, green=None, services=None, counters=None):
     out = ["; written by tests/integration/harness.py", "[branch]"]
     out += ["%s = %s" % kv for kv in b.items()]
     out += ["", "[green]"] + ["%s = %s" % kv for kv in g.items()]
+    adv = {"live": "no"}
+    adv.update(advisor or {})
+    out += ["", "[advisor]"] + ["%s = %s" % kv for kv in adv.items()]
     for sid, keys in svcs.items():
         out += ["", "[service %s]" % sid] + ["%s = %s" % kv for kv in keys.items()]
     for num, keys in sorted(ctrs.items()):

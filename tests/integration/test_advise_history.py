@@ -43,8 +43,9 @@ OPEN_HOURS = {1: (9, 17), 2: (9, 17), 3: (10, 17), 4: (11, 13), 5: (9, 17)}
 
 
 def _config(db):
-    text = make_config(branch={"day_reset": "04:00", "database": db})
-    return text + "\n[advisor]\nopen = 09:00\nclose = 17:00\nweeks = 4\nreplications = 60\n"
+    return make_config(branch={"day_reset": "04:00", "database": db},
+                       advisor={"open": "09:00", "close": "17:00", "weeks": "4",
+                                "replications": "60"})
 
 
 class Clock:

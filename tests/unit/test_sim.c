@@ -51,6 +51,38 @@ customer(struct sim_day *d, double at, int service, enum category c, double serv
 	x->transfer_to = -1;
 }
 
+/*
+ * The live advice starts a simulation at now with the hall's waiting
+ * customers arrived before it (arrive_s < 0): with start_at_zero nobody is
+ * called before 0, so each one's wait counts from its own arrival to a
+ * call at 0 or later, in the policy's order; without, they are called as
+ * they arrived, as a replayed day's early customers were.
+ */
+static void
+test_waiting_at_the_start_called_from_zero(void **state)
+{
+	struct sim_day d;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	scenario_one(2, 1);
+	customer(&d, -1500, 0, CAT_NORMAL, 100);    /* waited 25 min already */
+	customer(&d, -60, 0, CAT_NORMAL, 100);
+	customer(&d, 50, 0, CAT_NORMAL, 100);
+	sc.start_at_zero = true;
+	assert_int_equal(sim_day_run(&sc, &d), 0);
+	assert_true(fabs(d.o[0].wait_s - 1500) < 1e-9);
+	assert_true(fabs(d.o[1].wait_s - 160) < 1e-9);       /* called at 100 */
+	assert_true(fabs(d.o[2].wait_s - 150) < 1e-9);       /* called at 200 */
+	assert_true(d.o[0].overtime && !d.o[1].overtime && !d.o[2].overtime);
+	assert_int_equal(d.o[0].hour, 0);
+	sc.start_at_zero = false;
+	assert_int_equal(sim_day_run(&sc, &d), 0);
+	assert_true(fabs(d.o[0].wait_s) < 1e-9);             /* called as it came */
+	assert_false(d.o[0].overtime);
+	sim_day_free(&d);
+}
+
 static void
 test_rng_same_seed_same_numbers(void **state)
 {
@@ -341,6 +373,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rng_same_seed_same_numbers),
+		cmocka_unit_test(test_waiting_at_the_start_called_from_zero),
 		cmocka_unit_test(test_fifo_waits_exact),
 		cmocka_unit_test(test_green_window_through_policy),
 		cmocka_unit_test(test_pushed_past_threshold_counted),
