@@ -13,6 +13,8 @@ CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson inih libqrencode cairo fontconfig libsodium
 # sd_notify: readiness, reload and the watchdog under systemd (branchqd.c).
 PKGS    += libsystemd
+# The uplink to the head office's PostgreSQL (uplink.c).
+PKGS    += libpq
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -g -Idaemon -Iprinter
 # libcups2-dev ships no cups.pc: cups-config gives its flags.
@@ -30,7 +32,7 @@ SAN_CFLAGS     := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
 # The voice (espeak-ng) and the CJK font are needed at run time too.
 DEBS_BUILD := gcc make pkg-config libc6-dev tzdata libmicrohttpd-dev libsqlite3-dev libjansson-dev libsodium-dev \
 	libinih-dev libqrencode-dev libcups2-dev libcairo2-dev fonts-noto-cjk espeak-ng
-DEBS_BUILD += libsystemd-dev
+DEBS_BUILD += libsystemd-dev libpq-dev
 # A private cupsd and the printer emulator, QR decoding, sound checks, the browser;
 # openssl makes the TLS tests' certificates, faketime moves the daemon's wall clock,
 # promtool (prometheus) checks /metrics and the alert rules.
@@ -38,6 +40,8 @@ DEBS_TEST  := libcmocka-dev python3 sqlite3 clang libclang-rt-14-dev cppcheck op
 	cups cups-client cups-bsd zbar-tools sox poppler-utils chromium faketime prometheus
 # systemd-analyze checks the unit (tests/integration/test_systemd.py).
 DEBS_TEST  += systemd
+# A private PostgreSQL for the head office's tests (tests/integration/pg.py).
+DEBS_TEST  += postgresql
 # The load generator for make bench (python3 runs the rest of it).
 DEBS_BENCH := wrk python3
 

@@ -27,6 +27,7 @@
 #include "render.h"
 #include "report.h"
 #include "advice_work.h"
+#include "uplink.h"
 #include "report_work.h"
 
 #define API_MAX_SEGMENTS 8
@@ -1465,6 +1466,20 @@ h_healthz(struct route_ctx *r)
 		return;
 	}
 	body = metrics_health(r->a->metrics, r->req->now, &failing);
+	if (body != NULL && r->a->uplink != NULL) {
+		bool trouble = false;
+		json_t *u = uplink_health(r->a->uplink, &trouble);
+		if (u != NULL && trouble) {
+			/* The branch works without its head office: degraded, never failing. */
+			char text[300];
+			snprintf(text, sizeof(text), "uplink: %s", json_string_value(json_object_get(u,
+			    "last_error")));
+			json_array_append_new(json_object_get(body, "reasons"), json_string(text));
+			if (strcmp(json_string_value(json_object_get(body, "status")), "ok") == 0)
+				json_object_set_new(body, "status", json_string("degraded"));
+		}
+		json_object_set_new(body, "uplink", u != NULL ? u : json_null());
+	}
 	reply_json(r->rep, failing ? 503 : 200, body);
 }
 
@@ -1477,6 +1492,11 @@ h_metrics(struct route_ctx *r)
 
 	if (r->a->metrics == NULL || (text = metrics_render(r->a->metrics, r->req->now, &len)) ==
 	    NULL) {
+		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
+		return;
+	}
+	if (r->a->uplink != NULL && uplink_metrics(r->a->uplink, &text, &len) != 0) {
+		free(text);
 		reply_error(r->rep, BQ_ERR_INTERNAL, NULL);
 		return;
 	}

@@ -43,6 +43,7 @@ struct api {
 	struct work *reports;           /* the reports' worker; NULL: reports are built on the loop */
 	struct work *advice;            /* the staffing advice's worker; NULL: no advice */
 	json_t *live;                   /* the live advice's figures while it says open a counter; NULL: not */
+	struct uplink *uplink;          /* the head office's uplink; NULL: none */
 	struct auth *auth;              /* accounts, sessions, tokens; NULL: nobody is anybody */
 	struct work *signins;           /* checks passwords off the loop (api_signin_run) */
 	struct metrics *metrics;        /* /metrics and /healthz's figures; NULL: none */

@@ -61,6 +61,8 @@
 #include "advice_work.h"
 #include "hall.h"
 #include "live_work.h"
+#include "uplink.h"
+#include "hq_cli.h"
 #include "report_work.h"
 #include "sim_cli.h"
 #include "sse.h"
@@ -96,6 +98,8 @@ struct daemon {
 	bool live_pending;
 	bool live_on;                /* the last advice.* logged was open_counter */
 	int64_t live_next_ms;        /* when to take the next snapshot */
+	struct uplink *uplink;       /* api.uplink points here; NULL: no [uplink] */
+	int64_t uplink_saved;        /* the cursor as SQLite holds it */
 	struct work *signins;        /* api.signins points here */
 	struct http *http;
 	int sigfd;
@@ -208,6 +212,33 @@ live_collect(struct daemon *d)
 	d->live_on = on;
 	log_info("advice: %s", on ? "the rest of the day would miss its target: open another "
 	    "counter" : "the rest of the day meets its target again");
+}
+
+/* The uplink's durable cursor: the last event the head office committed, into SQLite. */
+static enum bq_err
+write_uplink(struct sqlite3 *db, void *ctx)
+{
+	return store_uplink_set(db, *(const int64_t *)ctx);
+}
+
+static void
+uplink_saved(struct daemon *d)
+{
+	int64_t sent = uplink_collect(d->uplink);
+
+	if (sent <= d->uplink_saved)
+		return;
+	/* A failed write only means a batch is sent again after a crash: the head office ignores it. */
+	if (queue_write(&d->queue, write_uplink, &sent) == BQ_OK)
+		d->uplink_saved = sent;
+}
+
+/* Committed events wake the uplink, so a quiet branch's events go up within a round trip. */
+static void
+uplink_on_event(void *arg, const struct bus_event *ev)
+{
+	(void)ev;
+	uplink_kick(arg);
 }
 
 static void
@@ -383,6 +414,8 @@ reload(struct daemon *d)
 		audit_reload(d);
 		if (queue_sync_counters(&d->queue) != BQ_OK)
 			log_warnx("reload: could not record the new counters");
+		if (d->uplink != NULL)
+			uplink_config(d->uplink, &d->cfg);
 		log_info("configuration reloaded from %s", d->opt.config);
 		rc = 0;
 	}
@@ -503,7 +536,7 @@ main_loop(struct daemon *d)
 	bool stopping = false, failed = false;
 
 	for (;;) {
-		struct pollfd pfd[10] = {
+		struct pollfd pfd[11] = {
 			{ .fd = d->sigfd, .events = POLLIN },
 			{ .fd = http_fd(d->http), .events = POLLIN },
 			{ .fd = printer_fd(d->printer), .events = POLLIN },
@@ -514,6 +547,7 @@ main_loop(struct daemon *d)
 			{ .fd = d->signins != NULL ? work_fd(d->signins) : -1, .events = POLLIN },
 			{ .fd = d->advice != NULL ? work_fd(d->advice) : -1, .events = POLLIN },
 			{ .fd = d->live != NULL ? work_fd(d->live) : -1, .events = POLLIN },
+			{ .fd = d->uplink != NULL ? uplink_fd(d->uplink) : -1, .events = POLLIN },
 		};
 		int64_t now = mono_ms(), timeout = next_keepalive - now, t = http_timeout_ms(d->http);
 
@@ -534,7 +568,7 @@ main_loop(struct daemon *d)
 			timeout = 0;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, 10, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 11, (int)timeout) < 0 && errno != EINTR) {
 			/* Shut down the orderly way: suspended streams must end before MHD stops. */
 			log_warn("poll");
 			failed = true;
@@ -583,6 +617,8 @@ main_loop(struct daemon *d)
 		}
 		if (!stopping)
 			live_start(d);
+		if (pfd[10].revents & POLLIN)
+			uplink_saved(d);
 		if ((pfd[3].revents | pfd[4].revents | pfd[5].revents | pfd[7].revents |
 		    pfd[8].revents) & POLLIN)
 			http_wake_pending(d->http);
@@ -657,6 +693,8 @@ main(int argc, char **argv)
 		return sim_cli_simulate(argc - 1, argv + 1, DEFAULT_CONFIG);
 	if (argc > 1 && strcmp(argv[1], "advise") == 0)
 		return sim_cli_advise(argc - 1, argv + 1, DEFAULT_CONFIG);
+	if (argc > 1 && strcmp(argv[1], "hq") == 0)
+		return hq_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "token") == 0 ||
 	    strcmp(argv[1], "routes") == 0))
 		return auth_main(argc - 1, argv + 1, DEFAULT_CONFIG);
@@ -760,6 +798,15 @@ main(int argc, char **argv)
 		log_warnx("advice: cannot start the live advice's worker; no 建议增开窗口 today");
 	if ((d.api.auth = auth_new(d.cfg.database, &d.cfg, clock_now())) == NULL)
 		fatalx("database: cannot read the staff accounts and tokens");
+	if (d.cfg.uplink.conninfo[0] != '\0') {
+		char install[STORE_INSTALL_ID_MAX];
+		if (store_uplink_get(d.store, &d.uplink_saved, install) != BQ_OK)
+			fatalx("database: cannot read the uplink's cursor");
+		if ((d.uplink = uplink_start(&d.cfg, d.cfg.database, d.uplink_saved, install)) == NULL)
+			fatalx("cannot start the uplink's worker");
+		d.api.uplink = d.uplink;
+		bus_subscribe(&d.bus, EV_ALL, uplink_on_event, d.uplink);
+	}
 	d.queue.holder = counter_holder;
 	d.queue.holder_arg = d.api.auth;
 	if ((d.signins = work_new("sign-in", 16, sizeof(struct signin_job), api_signin_run)) == NULL)
@@ -784,6 +831,7 @@ main(int argc, char **argv)
 
 	rc = main_loop(&d);
 	http_stop(d.http);
+	uplink_stop(d.uplink);
 	metrics_free(d.api.metrics);
 	printer_free(d.printer);
 	voice_free(d.voice);

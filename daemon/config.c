@@ -157,6 +157,14 @@ static const struct option advisor_options[] = {
 	BRANCH("live_replications", OPT_INT, 20, 10000, advisor.live_replications, OPTIONAL, "60"),
 };
 
+static const struct option uplink_options[] = {
+	BRANCH("conninfo",  OPT_STRING,   0, 0,    uplink.conninfo,   REQUIRED, NULL),
+	BRANCH("branch_id", OPT_STRING,   0, 0,    uplink.branch_id,  REQUIRED, NULL),
+	BRANCH("batch",     OPT_INT,      1, 5000, uplink.batch,      OPTIONAL, "500"),
+	BRANCH("interval",  OPT_DURATION, 1, 3600, uplink.interval_s, OPTIONAL, "2s"),
+	BRANCH("retry",     OPT_DURATION, 1, 3600, uplink.retry_s,    OPTIONAL, "10s"),
+};
+
 /* The defaults are a common 叫号器's keys: + calls, . recalls, Enter finishes. */
 static const struct option counter_key_options[] = {
 	BRANCH("call",    OPT_KEYCODE, 0, 0, counter_keys[CK_CALL],    OPTIONAL, "NumpadAdd"),
@@ -209,6 +217,7 @@ enum section {
 	SEC_RATING,
 	SEC_COUNTER_KEYS,
 	SEC_ADVISOR,
+	SEC_UPLINK,
 };
 
 /* The sections that appear once and take no name: [branch], [tls], ... */
@@ -227,6 +236,7 @@ static const struct singleton {
 	{ "rating",       SEC_RATING,       rating_options,      NOPTS(rating_options) },
 	{ "counter_keys", SEC_COUNTER_KEYS, counter_key_options, NOPTS(counter_key_options) },
 	{ "advisor",      SEC_ADVISOR,      advisor_options,     NOPTS(advisor_options) },
+	{ "uplink",       SEC_UPLINK,       uplink_options,      NOPTS(uplink_options) },
 };
 #define NSINGLETONS NOPTS(singletons)
 
@@ -1307,10 +1317,22 @@ config_resolve(struct parse *p)
 			served[k] = true;
 		}
 	}
-	int advisor_line = 0;
-	for (size_t k = 0; k < NSINGLETONS; k++)
+	int advisor_line = 0, uplink_line = 0;
+	for (size_t k = 0; k < NSINGLETONS; k++) {
 		if (singletons[k].sec == SEC_ADVISOR)
 			advisor_line = p->single_line[k];
+		if (singletons[k].sec == SEC_UPLINK)
+			uplink_line = p->single_line[k];
+	}
+	/* The head office's key and a PostgreSQL name: letters, digits, - and _. */
+	for (const char *b = c->uplink.branch_id; *b != '\0'; b++) {
+		if (!((*b >= 'A' && *b <= 'Z') || (*b >= 'a' && *b <= 'z') || (*b >= '0' && *b <= '9') ||
+		    *b == '-' || *b == '_')) {
+			config_error(p, uplink_line, "[uplink] branch_id \"%s\" may hold only letters, "
+			    "digits, - and _", c->uplink.branch_id);
+			break;
+		}
+	}
 	if (c->advisor.close_min <= c->advisor.open_min)
 		config_error(p, advisor_line,
 		    "[advisor] close must be after open: the advisor plans the hours between");

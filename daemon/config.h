@@ -110,6 +110,20 @@ struct advisor_conf {
 	int live_replications;           /* simulated rests of the day behind the live advice */
 };
 
+/*
+ * [uplink]: the event log up to the head office's PostgreSQL (uplink.h,
+ * docs/hq.md). No section: no uplink (conninfo is "").
+ */
+#define CONFIG_CONNINFO_MAX 1024
+#define CONFIG_BRANCH_ID_MAX 33
+struct uplink_conf {
+	char conninfo[CONFIG_CONNINFO_MAX];  /* a libpq connection string */
+	char branch_id[CONFIG_BRANCH_ID_MAX];/* the head office's code for the branch (网点号) */
+	int batch;                       /* events a transaction */
+	int64_t interval_s;              /* a quiet uplink looks for new events this often */
+	int64_t retry_s;                 /* after a failure, try again this much later */
+};
+
 /* [counter_keys]: the USB numeric keypad (叫号器) at a counter, as KeyboardEvent.code names. */
 enum counter_key {
 	CK_CALL, CK_RECALL, CK_START, CK_FINISH, CK_NO_SHOW, CK_PAUSE, CK_RATE, CK_COUNT
@@ -151,6 +165,7 @@ struct config {
 	struct printer_conf printer;
 	struct tls_conf tls;
 	struct monitoring_conf monitoring;
+	struct uplink_conf uplink;
 };
 
 /* Whether the daemon serves HTTPS: cookies Secure and __Host-, HSTS, https:// origins. */

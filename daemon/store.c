@@ -162,6 +162,16 @@ static const char *const migrations[] = {
 	"  acked_at INTEGER,"
 	"  acked_by TEXT);"
 	"CREATE INDEX alerts_open ON alerts(bday, acked_at);",
+	/*
+	 * 7 -> 8: the uplink to the head office (uplink.h): the last event it
+	 * has committed there, and this database's own random id, so a second
+	 * database under the same branch_id is told apart at the head office.
+	 */
+	"CREATE TABLE uplink ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  sent INTEGER NOT NULL,"
+	"  install_id TEXT NOT NULL);"
+	"INSERT INTO uplink VALUES (1, 0, lower(hex(randomblob(16))));",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1431,6 +1441,39 @@ store_rating_get(struct store *s, int64_t origin, struct rating *r)
 	copy_text(r->source, sizeof(r->source), st, 6);
 	r->at = sqlite3_column_int64(st, 7);
 	return stmt_done(s, st, "read rating");
+}
+
+enum bq_err
+store_uplink_get(struct store *s, int64_t *sent, char install_id[STORE_INSTALL_ID_MAX])
+{
+	sqlite3_stmt *st = NULL;
+	enum bq_err e = BQ_ERR_STORAGE;
+
+	*sent = 0;
+	install_id[0] = '\0';
+	if (sqlite3_prepare_v2(s->db, "SELECT sent, install_id FROM uplink WHERE id = 1", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		*sent = sqlite3_column_int64(st, 0);
+		copy_text(install_id, STORE_INSTALL_ID_MAX, st, 1);
+		e = BQ_OK;
+	}
+	sqlite3_finalize(st);
+	return e;
+}
+
+enum bq_err
+store_uplink_set(sqlite3 *db, int64_t sent)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "UPDATE uplink SET sent = max(sent, ?1) WHERE id = 1", -1, &st,
+	    NULL) != SQLITE_OK)
+		return BQ_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, sent);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? BQ_OK : BQ_ERR_STORAGE;
 }
 
 enum bq_err

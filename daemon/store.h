@@ -241,6 +241,12 @@ struct alert {
 /* Record a. In a transaction. */
 enum bq_err store_alert_insert(struct store *s, const struct alert *a);
 
+/* The uplink's cursor (the last event the head office committed) and this database's id. */
+#define STORE_INSTALL_ID_MAX 33
+enum bq_err store_uplink_get(struct store *s, int64_t *sent, char install_id[STORE_INSTALL_ID_MAX]);
+/* Advance the cursor to sent (never back), inside the caller's transaction on db. */
+enum bq_err store_uplink_set(struct sqlite3 *db, int64_t sent);
+
 /* Alert id into *a; BQ_ERR_UNKNOWN_ALERT when none. */
 enum bq_err store_alert_get(struct store *s, int64_t id, struct alert *a);
 

@@ -649,6 +649,7 @@ class Env:
         self.procs = []
         self.streams = []
         self.tokens = {}             # database path -> the harness's admin token
+        self.cleanups = []           # callables run at cleanup, last first (a PostgreSQL)
 
     def child_env(self):
         env = dict(os.environ)
@@ -701,6 +702,11 @@ class Env:
         for d in self.daemons:
             if d.reader is not None:
                 d.reader.join(2)
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception:  # cleanup goes on; the test's own checks have spoken
+                pass
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
