@@ -43,7 +43,7 @@ DEBS_TEST  += systemd
 # A private PostgreSQL for the head office's tests (tests/integration/pg.py).
 DEBS_TEST  += postgresql
 # The load generator for make bench (python3 runs the rest of it).
-DEBS_BENCH := wrk python3
+DEBS_BENCH := wrk python3 postgresql
 
 # All of daemon/ but main, and printer/, make the library the tests link too.
 DAEMON_SRC  := $(filter-out daemon/branchqd.c,$(wildcard daemon/*.c)) $(wildcard printer/*.c)

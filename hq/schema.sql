@@ -63,7 +63,9 @@ CREATE TABLE hq.counters (
 	PRIMARY KEY (branch_id, number)
 );
 
--- The event log, every branch's, partitioned by business date (the month
+-- The event log, every branch's, partitioned by business date: a ticket's
+-- events by the ticket's own business day (its expiry at the next day's
+-- reset included), any other by the day it happened on. (The month
 -- partitions come from hq.add_months; a default one holds the rest). The
 -- key includes the partition key, as PostgreSQL requires; a branch's event
 -- id has one business date, so it is unique per branch all the same.
@@ -79,7 +81,7 @@ CREATE TABLE hq.events (
 	PRIMARY KEY (branch_id, bday, event_id)
 ) PARTITION BY RANGE (bday);
 CREATE TABLE hq.events_default PARTITION OF hq.events DEFAULT;
-CREATE INDEX events_ticket ON hq.events (branch_id, ticket_id, event_id);
+CREATE INDEX events_day ON hq.events (bday, branch_id, ticket_id, event_id);
 
 -- Month partitions from the month of first, n of them. Retention: detach
 -- and drop old months (docs/hq.md).
@@ -171,7 +173,9 @@ DECLARE
 BEGIN
 	PERFORM hq.claim(p_branch, p_install);
 	INSERT INTO hq.events (branch_id, event_id, bday, at, type, ticket_id, counter, data)
-	SELECT p_branch, (e->>'id')::bigint, (e->>'bday')::date, to_timestamp((e->>'at')::bigint),
+	SELECT p_branch, (e->>'id')::bigint,
+	    coalesce((e->'data'->'ticket'->>'business_day')::date, (e->>'bday')::date),
+	    to_timestamp((e->>'at')::bigint),
 	    e->>'type', (e->>'ticket_id')::bigint, (e->>'counter')::integer, e->'data'
 	FROM jsonb_array_elements(p_events) e
 	ON CONFLICT DO NOTHING;
@@ -210,10 +214,9 @@ $$;
 -- Every leg as it stood at close (the end of its day, or now for a day
 -- still running): its newest image in the events at or before close.
 CREATE VIEW hq.legs AS
-SELECT DISTINCT ON (e.branch_id, e.ticket_id)
-	e.branch_id, e.ticket_id,
+SELECT DISTINCT ON (e.branch_id, e.bday, e.ticket_id)
+	e.branch_id, e.bday, e.ticket_id,
 	(e.data->'ticket'->>'origin_id')::bigint AS origin_id,
-	(e.data->'ticket'->>'business_day')::date AS bday,
 	e.data->'ticket'->>'number' AS number,
 	e.data->'ticket'->>'service' AS service,
 	e.data->'ticket'->>'category' AS category,
@@ -222,27 +225,26 @@ SELECT DISTINCT ON (e.branch_id, e.ticket_id)
 	(e.data->'ticket'->>'called_at')::timestamptz AS called_at,
 	(e.data->'ticket'->>'ended_at')::timestamptz AS ended_at,
 	(e.data->'ticket'->>'created_at')::timestamptz AS created_at,
-	least(now(), hq.day_end(b.timezone, b.day_reset, (e.data->'ticket'->>'business_day')::date))
-	    AS close_at,
+	least(now(), hq.day_end(b.timezone, b.day_reset, e.bday)) AS close_at,
 	b.timezone
 FROM hq.events e JOIN hq.branches b USING (branch_id)
 WHERE e.ticket_id IS NOT NULL AND e.data ? 'ticket'
-  AND e.at <= least(now(), hq.day_end(b.timezone, b.day_reset,
-      (e.data->'ticket'->>'business_day')::date))
-ORDER BY e.branch_id, e.ticket_id, e.event_id DESC;
+  AND e.at <= least(now(), hq.day_end(b.timezone, b.day_reset, e.bday))
+ORDER BY e.branch_id, e.bday, e.ticket_id, e.event_id DESC;
 
 -- Each ticket once, by its last leg at close, with its wait and overtime.
+-- The business day is in every key, so a query of some days reads only
+-- their partitions and rows.
 CREATE VIEW hq.tickets AS
 WITH last_leg AS (
-	SELECT DISTINCT ON (branch_id, origin_id) *
+	SELECT DISTINCT ON (branch_id, bday, origin_id) *
 	FROM hq.legs
-	ORDER BY branch_id, origin_id, ticket_id DESC
+	ORDER BY branch_id, bday, origin_id, ticket_id DESC
 ), moved AS (
-	SELECT DISTINCT e.branch_id, (e.data->'ticket'->>'origin_id')::bigint AS origin_id
+	SELECT DISTINCT e.branch_id, e.bday, (e.data->'ticket'->>'origin_id')::bigint AS origin_id
 	FROM hq.events e JOIN hq.branches b USING (branch_id)
 	WHERE e.type = 'ticket.transferred'
-	  AND e.at <= least(now(), hq.day_end(b.timezone, b.day_reset,
-	      (e.data->'ticket'->>'business_day')::date))
+	  AND e.at <= least(now(), hq.day_end(b.timezone, b.day_reset, e.bday))
 )
 SELECT l.branch_id, l.bday, l.origin_id, l.number, l.service, l.category,
 	l.category <> 'normal' AS green,
@@ -259,7 +261,7 @@ SELECT l.branch_id, l.bday, l.origin_id, l.number, l.service, l.category,
 	floor(extract(epoch FROM l.close_at) - extract(epoch FROM l.issued_at))::bigint AS open_s,
 	s.overtime_s, s.target_share
 FROM last_leg l
-LEFT JOIN moved m ON m.branch_id = l.branch_id AND m.origin_id = l.origin_id
+LEFT JOIN moved m ON m.branch_id = l.branch_id AND m.bday = l.bday AND m.origin_id = l.origin_id
 LEFT JOIN hq.services_day s ON s.branch_id = l.branch_id AND s.bday = l.bday AND s.service = l.service;
 
 -- The figures of a set of tickets, under the daily report's names.
