@@ -78,6 +78,7 @@ CREATE TABLE hq.events (
 	ticket_id bigint,
 	counter integer,
 	data jsonb NOT NULL,
+	received_at timestamptz NOT NULL DEFAULT clock_timestamp(),   -- when it arrived here
 	PRIMARY KEY (branch_id, bday, event_id)
 ) PARTITION BY RANGE (bday);
 CREATE TABLE hq.events_default PARTITION OF hq.events DEFAULT;
@@ -205,6 +206,10 @@ GRANT EXECUTE ON FUNCTION hq.claim(text, text), hq.put_events(text, text, jsonb,
 
 -- ---- the figures (docs/reports.md, docs/hq.md) ----
 
+-- The share is summed from counts, never averaged from shares.
+CREATE FUNCTION hq.share(overtime bigint, base bigint) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN base > 0 THEN overtime::double precision / base END $$;
+
 -- When a branch's business day d ends: the next day_reset in its zone.
 CREATE FUNCTION hq.day_end(p_tz text, p_reset time, d date) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE AS $$
@@ -292,7 +297,11 @@ SELECT f.branch_id, f.bday AS date,
 	count(*) FILTER (WHERE overtime_called OR overtime_waiting) AS overtime,
 	count(*) FILTER (WHERE overtime_waiting) AS overtime_waiting,
 	count(*) FILTER (WHERE called OR overtime_waiting) AS overtime_base,
-	bt.target_share
+	hq.share(count(*) FILTER (WHERE overtime_called OR overtime_waiting),
+	    count(*) FILTER (WHERE called OR overtime_waiting)) AS overtime_share,
+	bt.target_share,
+	count(*) FILTER (WHERE overtime_called OR overtime_waiting) <=
+	    bt.target_share * count(*) FILTER (WHERE called OR overtime_waiting) AS target_met
 FROM hq.ticket_figures f JOIN hq.branch_targets bt ON bt.branch_id = f.branch_id AND bt.bday = f.bday
 GROUP BY f.branch_id, f.bday, bt.target_share;
 
@@ -312,7 +321,11 @@ SELECT f.branch_id, f.bday AS date, f.service,
 	count(*) FILTER (WHERE overtime_called OR overtime_waiting) AS overtime,
 	count(*) FILTER (WHERE overtime_waiting) AS overtime_waiting,
 	count(*) FILTER (WHERE called OR overtime_waiting) AS overtime_base,
-	min(f.target_share) AS target_share
+	hq.share(count(*) FILTER (WHERE overtime_called OR overtime_waiting),
+	    count(*) FILTER (WHERE called OR overtime_waiting)) AS overtime_share,
+	min(f.target_share) AS target_share,
+	count(*) FILTER (WHERE overtime_called OR overtime_waiting) <=
+	    min(f.target_share) * count(*) FILTER (WHERE called OR overtime_waiting) AS target_met
 FROM hq.ticket_figures f
 GROUP BY f.branch_id, f.bday, f.service;
 
@@ -322,7 +335,11 @@ SELECT f.branch_id, f.bday AS date, f.hour,
 	count(*) FILTER (WHERE called) AS called,
 	count(*) FILTER (WHERE overtime_called OR overtime_waiting) AS overtime,
 	count(*) FILTER (WHERE called OR overtime_waiting) AS overtime_base,
-	bt.target_share
+	hq.share(count(*) FILTER (WHERE overtime_called OR overtime_waiting),
+	    count(*) FILTER (WHERE called OR overtime_waiting)) AS overtime_share,
+	bt.target_share,
+	count(*) FILTER (WHERE overtime_called OR overtime_waiting) <=
+	    bt.target_share * count(*) FILTER (WHERE called OR overtime_waiting) AS target_met
 FROM hq.ticket_figures f JOIN hq.branch_targets bt ON bt.branch_id = f.branch_id AND bt.bday = f.bday
 GROUP BY f.branch_id, f.bday, f.hour, bt.target_share;
 
@@ -334,13 +351,13 @@ SELECT f.branch_id, f.bday AS date, CASE WHEN green THEN 'green' ELSE 'normal' E
 	percentile_disc(0.9) WITHIN GROUP (ORDER BY wait_s) AS wait_p90_s,
 	count(*) FILTER (WHERE overtime_called OR overtime_waiting) AS overtime,
 	count(*) FILTER (WHERE called OR overtime_waiting) AS overtime_base,
-	bt.target_share
+	hq.share(count(*) FILTER (WHERE overtime_called OR overtime_waiting),
+	    count(*) FILTER (WHERE called OR overtime_waiting)) AS overtime_share,
+	bt.target_share,
+	count(*) FILTER (WHERE overtime_called OR overtime_waiting) <=
+	    bt.target_share * count(*) FILTER (WHERE called OR overtime_waiting) AS target_met
 FROM hq.ticket_figures f JOIN hq.branch_targets bt ON bt.branch_id = f.branch_id AND bt.bday = f.bday
 GROUP BY f.branch_id, f.bday, 3, bt.target_share;
-
--- The share is summed from counts, never averaged from shares.
-CREATE FUNCTION hq.share(overtime bigint, base bigint) RETURNS double precision
-LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN base > 0 THEN overtime::double precision / base END $$;
 
 -- The league table of a range of days: each branch's totals, worst share first.
 CREATE FUNCTION hq.league(p_from date, p_to date)

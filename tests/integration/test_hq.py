@@ -67,6 +67,14 @@ def _caught_up(d, p, branch_id, timeout=90):
         time.sleep(0.1)
 
 
+def _in_order(p, branch_id):
+    """The head office received the branch's events in id order: never a later one first."""
+    (n,) = p.rows("SELECT count(*) FROM (SELECT received_at < lag(received_at) OVER (ORDER BY "
+                  "event_id) AS back FROM hq.events WHERE branch_id = '%s') x WHERE back"
+                  % branch_id)[0]
+    check_eq(int(n), 0, "%s's events arrived in order" % branch_id)
+
+
 def _cursor(d):
     con = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True)
     (sent,) = con.execute("SELECT sent FROM uplink").fetchone()
@@ -76,12 +84,14 @@ def _cursor(d):
 
 FIGS = ["issued", "called", "served", "no_show", "cancelled", "waiting_at_close", "transferred",
         "wait_avg_s", "wait_p50_s", "wait_p90_s", "wait_max_s", "overtime", "overtime_waiting",
-        "overtime_base", "target_share"]
+        "overtime_base", "overtime_share", "target_share", "target_met"]
 
 
 def _num(v):
     if v == "" or v is None:
         return None
+    if v in ("t", "f"):
+        return v == "t"
     f = float(v)
     return int(f) if f.is_integer() else f
 
@@ -96,8 +106,11 @@ def _hq_row(p, view, branch_id, date, keys, where=""):
 def _same(branch, hq, keys, what):
     for k in keys:
         b, h = branch.get(k), hq.get(k)
-        if isinstance(b, float) or isinstance(h, float):
-            ok = b is not None and h is not None and abs(b - h) < 1e-9
+        if isinstance(b, bool) or isinstance(h, bool):
+            ok = b is h
+        elif isinstance(b, float) or isinstance(h, float):
+            # The report's JSON rounds a share to six significant digits.
+            ok = b is not None and h is not None and float("%.6g" % b) == float("%.6g" % h)
         else:
             ok = b == h
         check(ok, "%s %s: the branch says %r, the head office %r" % (what, k, b, h))
@@ -119,13 +132,14 @@ def _compare(env, p, d, branch_id, date):
                 branch_id, date, s["service"]))
             continue
         _same(s, rows[0], FIGS, "%s %s service %s" % (branch_id, date, s["service"]))
-    hkeys = ["issued", "called", "overtime", "overtime_base"]
+    hkeys = ["issued", "called", "overtime", "overtime_base", "overtime_share", "target_met"]
     for h in rep["by_hour"]:
         if h["issued"] == 0:
             continue
         (row,) = _hq_row(p, "daily_by_hour", branch_id, date, hkeys, "AND hour = %d" % h["hour"])
         _same(h, row, hkeys, "%s %s hour %d" % (branch_id, date, h["hour"]))
-    gkeys = ["issued", "called", "wait_avg_s", "wait_p90_s", "overtime", "overtime_base"]
+    gkeys = ["issued", "called", "wait_avg_s", "wait_p90_s", "overtime", "overtime_base",
+             "overtime_share", "target_met"]
     for g in ("green", "normal"):
         want = rep["green_vs_normal"][g]
         rows = _hq_row(p, "daily_green_vs_normal", branch_id, date, gkeys,
@@ -273,6 +287,7 @@ def test_hq_wan_outage_loses_and_doubles_nothing(env):
     check_eq(_cursor(d), ids[-1], "the durable cursor in SQLite is the last event sent")
     (n,) = p.rows("SELECT count(*) FROM hq.events WHERE branch_id = 'B010'")[0]
     check_eq(int(n), len(ids), "no event twice at the head office")
+    _in_order(p, "B010")
     st, _, h = d.get("/healthz", auth=False)
     check(h["status"] == "ok" and h["uplink"]["connected"] and h["uplink"]["last_error"] is None,
           "healthy again: %r" % h)
@@ -314,6 +329,7 @@ def test_hq_kill9_of_either_side_mid_batch(env):
     check_eq(len(ids), 320, "every ticket's event, across both kills")
     (n,) = p.rows("SELECT count(*) FROM hq.events WHERE branch_id = 'B020'")[0]
     check_eq(int(n), len(ids), "nothing doubled")
+    _in_order(p, "B020")
 
 
 def test_hq_a_branch_writes_only_its_own_rows(env):
