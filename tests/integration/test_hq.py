@@ -199,6 +199,17 @@ def test_hq_same_figures_as_each_branch(env):
     clock2.set(opening + 24 * 3600)
     _caught_up(d2, p, "B002")
 
+    # Nothing personal went up: no phone token (the key of a customer's page), no ID number.
+    con = sqlite3.connect("file:%s?mode=ro" % db1, uri=True)
+    tokens = [r[0] for r in con.execute("SELECT token FROM tickets")]
+    con.close()
+    (keyed,) = p.rows("SELECT count(*) FROM hq.events WHERE data->'ticket' ? 'token' "
+                      "OR data::text ~ '[0-9]{17}[0-9Xx]'")[0]
+    check_eq(int(keyed), 0, "no event at the head office carries a token or an ID number")
+    leaked = p.rows("SELECT count(*) FROM hq.events WHERE data::text LIKE ANY (ARRAY[%s])"
+                    % ", ".join("'%%%s%%'" % t for t in tokens[:50]))[0][0]
+    check_eq(int(leaked), 0, "no ticket's phone token is anywhere in the head office's events")
+
     r1 = _compare(env, p, d1, "B001", day.isoformat())
     r2 = _compare(env, p, d2, "B002", day.isoformat())
     check(r1["totals"]["cancelled"] == 1 and r1["totals"]["transferred"] == 1 and
