@@ -792,6 +792,28 @@ prune_cmd(const struct maint_opts *o)
 		fail(o, "%s: the append-only triggers are missing: %s", o->db, sqlite3_errmsg(db));
 		goto out;
 	}
+	/* With an uplink, the head office must have every event that would go. */
+	if (o->cfg->uplink.conninfo[0] != '\0') {
+		char install[STORE_INSTALL_ID_MAX];
+		int64_t sent = 0, last = 0;
+		if (store_uplink_get(s, &sent, install) != BQ_OK ||
+		    sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM events WHERE at < ?1", -1,
+		    &st, NULL) != SQLITE_OK) {
+			fail(o, "%s: cannot read the uplink's cursor: %s", o->db, sqlite3_errmsg(db));
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, cutoff_start);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			last = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (last > sent) {
+			fail(o, "the head office has not received the events before %s yet (it has "
+			    "them through event %lld, the days to remove go to %lld); nothing was "
+			    "removed: prune once the uplink has caught up (/healthz \"uplink\")", scut,
+			    (long long)sent, (long long)last);
+			goto out;
+		}
+	}
 	if (sqlite3_prepare_v2(db, "SELECT DISTINCT bday FROM tickets WHERE bday < ?1 ORDER BY bday",
 	    -1, &st, NULL) != SQLITE_OK) {
 		fail(o, "%s", sqlite3_errmsg(db));

@@ -425,3 +425,37 @@ def _write(env, text):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def test_hq_prune_waits_for_the_uplink(env):
+    """`branchqd prune` removes no day the head office has not received yet."""
+    p = pg.Postgres(env)
+    p.load_schema()
+    conninfo = p.add_branch("B050")
+    db = os.path.join(env.dir, "b50.db")
+    d = env.daemon(_config(db, "B050", conninfo), start=False, db=db)
+    clock = Clock(d)
+    old = datetime.datetime.combine(datetime.datetime.now(SHANGHAI).date() -
+                                    datetime.timedelta(days=5), datetime.time(10, 0), SHANGHAI)
+    clock.set(old.timestamp())
+    p.stop()                                   # the head office is away that day
+    d.start()
+    for _ in range(5):
+        d.issue("A")
+    d.stop()
+    argv = [env.daemon_path, "prune", "--keep", "2", "-f", d.conf, "--db", db]
+    out = subprocess.run(argv, capture_output=True, text=True, env=env.child_env(), timeout=120)
+    check(out.returncode != 0 and "has not received the events before" in out.stderr,
+          "prune refuses while the head office lacks those days: %r" % out.stderr)
+    check_eq(len(_events(db)), 5, "nothing was removed")
+    p.start()
+    d.extra_env.pop("LD_PRELOAD", None)
+    d.start()
+    sent = _caught_up(d, p, "B050")      # the five issued, and their expiry at the day's end
+    d.stop()
+    out = subprocess.run(argv, capture_output=True, text=True, env=env.child_env(), timeout=120)
+    check(out.returncode == 0 and "prune ok" in out.stdout, "then it prunes: %r %r" % (
+        out.stdout, out.stderr))
+    check(len(_events(db)) < len(sent), "the old day is gone from the branch")
+    check_eq(int(p.rows("SELECT count(*) FROM hq.events WHERE branch_id = 'B050'")[0][0]),
+             len(sent), "the head office keeps the pruned day's events")
